@@ -1,0 +1,37 @@
+"""The command line: a thin layer over the modules. Each command lives in ``newarch.commands``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from . import __version__
+from .errors import NewarchError
+
+# One module per command group; each defines ``register(group)``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "newarch.commands.snapshot_cmd",
+)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except NewarchError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except BrokenPipeError:
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="newarch")
+def main() -> None:
+    """Plan and track bringing a conda-forge-style channel up on a new platform."""
+
+
+for _mod in COMMAND_MODULES:
+    importlib.import_module(_mod).register(main)
