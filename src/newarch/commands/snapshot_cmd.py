@@ -1,9 +1,80 @@
-"""``newarch snapshot``: placeholder registration until the snapshot builder lands."""
+"""``newarch snapshot``: render feedstocks into one derived-facts snapshot file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from ..errors import NewarchError
 
 
 def register(group: click.Group) -> None:
-    pass
+    group.add_command(snapshot)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Snapshot file to write (xz-compressed JSON).")
+@click.option("--platforms", "platforms", default=None,
+              help="Comma-separated TARGET[:BUILD] pairs (default: win-arm64:win-64, win-64, linux-64, "
+                   "linux-aarch64:linux-64, linux-riscv64:linux-64, osx-64, osx-arm64:osx-64).")
+@click.option("--pinning", "pinning", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).")
+@click.option("--outputs-map", "outputs_map", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="feedstock-outputs JSON {output: [feedstock...]} for names no rendered recipe provides "
+                   "(default: ../shared/data/feedstock-outputs.json when present).")
+@click.option("--date", "date", default="", help="Date the data describes (default: newest source commit date).")
+@click.option("--description", default="", help="Free text stored in the snapshot.")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true).")
+@click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
+def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinning: Path | None,
+             outputs_map: Path | None, date: str, description: str, env: tuple[str, ...], jobs: int) -> None:
+    """Render every feedstock found in SOURCES and write derived facts to --out.
+
+    SOURCES are feedstock checkouts, bare git mirrors (as fetched), or folders of them.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..model import PlatformPair
+    from ..pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
+    from ..snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot, load_outputs_map, summarize
+    from ..sources import discover
+
+    err = Console(stderr=True)
+    pairs = [PlatformPair.parse(p) for p in (platforms.split(",") if platforms else DEFAULT_PAIRS) if p.strip()]
+    pin_path = pinning or default_pinning_path()
+    if pin_path is None:
+        raise NewarchError("no pinning file: pass --pinning conda_build_config.yaml")
+    if outputs_map is None:
+        for d in SHARED_DATA_CANDIDATES:
+            if (d / "feedstock-outputs.json").is_file():
+                outputs_map = (d / "feedstock-outputs.json").resolve()
+                break
+    env_map: dict[str, str] = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise NewarchError(f"--env expects KEY=VALUE, got {item!r}")
+        env_map[key] = value
+    paths = discover(list(sources))
+    req = BuildRequest(
+        sources=paths, pairs=pairs, pinnings={p.key: load_pinning(pin_path, p) for p in pairs},
+        pinning_source=pin_path.name, outputs_map=load_outputs_map(outputs_map) if outputs_map else None,
+        date=date, description=description, env=env_map, jobs=jobs)
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("", total=len(paths))
+        snap = build_snapshot(req, lambda p: bar.update(task, advance=1, description=Path(p).name))
+    snap.save(out)
+    summary = summarize(snap)
+    for key, c in sorted(summary["per_pair"].items()):
+        err.print(f"{key}: {c['rendered']} rendered, {c['failed']} failed")
+    for name, key, error in summary["errors"]:
+        err.print(f"[yellow]render failed[/] {name} ({key}): {error}", markup=True, highlight=False)
+    for name, error in summary["unreadable"].items():
+        err.print(f"[red]unreadable[/] {name}: {error}", markup=True, highlight=False)
+    size = out.stat().st_size
+    err.print(f"wrote {out} ({len(snap.feedstocks)} feedstocks, {len(pairs)} platform pairs, {size / 1e6:.2f} MB)")

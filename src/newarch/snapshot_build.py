@@ -1,0 +1,163 @@
+"""Build a snapshot: render every feedstock for every platform pair, in parallel, keep derived facts.
+
+Per-feedstock failures never stop the run: they are recorded (``Snapshot.failures`` for a feedstock
+that cannot be read at all, ``RenderResult.error`` for one platform) and reported at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import NewarchError
+from .model import Feedstock, PlatformPair
+from .pinning import Variants
+from .snapshot import Snapshot
+
+DEFAULT_PAIRS: tuple[str, ...] = (
+    "win-arm64:win-64",
+    "win-64:win-64",
+    "linux-64:linux-64",
+    "linux-aarch64:linux-64",
+    "linux-riscv64:linux-64",
+    "osx-64:osx-64",
+    "osx-arm64:osx-64",
+)
+
+
+@dataclass(slots=True)
+class BuildRequest:
+    sources: list[Path]
+    pairs: list[PlatformPair]
+    pinnings: dict[str, Variants]  # by pair key
+    pinning_source: str = ""
+    outputs_map: dict[str, list[str]] | None = None
+    date: str = ""
+    description: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    jobs: int = 0
+
+
+def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]],
+                env: dict[str, str]) -> dict[str, Any]:
+    """Worker: read and render one feedstock for every pair. Returns ``Feedstock.to_dict()`` or an error."""
+    from .lint import lint_source
+    from .render import default_env, render_source
+    from .sources import open_source
+
+    try:
+        src = open_source(path)
+        settings = src.settings()
+    except NewarchError as exc:
+        return {"error": str(exc), "path": path}
+    except Exception as exc:  # a broken mirror must not stop the run
+        return {"error": f"{path}: cannot read ({type(exc).__name__}: {exc})", "path": path}
+    fs = Feedstock(name=src.name, schema=src.schema, revision=src.revision, date=src.date, source=src.kind,
+                   settings=settings)
+    for pair in pairs:
+        variants = Variants.from_dict(pinnings[pair.key])
+        run_env = {**default_env(pair), **env}
+        result = render_source(src, pair, variants, run_env)
+        try:
+            result.findings = lint_source(src, pair, result)
+        except Exception as exc:  # a lint bug is reported, never fatal
+            result.notes.append(f"lint failed: {type(exc).__name__}: {exc}")
+        fs.renders[pair.key] = result
+    return fs.to_dict()
+
+
+def referenced_names(feedstocks: Iterable[Feedstock]) -> set[str]:
+    names: set[str] = set()
+    for fs in feedstocks:
+        for result in fs.renders.values():
+            for out in result.outputs:
+                names.add(out.name)
+                for reqs in out.requirements.values():
+                    names.update(r.name for r in reqs)
+                for specs in out.run_exports.values():
+                    names.update(s.split()[0] for s in specs if s.strip())
+    return names
+
+
+def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = None) -> Snapshot:
+    pinning_facts = {key: v.to_dict() for key, v in sorted(req.pinnings.items())}
+    jobs = req.jobs or os.cpu_count() or 1
+    results: list[dict[str, Any]] = []
+    paths = [str(p) for p in req.sources]
+    if jobs <= 1 or len(paths) <= 1:
+        for p in paths:
+            results.append(_render_one(p, req.pairs, pinning_facts, req.env))
+            if progress:
+                progress(p)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            pending = {pool.submit(_render_one, p, req.pairs, pinning_facts, req.env): p for p in paths}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    p = pending.pop(fut)
+                    try:
+                        results.append(fut.result())
+                    except Exception as exc:  # worker died
+                        results.append({"error": f"{p}: worker failed ({type(exc).__name__}: {exc})", "path": p})
+                    if progress:
+                        progress(p)
+    snap = Snapshot(pairs=sorted(req.pairs), description=req.description,
+                    pinning={"source": req.pinning_source, "platforms": pinning_facts})
+    for r in results:
+        if "error" in r:
+            snap.failures[Path(r["path"]).name] = r["error"]
+            continue
+        fs = Feedstock.from_dict(r)
+        if fs.name in snap.feedstocks:
+            snap.failures[fs.name] = f"{r.get('name')}: duplicate feedstock name (kept the first)"
+            continue
+        snap.feedstocks[fs.name] = fs
+    if req.outputs_map:
+        wanted = referenced_names(snap.feedstocks.values())
+        snap.output_index = {n: sorted(req.outputs_map[n]) for n in wanted if n in req.outputs_map}
+    snap.date = req.date or max((fs.date for fs in snap.feedstocks.values()), default="")
+    return snap
+
+
+def load_outputs_map(path: Path) -> dict[str, list[str]]:
+    """conda-forge/feedstock-outputs style JSON: ``{output: [feedstock, ...]}``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NewarchError("outputs map not found", str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise NewarchError(f"outputs map is not valid JSON: {exc.msg}", str(path), exc.lineno) from exc
+    if not isinstance(data, dict):
+        raise NewarchError("outputs map must be a JSON object {output: [feedstock, ...]}", str(path))
+    out: dict[str, list[str]] = {}
+    for k, v in data.items():
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list):
+            raise NewarchError(f"outputs map entry {k!r} must be a list of feedstock names", str(path))
+        out[str(k)] = [str(x) for x in v]
+    return out
+
+
+def summarize(snap: Snapshot) -> dict[str, Any]:
+    """Counts for the end-of-run report: rendered / failed per pair, with the failures."""
+    per_pair: dict[str, dict[str, int]] = {}
+    errors: list[tuple[str, str, str]] = []
+    for fs in snap.feedstocks.values():
+        for key, res in fs.renders.items():
+            c = per_pair.setdefault(key, {"rendered": 0, "failed": 0})
+            if res.ok:
+                c["rendered"] += 1
+            else:
+                c["failed"] += 1
+                errors.append((fs.name, key, res.error))
+    return {"per_pair": per_pair, "errors": sorted(errors), "unreadable": dict(sorted(snap.failures.items()))}
+
