@@ -208,3 +208,20 @@ def _is_feedstock(p: Path) -> bool:
     if (p / "recipe").is_dir() or any((p / f).is_file() for f in RECIPE_FILES):
         return True
     return any(c.is_dir() and is_git_dir(c) for c in (p, p / "repo", p / "repo" / ".git"))
+
+
+def select_names(paths: list[Path], names_file: Path) -> list[Path]:
+    """Keep the feedstock paths whose names are listed in ``names_file``; a listed name not found is an error."""
+    try:
+        lines = Path(names_file).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise NewarchError(f"cannot read names file ({exc.strerror})", str(names_file)) from exc
+    wanted = {ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")}
+    by_name: dict[str, Path] = {}
+    for p in paths:
+        by_name.setdefault(feedstock_name(p), p)
+    missing = sorted(wanted - by_name.keys())
+    if missing:
+        raise NewarchError(f"{len(missing)} listed feedstock(s) not found among the sources: {', '.join(missing[:10])}",
+                           str(names_file))
+    return [by_name[n] for n in sorted(wanted)]

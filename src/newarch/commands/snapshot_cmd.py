@@ -25,12 +25,14 @@ def register(group: click.Group) -> None:
 @click.option("--outputs-map", "outputs_map", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="feedstock-outputs JSON {output: [feedstock...]} for names no rendered recipe provides "
                    "(default: ../shared/data/feedstock-outputs.json when present).")
+@click.option("--only", "only", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File of feedstock names (one per line, '#' comments) to keep; others found are ignored.")
 @click.option("--date", "date", default="", help="Date the data describes (default: newest source commit date).")
 @click.option("--description", default="", help="Free text stored in the snapshot.")
 @click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true).")
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
 def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinning: Path | None,
-             outputs_map: Path | None, date: str, description: str, env: tuple[str, ...], jobs: int) -> None:
+             outputs_map: Path | None, only: Path | None, date: str, description: str, env: tuple[str, ...], jobs: int) -> None:
     """Render every feedstock found in SOURCES and write derived facts to --out.
 
     SOURCES are feedstock checkouts, bare git mirrors (as fetched), or folders of them.
@@ -41,7 +43,7 @@ def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinnin
     from ..model import PlatformPair
     from ..pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
     from ..snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot, load_outputs_map, summarize
-    from ..sources import discover
+    from ..sources import discover, select_names
 
     err = Console(stderr=True)
     pairs = [PlatformPair.parse(p) for p in (platforms.split(",") if platforms else DEFAULT_PAIRS) if p.strip()]
@@ -60,6 +62,8 @@ def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinnin
             raise NewarchError(f"--env expects KEY=VALUE, got {item!r}")
         env_map[key] = value
     paths = discover(list(sources))
+    if only is not None:
+        paths = select_names(paths, only)
     req = BuildRequest(
         sources=paths, pairs=pairs, pinnings={p.key: load_pinning(pin_path, p) for p in pairs},
         pinning_source=pin_path.name, outputs_map=load_outputs_map(outputs_map) if outputs_map else None,

@@ -1,0 +1,91 @@
+"""``newarch snapshot`` on hand-written feedstocks: facts kept, reproducible, failures reported."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from newarch import snapshot as snapmod
+from newarch.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PINNING = FIXTURES / "pinning" / "conda_build_config.yaml"
+PAIRS = "win-arm64:win-64,win-64,linux-64"
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _snapshot(tmp_path: Path, name: str = "s.json.xz", src: Path | None = None, jobs: str = "1"):
+    out = tmp_path / name
+    res = _run("snapshot", str(src or FIXTURES / "feedstocks"), "--out", str(out), "--platforms", PAIRS,
+               "--pinning", str(PINNING), "--date", "2026-08-22", "-j", jobs)
+    return res, out
+
+
+def test_snapshot_of_three_feedstocks_round_trips(tmp_path):
+    res, out = _snapshot(tmp_path)
+    assert res.exit_code == 0, res.output
+    snap = snapmod.load(out)
+    assert sorted(snap.feedstocks) == ["pyext", "toolv1", "zlibx"]
+    assert snap.date == "2026-08-22"
+    assert snapmod.loads(snap.dumps()).to_dict() == snap.to_dict()
+    assert snap.dumps() == out.read_bytes()
+
+    zlibx = snap.feedstocks["zlibx"]
+    assert zlibx.schema == "v0" and zlibx.settings.configured("win-arm64") == "cross"
+    arm = {o.name for o in zlibx.renders["win-arm64:win-64"].outputs}
+    assert arm == {"libzlibx", "zlibx"}
+
+    pyext = snap.feedstocks["pyext"].renders["win-arm64:win-64"]
+    assert pyext.ok, pyext.error
+    build = {r.name for o in pyext.outputs for r in o.reqs("build")}
+    host = {r.name for o in pyext.outputs for r in o.reqs("host")}
+    assert "cross-python_win-arm64" in build
+    assert "libffi" not in host and "zlibx" in host
+    linux_host = {r.name for o in snap.feedstocks["pyext"].renders["linux-64:linux-64"].outputs if not o.skip
+                  for r in o.reqs("host")}
+    assert "libffi" in linux_host
+
+    tool = snap.feedstocks["toolv1"]
+    assert tool.schema == "v1"
+    outs = tool.renders["win-arm64:win-64"].outputs
+    assert outs and all(o.noarch == "python" for o in outs)
+    assert {r.name for o in outs for r in o.reqs("run")} >= {"python", "pyext", "colorama"}
+    assert "colorama" not in {r.name for o in tool.renders["linux-64:linux-64"].outputs for r in o.reqs("run")}
+
+    # pinning facts are recorded per pair
+    arm_python = snap.pinning["platforms"]["win-arm64:win-64"]["values"]["python"]
+    assert arm_python == ["3.14.* *_cp314"]
+
+
+def test_snapshot_is_byte_identical_on_rerun_and_across_job_counts(tmp_path):
+    _, a = _snapshot(tmp_path, "a.json.xz", jobs="1")
+    _, b = _snapshot(tmp_path, "b.json.xz", jobs="2")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_broken_feedstock_is_reported_and_the_rest_rendered(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "feedstocks", src)
+    broken = src / "broken-feedstock" / "recipe"
+    broken.mkdir(parents=True)
+    (broken / "meta.yaml").write_text("package:\n  name: broken\n  version: [1, 2\n")
+    res, out = _snapshot(tmp_path, src=src)
+    assert res.exit_code == 0
+    snap = snapmod.load(out)
+    assert sorted(snap.feedstocks) == ["broken", "pyext", "toolv1", "zlibx"]
+    err = snap.feedstocks["broken"].renders["linux-64:linux-64"].error
+    assert "broken/recipe/meta.yaml:3" in err
+    assert "render failed" in res.output and "broken" in res.output
+
+
+def test_missing_source_is_a_clear_error(tmp_path):
+    res = CliRunner().invoke(main, ["snapshot", str(tmp_path / "nope"), "--out", str(tmp_path / "o.xz"),
+                                    "--pinning", str(PINNING)])
+    assert res.exit_code != 0
+    assert "nope: no such file or directory" in res.output
+    assert not (tmp_path / "o.xz").exists()
