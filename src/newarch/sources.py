@@ -218,7 +218,8 @@ def select_names(paths: list[Path], names_file: Path) -> list[Path]:
         raise NewarchError(f"cannot read names file ({exc.strerror})", str(names_file)) from exc
     wanted = {ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")}
     by_name: dict[str, Path] = {}
-    for p in paths:
+    # a folder named like a feedstock wins over another repository that maps to the same name
+    for p in sorted(paths, key=lambda p: (not p.name.endswith("-feedstock"), str(p))):
         by_name.setdefault(feedstock_name(p), p)
     missing = sorted(wanted - by_name.keys())
     if missing:
