@@ -1,0 +1,396 @@
+"""Cross-readiness lints: each rule with a recipe that triggers it and one that must not."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from newarch.lint import RULES, findings_for, lint_source
+from newarch.lint_expr import UNKNOWN, evaluate
+from newarch.model import Output, PlatformPair, RenderResult, Requirement
+from newarch.sources import RecipeSource
+
+CROSS = PlatformPair("win-arm64", "win-64")
+WIN64 = PlatformPair("win-64", "win-64")
+LINUX = PlatformPair("linux-64", "linux-64")
+
+
+def source(files: dict[str, str], name: str = "demo") -> RecipeSource:
+    return RecipeSource(name=name, origin="test", kind="directory",
+                        files={k: textwrap.dedent(v).lstrip("\n").encode() for k, v in files.items()})
+
+
+def output(name: str, noarch: str = "", skip: bool = False, **sections: list[str]) -> Output:
+    return Output(name=name, version="1.0", noarch=noarch, skip=skip,
+                  requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()})
+
+
+def result(pair: PlatformPair, *outputs: Output, error: str = "") -> RenderResult:
+    return RenderResult(pair=pair, outputs=list(outputs), error=error)
+
+
+def rules(findings) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def line_of(text: str, needle: str) -> int:
+    for i, line in enumerate(textwrap.dedent(text).lstrip("\n").splitlines(), start=1):
+        if needle in line:
+            return i
+    raise AssertionError(needle)
+
+
+# --- render-failed ---------------------------------------------------------------------------
+def test_render_failed_names_file_and_line():
+    src = source({"meta.yaml": "package:\n  name: demo\n"})
+    res = result(CROSS, error="demo/recipe/meta.yaml:7: undefined Jinja variable 'foo'")
+    (f,) = lint_source(src, CROSS, res)
+    assert (f.rule, f.severity, f.file, f.line, f.feedstock) == ("render-failed", "error", "recipe/meta.yaml", 7, "demo")
+    assert "undefined Jinja variable 'foo'" in f.message and "win-arm64<-win-64" in f.message
+
+
+def test_render_failed_without_line_points_at_recipe_file():
+    src = source({"recipe.yaml": "package:\n  name: demo\n"})
+    (f,) = lint_source(src, CROSS, result(CROSS, error="cannot read variant file: bad yaml"))
+    assert (f.file, f.line) == ("recipe/recipe.yaml", 0)
+
+
+def test_rendered_recipe_has_no_render_finding():
+    src = source({"meta.yaml": "package:\n  name: demo\n"})
+    assert lint_source(src, CROSS, result(CROSS, output("demo"))) == []
+
+
+# --- cross-python-missing --------------------------------------------------------------------
+V0_EXT = """
+{% set name = "demo-ext" %}
+package:
+  name: {{ name }}
+  version: 1.0
+requirements:
+  build:
+    - {{ compiler('c') }}
+    - python                                 # [build_platform != target_platform]
+  host:
+    - python
+    - pip
+  run:
+    - python
+"""
+
+
+def test_cross_python_missing_v0():
+    src = source({"meta.yaml": V0_EXT})
+    out = output("demo-ext", build=["vs2022_win-arm64", "python"], host=["python 3.14.*", "pip"], run=["python"])
+    (f,) = lint_source(src, CROSS, result(CROSS, out))
+    assert f.rule == "cross-python-missing" and f.severity == "error"
+    assert f.line == 10  # the python of host, not the one of build (line 8)
+    assert "cross-python_win-arm64" in f.message and "cross-python_{{ target_platform }}" in f.fix
+
+
+def test_cross_python_present_or_not_needed():
+    src = source({"meta.yaml": V0_EXT})
+    good = output("demo-ext", build=["python", "cross-python_win-arm64"], host=["python"])
+    assert lint_source(src, CROSS, result(CROSS, good)) == []
+    # native build, noarch output, skipped output: nothing to say
+    bad = output("demo-ext", build=["python"], host=["python"])
+    assert lint_source(src, WIN64, result(WIN64, bad)) == []
+    assert lint_source(src, CROSS, result(CROSS, output("demo-ext", noarch="python", host=["python"]))) == []
+    assert lint_source(src, CROSS, result(CROSS, output("demo-ext", skip=True, host=["python"]))) == []
+
+
+V1_MULTI = """
+context:
+  version: "2.0"
+recipe:
+  name: split
+outputs:
+  - package:
+      name: libdemo
+    requirements:
+      host:
+        - zlib
+  - package:
+      name: pydemo
+    requirements:
+      build:
+        - ${{ compiler('cxx') }}
+      host:
+        - python
+        - pip
+"""
+
+
+def test_cross_python_missing_v1_points_at_the_output_block():
+    src = source({"recipe.yaml": V1_MULTI})
+    res = result(CROSS, output("libdemo", host=["zlib"]), output("pydemo", host=["python", "pip"]))
+    (f,) = lint_source(src, CROSS, res)
+    assert f.rule == "cross-python-missing" and f.line == line_of(V1_MULTI, "- python")
+    assert "output pydemo" in f.message and "${{ target_platform }}" in f.fix
+
+
+# --- mingw-on-arm64 --------------------------------------------------------------------------
+V0_MINGW = """
+package:
+  name: demo
+requirements:
+  build:
+    - {{ compiler('c') }}           # [not win]
+    - {{ compiler('m2w64_c') }}     # [win]
+    - {{ stdlib('m2w64_c') }}       # [win]
+    - make
+  host:
+    - zlib
+"""
+
+
+@pytest.mark.parametrize("rendered", ["m2w64_c_win-arm64", "gcc_win-arm64"])
+def test_mingw_compiler_on_win_arm64(rendered):
+    src = source({"meta.yaml": V0_MINGW})
+    res = result(CROSS, output("demo", build=[rendered, "make"], host=["zlib"]))
+    found = [f for f in lint_source(src, CROSS, res) if f.rule == "mingw-on-arm64"]
+    assert len(found) == 1 and found[0].severity == "error"
+    assert found[0].line == line_of(V0_MINGW, "compiler('m2w64_c')")
+
+
+def test_mingw_package_in_run():
+    text = "package:\n  name: demo\nrequirements:\n  run:\n    - m2w64-gcc-libs  # [win]\n"
+    res = result(CROSS, output("demo", run=["m2w64-gcc-libs"]))
+    (f,) = lint_source(source({"meta.yaml": text}), CROSS, res)
+    assert (f.rule, f.line) == ("mingw-on-arm64", 5)
+
+
+def test_mingw_fine_on_win64_and_msvc_on_arm64():
+    src = source({"meta.yaml": V0_MINGW})
+    assert lint_source(src, WIN64, result(WIN64, output("demo", build=["m2w64_c_win-64"]))) == []
+    assert lint_source(src, CROSS, result(CROSS, output("demo", build=["vs2022_win-arm64"]))) == []
+
+
+# --- autotools-no-cc-for-build ---------------------------------------------------------------
+V0_AUTOTOOLS = """
+package:
+  name: demo
+build:
+  script: build_demo.bat   # [win]
+requirements:
+  build:
+    - {{ compiler('c') }}
+    - m2-autoconf          # [win]
+    - m2-make              # [win]
+    - make                 # [unix]
+"""
+
+
+def test_autotools_without_cc_for_build():
+    src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "bash -lc ./configure\nmake -j%CPU_COUNT%\n"})
+    res = result(CROSS, output("demo", build=["vs2022_win-arm64", "m2-autoconf", "m2-make"]))
+    (f,) = lint_source(src, CROSS, res)
+    assert (f.rule, f.severity, f.line) == ("autotools-no-cc-for-build", "warning", line_of(V0_AUTOTOOLS, "m2-autoconf"))
+    assert "build_demo.bat" in f.message
+
+
+def test_autotools_with_cc_for_build_or_not_windows_cross():
+    bat = 'set "CC_FOR_BUILD=%BUILD_PREFIX%\\Library\\bin\\clang-cl.exe"\nbash -lc ./configure\n'
+    src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": bat})
+    res = result(CROSS, output("demo", build=["m2-autoconf", "m2-make"]))
+    assert lint_source(src, CROSS, res) == []
+    src2 = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "make\n"})
+    assert lint_source(src2, WIN64, result(WIN64, output("demo", build=["m2-make"]))) == []
+    osx = PlatformPair("osx-arm64", "osx-64")
+    assert lint_source(src2, osx, result(osx, output("demo", build=["make", "autoconf"]))) == []
+
+
+def test_cc_for_build_in_a_helper_script_counts():
+    src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "bash %RECIPE_DIR%/build.sh\n",
+                  "build.sh": "export CC_FOR_BUILD=${CC_FOR_BUILD:-cl}\n./configure\n"})
+    assert lint_source(src, CROSS, result(CROSS, output("demo", build=["m2-make"]))) == []
+
+
+def test_unreadable_named_script_is_info_not_fatal():
+    src = source({"meta.yaml": V0_AUTOTOOLS})  # build_demo.bat is missing
+    found = lint_source(src, CROSS, result(CROSS, output("demo", build=["m2-make"])))
+    assert sorted(rules(found)) == ["autotools-no-cc-for-build", "build-script-unreadable"]
+    info = next(f for f in found if f.rule == "build-script-unreadable")
+    assert info.severity == "info" and info.line == line_of(V0_AUTOTOOLS, "script:")
+    binary = source({"meta.yaml": V0_AUTOTOOLS})
+    binary.files["build_demo.bat"] = b"\x00\x01CC_FOR_BUILD"
+    found = lint_source(binary, CROSS, result(CROSS, output("demo", build=["m2-make"])))
+    assert "build-script-unreadable" in rules(found)
+
+
+def test_v1_script_name_without_extension():
+    text = """
+    package:
+      name: demo
+    build:
+      script: build_demo
+    requirements:
+      build:
+        - if: win
+          then:
+            - m2-make
+    """
+    src = source({"recipe.yaml": text, "build_demo.bat": "make\n"})
+    (f,) = lint_source(src, CROSS, result(CROSS, output("demo", build=["m2-make"])))
+    assert f.rule == "autotools-no-cc-for-build" and f.line == line_of(text, "- m2-make")
+    src.files["build_demo.bat"] = b"set CC_FOR_BUILD=cl.exe\nmake\n"
+    assert lint_source(src, CROSS, result(CROSS, output("demo", build=["m2-make"]))) == []
+
+
+# --- x86-selector ----------------------------------------------------------------------------
+def _selector_recipe(*lines: str) -> RecipeSource:
+    body = "\n".join(f"    {ln}" for ln in lines)
+    return source({"meta.yaml": f"package:\n  name: demo\nrequirements:\n  host:\n{body}\n"})
+
+
+@pytest.mark.parametrize("selector", ["win64", "win and not win32", "not win32"])
+def test_selector_that_also_matches_arm64(selector):
+    src = _selector_recipe(f"- libfoo  # [{selector}]")
+    (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["libfoo"])))
+    assert (f.rule, f.severity, f.line) == ("x86-selector", "warning", 5)
+
+
+@pytest.mark.parametrize("selector", ["win and x86_64", "x86_64", "not (win and x86_64)",
+                                      "target_platform == 'win-64'"])
+def test_selector_that_drops_arm64(selector):
+    src = _selector_recipe("- zlib", f"- libfoo  # [{selector}]")
+    (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["zlib"])))
+    assert (f.rule, f.line) == ("x86-selector", 6)
+
+
+@pytest.mark.parametrize("lines", [
+    ("- libfoo  # [win and x86_64]", "- libbar  # [win and arm64]"),  # the recipe knows arm64
+    ("- libfoo  # [linux and x86_64]",),  # irrelevant on Windows
+    ("- libfoo  # [win]", "- libbar  # [unix]"),  # same on win-64 and win-arm64
+    ("- libfoo  # [win32]",),
+    ("- libfoo  # [py>=312 and win]",),  # undecidable from the platform: not ours to judge
+])
+def test_selector_not_flagged(lines):
+    src = _selector_recipe(*lines)
+    assert lint_source(src, CROSS, result(CROSS, output("demo"))) == []
+
+
+def test_x86_selector_only_for_arm_targets():
+    src = _selector_recipe("- libfoo  # [win and x86_64]")
+    assert lint_source(src, WIN64, result(WIN64, output("demo"))) == []
+
+
+def test_v1_if_and_skip_expressions():
+    text = """
+    package:
+      name: demo
+    build:
+      skip: not (win and x86_64)
+    requirements:
+      host:
+        - if: x86_64
+          then: libfoo
+    """
+    found = lint_source(source({"recipe.yaml": text}), CROSS, result(CROSS, output("demo", skip=True)))
+    assert [(f.rule, f.line) for f in found] == [("x86-selector", 4), ("x86-selector", 7)]
+    arm = text + "    - if: arm64\n      then: libbar\n"
+    assert lint_source(source({"recipe.yaml": arm}), CROSS, result(CROSS, output("demo"))) == []
+
+
+# --- binary-repack ---------------------------------------------------------------------------
+def test_binary_repack_prebuilt_zip():
+    text = """
+    package:
+      name: tool
+    source:
+      url: https://github.com/x/tool/releases/download/v1/tool-1.0-x86_64-pc-windows-msvc.zip  # [win]
+      url: https://github.com/x/tool/releases/download/v1/tool-1.0-x86_64-linux.tar.gz  # [linux]
+    """
+    found = lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("tool")))
+    assert [(f.rule, f.line) for f in found] == [("binary-repack", 4)]
+    assert "x86_64" in found[0].message
+
+
+@pytest.mark.parametrize("url", ["https://example.org/dl/tool-setup-1.0.exe",
+                                 "https://files.example.org/tool-1.0-cp314-cp314-win_amd64.whl",
+                                 "https://example.org/win64/tool-1.0.zip"])
+def test_binary_repack_other_forms(url):
+    text = f"package:\n  name: tool\nsource:\n  - url: {url}\n"
+    (f,) = lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("tool")))
+    assert (f.rule, f.line) == ("binary-repack", 4)
+
+
+@pytest.mark.parametrize("text,out", [
+    ("source:\n  url: https://github.com/x/tool/archive/v1.0.tar.gz\n", output("tool")),
+    ("source:\n  url: https://pypi.org/packages/tool-1.0-py3-none-any.whl\n", output("tool")),
+    ("source:\n  url: https://x.org/tool-x86_64.zip  # [win and not arm64]\n"
+     "  url: https://x.org/tool-arm64.zip  # [win and arm64]\n", output("tool")),
+    ("source:\n  url: https://x.org/tool-x86_64.zip\n", output("tool", noarch="generic")),
+    ("source:\n  url: https://x.org/tool-x86_64.zip\n", output("tool", skip=True)),
+])
+def test_binary_repack_not_flagged(text, out):
+    src = source({"meta.yaml": "package:\n  name: tool\n" + text})
+    assert [f for f in lint_source(src, CROSS, result(CROSS, out)) if f.rule == "binary-repack"] == []
+
+
+def test_binary_repack_v1_if_block():
+    text = """
+    package:
+      name: tool
+    source:
+      - if: linux
+        then:
+          url: https://x.org/tool-x86_64-linux.tar.gz
+        else:
+          url: https://x.org/tool-x86_64-windows.zip
+    """
+    found = lint_source(source({"recipe.yaml": text}), CROSS, result(CROSS, output("tool")))
+    assert [(f.rule, f.line) for f in found] == [("binary-repack", line_of(text, "windows.zip"))]
+    assert lint_source(source({"recipe.yaml": text}), WIN64, result(WIN64, output("tool"))) == []
+
+
+# --- build-tool-missing ----------------------------------------------------------------------
+V0_XPY = """
+package:
+  name: demo
+requirements:
+  build:
+    - python                                 # [build_platform != target_platform]
+    - cross-python_{{ target_platform }}     # [build_platform != target_platform]
+    - {{ compiler('c') }}
+  host:
+    - python
+"""
+
+
+def test_build_tool_missing():
+    src = source({"meta.yaml": V0_XPY})
+    out = output("demo", build=["python", "cross-python_win-arm64", "vs2022_win-arm64"], host=["python"])
+    found = lint_source(src, CROSS, result(CROSS, out), available_build={"python", "vs2022_win-arm64"})
+    assert [(f.rule, f.severity, f.line) for f in found] == [("build-tool-missing", "error", 6)]
+    assert "cross-python_win-arm64" in found[0].message and "win-64" in found[0].message
+
+
+def test_build_tool_present_or_unknown():
+    src = source({"meta.yaml": V0_XPY})
+    out = output("demo", build=["python", "cross-python_win-arm64"], host=["python"])
+    assert lint_source(src, CROSS, result(CROSS, out)) == []  # no availability given: no judgement
+    assert lint_source(src, CROSS, result(CROSS, out),
+                       available_build={"python", "cross-python_win-arm64"}) == []
+
+
+# --- general ---------------------------------------------------------------------------------
+def test_findings_are_complete_and_stable():
+    src = source({"meta.yaml": V0_MINGW})
+    res = result(CROSS, output("demo", build=["m2w64_c_win-arm64", "make"], host=["zlib"]))
+    found = findings_for(src, CROSS, res)
+    assert found == lint_source(src, CROSS, res)
+    for f in found:
+        assert f.rule in RULES and f.severity == RULES[f.rule][0]
+        assert f.feedstock == "demo" and f.file == "recipe/meta.yaml" and f.line >= 1 and f.message and f.fix
+
+
+def test_lint_never_evaluates_recipe_code(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = f"__import__('os').system('touch {marker}')"
+    text = f"package:\n  name: demo\nrequirements:\n  host:\n    - foo  # [{evil}]\n"
+    lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("demo")))
+    assert not marker.exists()
+    assert evaluate(evil, CROSS) is UNKNOWN
+    assert evaluate("win and arm64", CROSS) is True and evaluate("win64", CROSS) is True
+    assert evaluate("x86_64", CROSS) is False and evaluate("py >= 312 or win", CROSS) is True
