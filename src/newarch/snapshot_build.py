@@ -42,6 +42,7 @@ class BuildRequest:
     description: str = ""
     env: dict[str, str] = field(default_factory=dict)
     jobs: int = 0
+    node_attrs: list[Path] = field(default_factory=list)  # cf-graph node_attrs JSON files (see node_attrs.py)
 
 
 def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]],
@@ -109,6 +110,8 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
                         results.append({"error": f"{p}: worker failed ({type(exc).__name__}: {exc})", "path": p})
                     if progress:
                         progress(p)
+    if req.node_attrs:
+        results.extend(_convert_node_attrs(req, jobs, progress))
     snap = Snapshot(pairs=sorted(req.pairs), description=req.description,
                     pinning={"source": req.pinning_source, "platforms": pinning_facts})
     for r in results:
@@ -125,6 +128,41 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
         snap.output_index = {n: sorted(req.outputs_map[n]) for n in wanted if n in req.outputs_map}
     snap.date = req.date or max((fs.date for fs in snap.feedstocks.values()), default="")
     return snap
+
+
+NODE_ATTRS_BATCH = 128
+
+
+def _convert_node_attrs(req: BuildRequest, jobs: int,
+                        progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
+    """node_attrs files are already rendered (by the bot): convert them in batches, in parallel."""
+    from .node_attrs import compact_pinning, convert_batch
+
+    keys = [p.key for p in req.pairs]
+    pins = {k: compact_pinning(v) for k, v in req.pinnings.items()}
+    files = [str(p) for p in req.node_attrs]
+    batches = [files[i:i + NODE_ATTRS_BATCH] for i in range(0, len(files), NODE_ATTRS_BATCH)]
+    results: list[dict[str, Any]] = []
+    if jobs <= 1 or len(batches) <= 1:
+        for batch in batches:
+            results.extend(convert_batch(batch, keys, pins))
+            if progress:
+                for p in batch:
+                    progress(p)
+        return results
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(convert_batch, batch, keys, pins) for batch in batches]
+        for batch, fut in zip(batches, futures):  # in order, so the result does not depend on timing
+            try:
+                results.extend(fut.result())
+            except Exception as exc:  # worker died
+                results.extend({"error": f"{p}: worker failed ({type(exc).__name__}: {exc})", "path": p}
+                               for p in batch)
+            if progress:
+                for p in batch:
+                    progress(p)
+    return results
 
 
 def load_outputs_map(path: Path) -> dict[str, list[str]]:

@@ -43,7 +43,8 @@ def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinnin
     from ..model import PlatformPair
     from ..pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
     from ..snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot, load_outputs_map, summarize
-    from ..sources import discover, select_names
+    from ..node_attrs import is_node_attrs_source, iter_node_attrs_files
+    from ..sources import discover, feedstock_name, select_names
 
     err = Console(stderr=True)
     pairs = [PlatformPair.parse(p) for p in (platforms.split(",") if platforms else DEFAULT_PAIRS) if p.strip()]
@@ -61,16 +62,26 @@ def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinnin
         if not sep or not key:
             raise NewarchError(f"--env expects KEY=VALUE, got {item!r}")
         env_map[key] = value
-    paths = discover(list(sources))
-    if only is not None:
+    na_sources = [s for s in sources if is_node_attrs_source(s)]
+    rest = [s for s in sources if s not in na_sources]
+    paths = discover(list(rest)) if rest else []
+    na_files = [f for s in na_sources for f in iter_node_attrs_files(s)]
+    if na_sources and not na_files:
+        raise NewarchError("no node_attrs JSON files found here", str(na_sources[0]))
+    if only is not None and not na_files:
         paths = select_names(paths, only)
+    elif only is not None:  # node_attrs cover the channel: keep what is listed, missing names are fine
+        lines = only.read_text(encoding="utf-8").splitlines()
+        wanted = {ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")}
+        paths = [p for p in paths if feedstock_name(p) in wanted]
+        na_files = [f for f in na_files if f.stem in wanted]
     req = BuildRequest(
         sources=paths, pairs=pairs, pinnings={p.key: load_pinning(pin_path, p) for p in pairs},
         pinning_source=pin_path.name, outputs_map=load_outputs_map(outputs_map) if outputs_map else None,
-        date=date, description=description, env=env_map, jobs=jobs)
+        date=date, description=description, env=env_map, jobs=jobs, node_attrs=na_files)
     with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=True) as bar:
-        task = bar.add_task("", total=len(paths))
+        task = bar.add_task("", total=len(paths) + len(na_files))
         snap = build_snapshot(req, lambda p: bar.update(task, advance=1, description=Path(p).name))
     snap.save(out)
     summary = summarize(snap)
