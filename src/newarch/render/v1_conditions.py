@@ -1,0 +1,163 @@
+"""Which ``if:`` branch made a rendered v1 dependency appear, and which dependencies it dropped.
+
+rattler-build's stage1 recipe keeps only the chosen branches. We walk the stage0 (unevaluated)
+requirement lists, flatten them into *leaves* that carry the condition guarding them, and align the
+leaves, in order, with the rendered dependencies. Nothing is evaluated here: the renderer already
+decided; we only recover *why* from the structure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Dropped, Requirement, dep_name
+
+_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+# ${{ "winreg" if win }}  /  ${{ 'x' if cond else 'y' }}
+_INLINE_IF = re.compile(r"""^\s*\$\{\{\s*(?P<q>["'])(?P<lit>[^"']*)(?P=q)\s+if\s+(?P<cond>.+?)\s*\}\}\s*$""", re.S)
+_INLINE_IF_ANY = re.compile(r"""^\s*\$\{\{\s*(?P<expr>.+?)\s+if\s+(?P<cond>.+?)\s*\}\}\s*$""", re.S)
+_PIN = re.compile(r"""^\s*(pin_subpackage|pin_compatible)\(\s*["']([^"']+)["']""")
+_TOOLCHAIN = re.compile(r"""^\s*(compiler|stdlib)\(\s*["']([^"']+)["']\s*\)\s*$""")
+_IDENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_PLACEHOLDER = "\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One dependency entry of the stage0 recipe with the condition that guards it."""
+
+    template: str
+    condition: str  # "" when unconditional
+    pattern: re.Pattern[str]  # matches the rendered package name
+    wildcard: bool  # the name is entirely a template: matches anything
+    display: str  # best-effort name for a dropped entry
+
+
+def _paren(cond: str) -> str:
+    c = cond.strip()
+    if re.search(r"\s(and|or)\s", c) and not (c.startswith("(") and c.endswith(")")):
+        return f"({c})"
+    return c
+
+
+def join_conditions(conds: list[str]) -> str:
+    conds = [c for c in conds if c]
+    if not conds:
+        return ""
+    if len(conds) == 1:
+        return conds[0].strip()
+    return " and ".join(_paren(c) for c in conds)
+
+
+def negate(cond: str) -> str:
+    return f"not ({cond.strip()})"
+
+
+def _name_pattern(template: str, target: str, values: dict[str, str]) -> tuple[re.Pattern[str], bool, str]:
+    """A regex for the package name a template item renders to, and a display name."""
+    inner = _TEMPLATE.fullmatch(template.strip())
+    if inner:
+        expr = inner.group(1)
+        pin = _PIN.match(expr)
+        if pin:
+            return re.compile(re.escape(pin.group(2))), False, pin.group(2)
+        tool = _TOOLCHAIN.match(expr)
+        if tool:
+            kind, lang = tool.groups()
+            key = f"{lang}_{'compiler' if kind == 'compiler' else 'stdlib'}"
+            if key in values:
+                name = f"{values[key]}_{target}"
+                return re.compile(re.escape(name)), False, name
+            return re.compile(r".+_" + re.escape(target)), False, f"{kind}('{lang}')"
+    parts: list[str] = []
+    display: list[str] = []
+    pos = 0
+    for m in _TEMPLATE.finditer(template):
+        parts.append(template[pos:m.start()])
+        display.append(template[pos:m.start()])
+        ident = _IDENT.match(m.group(1))
+        value = values.get(ident.group(1)) if ident else None
+        if value is not None and " " not in value:
+            parts.append(value)
+            display.append(value)
+        else:
+            parts.append(_PLACEHOLDER)
+            display.append(m.group(0))
+        pos = m.end()
+    parts.append(template[pos:])
+    display.append(template[pos:])
+    text = "".join(parts).strip()
+    name = dep_name(text)
+    if name.replace(_PLACEHOLDER, "") == "":
+        return re.compile(r".+"), True, "".join(display).strip()
+    regex = "".join(".+" if ch == _PLACEHOLDER else re.escape(ch) for ch in name)
+    shown = dep_name("".join(display).strip()) if _PLACEHOLDER not in name else "".join(display).strip()
+    return re.compile(regex), False, shown
+
+
+def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ...] = ()) -> list[Leaf]:
+    """Flatten a stage0 list (strings and ``{if, then, else}`` nodes) into guarded leaves."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        items = [items]
+    out: list[Leaf] = []
+    for item in items:
+        if isinstance(item, dict) and "if" in item:
+            cond = str(item["if"]).strip()
+            out.extend(leaves(item.get("then"), target, values, conds + (cond,)))
+            out.extend(leaves(item.get("else"), target, values, conds + (negate(cond),)))
+        elif isinstance(item, str):
+            inline = _INLINE_IF.match(item) or _INLINE_IF_ANY.match(item)
+            extra: tuple[str, ...] = ()
+            template = item
+            if inline and " else " not in inline.group("cond"):
+                extra = (inline.group("cond").strip(),)
+                lit = inline.groupdict().get("lit")
+                template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
+            pattern, wildcard, display = _name_pattern(template, target, values)
+            out.append(Leaf(item, join_conditions(list(conds + extra)), pattern, wildcard, display))
+    return out
+
+
+def align(section: str, stage0_items: Any, rendered: list[Requirement], target: str,
+          values: dict[str, str]) -> tuple[list[Requirement], list[Dropped]]:
+    """Give each rendered requirement its guarding condition; list the guarded entries not rendered.
+
+    A longest-common-subsequence alignment of stage0 leaves and rendered names, in recipe order.
+    """
+    lv = leaves(stage0_items, target, values)
+    n, m = len(lv), len(rendered)
+    match = [[bool(lv[i].pattern.fullmatch(rendered[j].name)) for j in range(m)] for i in range(n)]
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            b = max(best[i + 1][j], best[i][j + 1])
+            if match[i][j]:
+                b = max(b, 1 + best[i + 1][j + 1])
+            best[i][j] = b
+    reqs = list(rendered)
+    dropped: list[Dropped] = []
+    i = j = 0
+    while i < n and j < m:
+        leaf = lv[i]
+        skip_leaf_ok = best[i + 1][j] == best[i][j]
+        if match[i][j] and best[i][j] == 1 + best[i + 1][j + 1] and not (leaf.wildcard and leaf.condition
+                                                                          and skip_leaf_ok):
+            if leaf.condition:
+                r = reqs[j]
+                reqs[j] = Requirement(r.name, r.spec, leaf.condition)
+            i += 1
+            j += 1
+        elif skip_leaf_ok:
+            if leaf.condition:
+                dropped.append(Dropped(section, leaf.display, leaf.condition))
+            i += 1
+        else:
+            j += 1
+    for leaf in lv[i:]:
+        if leaf.condition:
+            dropped.append(Dropped(section, leaf.display, leaf.condition))
+    return reqs, dropped
