@@ -85,7 +85,7 @@ def load_pinning_for(pair: PlatformPair, pinning_path: str | Path | None = None)
     """
     path = Path(pinning_path) if pinning_path is not None else default_pinning_path()
     if path is not None:
-        return load_pinning(path, pair), f"pinning: {path}"
+        return load_pinning(path, pair), str(path)
     from .. import snapshot as snapshot_mod
 
     snap = snapshot_mod.load(None)
@@ -97,7 +97,7 @@ def load_pinning_for(pair: PlatformPair, pinning_path: str | Path | None = None)
                            f"(it has: {known}); pass --pinning FILE", snap.origin)
     source = (snap.pinning or {}).get("source") or "conda_build_config.yaml"
     return (Variants.from_dict(facts),
-            f"pinning: no conda_build_config.yaml found; using the pinning recorded in the bundled snapshot "
+            f"no conda_build_config.yaml found; using the pinning recorded in the bundled snapshot "
             f"({snap.date}, from {source})")
 
 

@@ -1,0 +1,113 @@
+"""``newarch render PATH``: every output a recipe produces for one platform pair.
+
+JSON output (``--format json``) is described in docs/render-json.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..model import SECTIONS, Output, PlatformPair, RenderResult
+from ..sources import RecipeSource, open_source
+from .options import build_platform_option, default_build_platform, format_option, platform_option
+
+JSON_SCHEMA = "newarch.render/1"
+
+
+def render_document(src: RecipeSource, result: RenderResult, pinning_source: str,
+                    env: dict[str, str]) -> dict[str, Any]:
+    """The stable JSON document of ``newarch render --format json``."""
+    d = result.to_dict()
+    return {
+        "schema": JSON_SCHEMA,
+        "feedstock": src.name,
+        "recipe_schema": src.schema,
+        "recipe_file": src.display(src.recipe_file),
+        "revision": src.revision,
+        "target": result.pair.target,
+        "build": result.pair.build,
+        "pinning": pinning_source,
+        "env": dict(sorted(env.items())),
+        "outputs": d["outputs"],
+        "notes": list(result.notes),
+        "error": result.error or None,
+    }
+
+
+def _variant_text(out: Output) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(out.variant.items())) or "-"
+
+
+def print_table(src: RecipeSource, result: RenderResult, pinning_source: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    console.print(f"[bold]{src.name}[/bold] ({src.schema}, {src.display(src.recipe_file)}) "
+                  f"for [bold]{result.pair}[/bold]")
+    console.print(f"[dim]pinning: {pinning_source}[/dim]")
+    for out in sorted(result.outputs, key=Output.sort_key):
+        title = f"{out.name} {out.version}"
+        if out.noarch:
+            title += f"  noarch: {out.noarch}"
+        if out.skip:
+            title += f"  SKIPPED ({out.skip_reason or 'skip'})"
+        table = Table(title=title, title_justify="left", show_header=True, expand=False)
+        table.add_column("section", style="cyan", no_wrap=True)
+        table.add_column("requirement")
+        table.add_column("if", style="dim")
+        table.add_row("variant", _variant_text(out), "")
+        for section in SECTIONS:
+            for req in out.reqs(section):
+                table.add_row(section, req.spec, req.condition)
+        for kind, specs in sorted(out.run_exports.items()):
+            for spec in specs:
+                table.add_row(f"run_exports.{kind}", spec, "")
+        for name in out.ignore_run_exports:
+            table.add_row("ignore_run_exports", name, "")
+        for name in out.ignore_run_exports_from:
+            table.add_row("ignore_run_exports_from", name, "")
+        for drop in out.dropped:
+            table.add_row(f"not in {drop.section}", f"[strike]{drop.name}[/strike]", drop.condition)
+        console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def register(group: click.Group) -> None:
+    @group.command("render")
+    @click.argument("path", type=click.Path(path_type=Path))
+    @platform_option
+    @build_platform_option
+    @click.option("--pinning", "pinning_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="conda_build_config.yaml to use (default: conda-forge's beside the checkout, "
+                       "else the pinning recorded in the bundled snapshot).")
+    @click.option("--env", "env_items", multiple=True, metavar="KEY=VALUE",
+                  help="Environment variable the recipe sees (repeatable); -KEY unsets one. "
+                       "Default environment: CI=true.")
+    @format_option("table", "json")
+    def render_command(path: Path, platform: str, build_platform: str | None, pinning_path: Path | None,
+                       env_items: tuple[str, ...], fmt: str) -> None:
+        """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
+        from ..render import default_env, load_pinning_for, parse_env_overrides, render_source
+
+        pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
+        env = parse_env_overrides(env_items, default_env(pair))
+        src = open_source(path)
+        pinning, pinning_source = load_pinning_for(pair, pinning_path)
+        result = render_source(src, pair, pinning, env)
+        if fmt == "json":
+            click.echo(json.dumps(render_document(src, result, pinning_source, env), indent=2, sort_keys=False))
+        elif not result.error:
+            print_table(src, result, pinning_source)
+        if result.error:
+            click.echo(f"error: {result.error}", err=True)
+            sys.exit(1)
+
+
+__all__ = ["register", "render_document", "JSON_SCHEMA"]
