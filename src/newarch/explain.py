@@ -1,0 +1,391 @@
+"""Why a feedstock is in a plan (the shortest chains from a target) and why another one is not.
+
+``why_not`` codes are stable strings (other tools group by them):
+
+- ``planned``          it is in the plan (not a why-not at all)
+- ``absent``           the snapshot has no such feedstock
+- ``ignored``          the user asked to ignore it
+- ``available``        what the plan needs of it already exists on the target
+- ``other-provider``   the outputs needed of it are built by another planned feedstock (e.g. libmamba by mamba)
+- ``noarch``           only noarch outputs of it are needed: built once elsewhere, its run deps are planned
+- ``skipped``          the outputs something needs are skipped for the platform (or it renders nothing there)
+- ``build-only``       only reachable through build deps, which run on the build platform when cross-compiling
+- ``noarch-host-only`` only a host dep of a noarch output (built elsewhere, e.g. on linux-64)
+- ``selector``         only needed under a selector that is false for the platform
+- ``python-variant``   only needed for a python the platform does not build
+- ``unrendered``       something needs it but its recipe has no usable render for the pair
+- ``unreachable``      nothing needed depends on it
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .graph import RENDERED, Edge
+from .model import Output
+from .plan import Plan, Pruned
+
+CODES = ("planned", "absent", "ignored", "available", "other-provider", "noarch", "skipped", "build-only", "noarch-host-only",
+         "selector", "python-variant", "unrendered", "unreachable")
+
+
+# -- why ----------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Chain:
+    """A shortest chain from a target to a feedstock: the target, then labelled edges."""
+
+    target: str
+    edges: list[Edge] = field(default_factory=list)
+
+    @property
+    def feedstocks(self) -> list[str]:
+        out = [self.target]
+        for e in self.edges:
+            for n in (e.src_feedstock, e.dst_feedstock):
+                if n and out[-1] != n:
+                    out.append(n)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "path": self.feedstocks, "edges": [e.to_dict() for e in self.edges]}
+
+
+def _node_of(plan: Plan, name: str) -> tuple[str, str] | None:
+    need = plan.needed.get(name)
+    if need is None or name in plan.options.available or need.resolution.kind != RENDERED:
+        return None
+    r = need.resolution
+    if r.noarch:
+        return ("noarch", name) if name in plan.noarch else None
+    return ("fs", r.feedstock) if r.feedstock in plan.feedstocks else None
+
+
+def _node_feedstock(plan: Plan, node: tuple[str, str]) -> str:
+    return node[1] if node[0] == "fs" else plan.noarch[node[1]].feedstock
+
+
+def _node_edges(plan: Plan, node: tuple[str, str]) -> list[Edge]:
+    return plan.feedstocks[node[1]].edges if node[0] == "fs" else plan.noarch[node[1]].edges
+
+
+def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
+    """Shortest chain(s) from a target to feedstock (or output) ``name``; [] when it is not reached."""
+    goal_fs = name
+    if name not in plan.feedstocks and name not in plan.snapshot.feedstocks:
+        r = plan.index.resolve(name)
+        if r.feedstock:
+            goal_fs = r.feedstock
+
+    def is_goal(node: tuple[str, str]) -> bool:
+        return _node_feedstock(plan, node) == goal_fs or (node[0] == "noarch" and node[1] == name)
+
+    # BFS keeping every parent at the shortest distance
+    dist: dict[tuple[str, str], int] = {}
+    parents: dict[tuple[str, str], list[tuple[tuple[str, str] | str, Edge | None]]] = {}
+    queue: deque[tuple[str, str]] = deque()
+    for target, out in plan.roots:
+        node = _node_of(plan, out)
+        if node is None:
+            continue
+        if node not in dist:
+            dist[node] = 0
+            parents[node] = []
+            queue.append(node)
+        parents[node].append((target, None))
+    found: list[tuple[str, str]] = []
+    found_at: int | None = None
+    while queue:
+        node = queue.popleft()
+        d = dist[node]
+        if found_at is not None and d > found_at:
+            break
+        if is_goal(node):
+            found.append(node)
+            found_at = d
+            continue
+        outs = plan.feedstocks[node[1]].outputs if node[0] == "fs" else ()
+        for e in _node_edges(plan, node):
+            if node[0] == "fs" and e.dst_feedstock == node[1] and e.dep_output in outs:
+                continue
+            nxt = _node_of(plan, e.dep_output)
+            if nxt is None or nxt == node:
+                continue
+            if nxt not in dist:
+                dist[nxt] = d + 1
+                parents[nxt] = [(node, e)]
+                queue.append(nxt)
+            elif dist[nxt] == d + 1 and all(p != node for p, _ in parents[nxt]):
+                parents[nxt].append((node, e))
+    chains: list[Chain] = []
+
+    def walk(node: tuple[str, str], tail: list[Edge]) -> None:
+        for p, e in parents[node]:
+            if len(chains) >= limit:
+                return
+            if e is None:
+                chains.append(Chain(str(p), list(reversed(tail))))
+            else:
+                assert isinstance(p, tuple)
+                walk(p, tail + [e])
+
+    for node in found:
+        walk(node, [])
+    return chains[:limit]
+
+
+# -- why not --------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class WhyNot:
+    code: str
+    text: str
+    details: list[str] = field(default_factory=list)
+    name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "code": self.code, "text": self.text, "details": list(self.details)}
+
+
+# priority of the reasons found (lower wins)
+_PRIORITY = {"skipped-needed": 0, "unrendered": 0, "build-only": 1, "noarch-host-only": 2, "selector": 3,
+             "python-variant": 3, "skipped-elsewhere": 5, "other-build-only": 6}
+
+
+class _Explainer:
+    """Maps built once per plan so explaining every pruned feedstock stays linear."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        snap = plan.snapshot
+        self.key = plan.pair.key
+        # feedstock -> every output name it has anywhere (renders of any pair, output index)
+        self.names: dict[str, set[str]] = {}
+        for fname, fs in snap.feedstocks.items():
+            s = self.names.setdefault(fname, set())
+            for r in fs.renders.values():
+                s.update(o.name for o in r.outputs)
+        for oname, fss in snap.output_index.items():
+            for f in fss:
+                if f in self.names:
+                    self.names[f].add(oname)
+        self.owner: dict[str, set[str]] = {}
+        for f, ns in self.names.items():
+            for n in ns:
+                self.owner.setdefault(n, set()).add(f)
+        # python versions the pair builds
+        self.pythons: set[str] = set()
+        plat = (snap.pinning.get("platforms") or {}).get(self.key) or {}
+        for v in plat.get("python", ()) or ():
+            self.pythons.add(_py(str(v)))
+        for fs in snap.feedstocks.values():
+            r = fs.renders.get(self.key)
+            if r:
+                for o in r.outputs:
+                    if "python" in o.variant:
+                        self.pythons.add(_py(o.variant["python"]))
+        self._other: dict[str, list[tuple[str, str, Output, str, Any]]] | None = None
+        self._dropped: dict[str, list[tuple[str, Output, Any]]] | None = None
+        self._skipped: dict[tuple[str, str], str] | None = None
+        self._built: dict[str, str] | None = None
+
+    # dependency name -> references from outputs of needed feedstocks in renders of other pairs
+    def other_refs(self) -> dict[str, list[tuple[str, str, Output, str, Any]]]:
+        if self._other is None:
+            plan = self.plan
+            needed_fs = set(plan.feedstocks) | {n.feedstock for n in plan.noarch.values()}
+            refs: dict[str, list[tuple[str, str, Output, str, Any]]] = {}
+            for f in sorted(needed_fs):
+                fs = plan.snapshot.feedstocks.get(f)
+                if fs is None:
+                    continue
+                for k, r in sorted(fs.renders.items()):
+                    if k == self.key:
+                        continue
+                    for o in r.outputs:
+                        for section, reqs in o.requirements.items():
+                            for req in reqs:
+                                refs.setdefault(req.name, []).append((f, k, o, section, req))
+            self._other = refs
+        return self._other
+
+    def provider_in_plan(self, name: str) -> str:
+        """The planned feedstock that builds output ``name`` ("" if none)."""
+        if self._built is None:
+            self._built = {o: f for f, fs in self.plan.feedstocks.items() for o in fs.outputs}
+            for n, node in self.plan.noarch.items():
+                self._built.setdefault(n, node.feedstock)
+        return self._built.get(name, "")
+
+    def skipped_here(self) -> dict[tuple[str, str], str]:
+        """(feedstock, output) -> skip reason, for outputs of needed feedstocks skipped for the pair."""
+        if self._skipped is None:
+            plan = self.plan
+            sk: dict[tuple[str, str], str] = {}
+            for f in set(plan.feedstocks) | {n.feedstock for n in plan.noarch.values()}:
+                fs = plan.snapshot.feedstocks.get(f)
+                r = fs.renders.get(self.key) if fs else None
+                for o in (r.outputs if r else ()):
+                    if o.skip:
+                        sk[(f, o.name)] = o.skip_reason
+            self._skipped = sk
+        return self._skipped
+
+    def dropped(self) -> dict[str, list[tuple[str, Output, Any]]]:
+        if self._dropped is None:
+            plan = self.plan
+            d: dict[str, list[tuple[str, Output, Any]]] = {}
+            for f in plan.feedstocks:
+                for o in plan.index.feedstock_outputs.get(f, ()):
+                    for x in o.dropped:
+                        d.setdefault(x.name, []).append((f, o, x))
+            for n in plan.noarch.values():
+                for o in plan.index.feedstock_outputs.get(n.feedstock, ()):
+                    if o.name == n.name:
+                        for x in o.dropped:
+                            d.setdefault(x.name, []).append((n.feedstock, o, x))
+            self._dropped = d
+        return self._dropped
+
+    def explain(self, name: str) -> WhyNot:
+        plan = self.plan
+        snap = plan.snapshot
+        pair = plan.pair
+        fname = name
+        if name not in snap.feedstocks:
+            owners = self.owner.get(name) or set()
+            r = plan.index.resolve(name)
+            if r.feedstock and r.feedstock in snap.feedstocks:
+                fname = r.feedstock
+            elif owners:
+                fname = sorted(owners)[0]
+            elif snap.output_index.get(name):
+                return WhyNot("absent", f"{name} is produced by {', '.join(snap.output_index[name])}, "
+                              "which is not in the snapshot", [], name)
+            else:
+                return WhyNot("absent", f"{name} is not in the snapshot (no feedstock or output of that name)",
+                              [], name)
+        if fname in plan.feedstocks:
+            fs = plan.feedstocks[fname]
+            return WhyNot("planned", f"{fname} is in the plan (wave {fs.wave}, {fs.mode}): "
+                          f"{' -> '.join(fs.why)}", [], fname)
+        names = self.names.get(fname, set()) | {fname}
+        ign = sorted(n for n in names if n in plan.options.ignore)
+        if ign:
+            return WhyNot("ignored", f"{fname} is ignored by the user ({', '.join(ign)})", [], fname)
+        avail = sorted(n for n in names if n in plan.available_hits or
+                       (n in plan.options.available and n in plan.needed))
+        if avail:
+            who = sorted({w for n in avail for w in plan.available_hits.get(n, ["target"])})
+            return WhyNot("available", f"{', '.join(avail)} already available on {pair.target} "
+                          f"(needed by {', '.join(who[:5])})", [], fname)
+        others = sorted(n for n in names for f in [self.provider_in_plan(n)] if f and f != fname)
+        if others:
+            provs = sorted({self.provider_in_plan(n) for n in others})
+            return WhyNot("other-provider", f"{', '.join(others)} (also produced by {fname}) is built by "
+                          f"{', '.join(provs)} in this plan", [], fname)
+        noarch = sorted(n for n, node in plan.noarch.items() if node.feedstock == fname)
+        if noarch:
+            return WhyNot("noarch", f"only noarch output(s) {', '.join(noarch)} of {fname} are needed: built once, "
+                          "not for the target; their run deps are in the plan", [], fname)
+        findings: list[tuple[int, str, str]] = []
+        for u in plan.unknown:
+            if u.name in names and u.kind in ("skipped", "unrendered"):
+                code = "skipped" if u.kind == "skipped" else "unrendered"
+                findings.append((0, code, f"{u.name} is needed by {', '.join(u.needed_by[:5])} but {u.reason}"))
+        for n in sorted(names):
+            for e in plan.unfollowed.get(n, ()):
+                if e.dst_feedstock not in ("", fname):
+                    continue
+                if e.section == "build":
+                    findings.append((1, "build-only",
+                                     f"only a build dependency: {e.label()} — runs on {pair.build} when "
+                                     f"{e.src_feedstock} is cross-compiled"))
+                else:
+                    findings.append((2, "noarch-host-only",
+                                     f"only a host dependency of noarch output {e.output}: {e.label()} — "
+                                     "noarch outputs are built once elsewhere"))
+            for f, o, x in self.dropped().get(n, ()):
+                findings.append((3, "selector", f"{f}:{o.name} needs {n} in {x.section} only under "
+                                 f"[{x.condition}], false for {pair}"
+                                 + (f" (line {x.line})" if x.line else "")))
+        if not findings:
+            findings.extend(self._elsewhere(fname, names))
+        render = snap.feedstocks[fname].renders.get(plan.pair.key)
+        if not findings:
+            if render is not None and render.outputs and all(o.skip for o in render.outputs):
+                reasons = sorted({o.skip_reason for o in render.outputs if o.skip_reason})
+                return WhyNot("skipped", f"{fname} skips every output for {pair.target}"
+                              + (f" ({'; '.join(reasons)})" if reasons else "")
+                              + "; nothing needed depends on it either", [], fname)
+            return WhyNot("unreachable", f"nothing needed for {', '.join(plan.targets) or 'the targets'} on "
+                          f"{pair} depends on {fname}", [], fname)
+        findings.sort(key=lambda t: (t[0], t[2]))
+        _, code, text = findings[0]
+        details = list(dict.fromkeys(t for _, _, t in findings))
+        return WhyNot(code, text, details[:12], fname)
+
+    def _elsewhere(self, fname: str, names: set[str]) -> list[tuple[int, str, str]]:
+        """Evidence from renders of other pairs of feedstocks this plan needs."""
+        plan = self.plan
+        refs = self.other_refs()
+        out: list[tuple[int, str, str]] = []
+        skipped_here = self.skipped_here()
+        for n in sorted(names):
+            for f, k, o, section, req in refs.get(n, ()):
+                where = f"{f}:{o.name} ({k.replace(':', '<-')})"
+                cond = f" under [{req.condition}]" if req.condition else ""
+                if o.noarch and section == "host":
+                    out.append((2, "noarch-host-only", f"only a host dependency of noarch output {o.name} of {f} "
+                                f"in {where}: noarch outputs are built once elsewhere"
+                                + (" and it is skipped for " + plan.pair.target if (f, o.name) in skipped_here
+                                   else "")))
+                    continue
+                if section == "run_constraints":
+                    continue
+                py = o.variant.get("python")
+                if (f, o.name) in skipped_here:
+                    why = skipped_here[(f, o.name)]
+                    out.append((5, "skipped", f"only needed by {where}, which is skipped for {plan.pair.target}"
+                                + (f" ({why})" if why else "")))
+                elif py is not None and self.pythons and _py(py) not in self.pythons:
+                    out.append((3, "python-variant",
+                                f"only needed by {where} for python {py}{cond}; {plan.pair.target} builds "
+                                f"python {', '.join(sorted(self.pythons))} only"))
+                elif section == "build":
+                    out.append((6, "build-only", f"only a build dependency of {where}{cond}"))
+                elif req.condition:
+                    out.append((3, "selector", f"{where} needs {req.spec} in {section} only{cond}, which is "
+                                f"false for {plan.pair}"))
+                else:
+                    out.append((4, "selector", f"{where} needs {req.spec} in {section}, but the {plan.pair} "
+                                "render does not (a selector or variant differs)"))
+        return out
+
+
+def _py(v: str) -> str:
+    """``3.14.* *_cp314`` -> ``3.14``."""
+    v = v.split()[0] if v.split() else v
+    parts = v.replace("*", "").strip(".").split(".")
+    return ".".join(parts[:2])
+
+
+def why_not(snapshot: Any, plan: Plan, name: str) -> WhyNot:
+    """Why feedstock (or output) ``name`` is not in ``plan``. ``snapshot`` must be the plan's snapshot."""
+    if snapshot is not plan.snapshot:
+        raise ValueError("why_not needs the snapshot the plan was made from")
+    return _Explainer(plan).explain(name)
+
+
+def prune_reasons(plan: Plan) -> list[Pruned]:
+    """A reason for every feedstock of the snapshot that is not in the plan."""
+    ex = _Explainer(plan)
+    out: list[Pruned] = []
+    for f in sorted(plan.snapshot.feedstocks):
+        if f in plan.feedstocks:
+            continue
+        w = ex.explain(f)
+        out.append(Pruned(f, w.code, w.text))
+    return out

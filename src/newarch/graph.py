@@ -1,0 +1,243 @@
+"""Output names -> feedstocks for one platform pair, and the typed dependency edges between them.
+
+The index is built once per (snapshot, pair) in one pass over the renders, so the planner can
+resolve every name in O(1). Resolution order for a name (issue 4):
+
+0. the consuming feedstock itself produces the name for the pair (an internal dependency);
+1. feedstocks whose render for the pair has a non-skipped output of that name; when several do,
+   the one named like the output, then one listed for the name in ``output_index``, then the first
+   by name — and the choice is reported;
+2. the name is only produced skipped for the pair -> ``skipped`` (not needed, reported);
+3. ``Snapshot.output_index`` (a channel-wide map) for names no rendered recipe provides;
+4. nothing -> ``unknown``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Output, PlatformPair, dep_name
+from .snapshot import Snapshot
+
+# Kinds of a Resolution.
+RENDERED = "rendered"  # a feedstock renders the name for the pair
+SKIPPED = "skipped"  # produced for the pair only as a skipped output
+UNRENDERED = "unrendered"  # output_index names a feedstock of the snapshot without a usable render
+EXTERNAL = "external"  # output_index names feedstocks that are not in the snapshot
+VIRTUAL = "virtual"  # __glibc, __win, ...: provided by the system
+UNKNOWN = "unknown"  # nobody provides it
+
+# Run-exports kinds that add run dependencies, by the environment the exporting package is in.
+RUN_EXPORT_KINDS_FROM = {"host": ("weak", "strong"), "build": ("strong",)}
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One dependency of one output of ``src_feedstock`` on the output name ``dep_output``.
+
+    ``section`` is host / run / build / run_exports. For run_exports, ``via`` names the package
+    whose run_exports added the dependency and the environment it was in ("vs2022_win-arm64 (build, strong)").
+    ``dst_feedstock`` is the feedstock the name resolved to ("" when nobody provides it).
+    """
+
+    src_feedstock: str
+    dst_feedstock: str
+    output: str
+    dep_output: str
+    section: str
+    spec: str
+    condition: str = ""
+    via: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        d = {"from": self.src_feedstock, "to": self.dst_feedstock, "output": self.output,
+             "dep": self.dep_output, "section": self.section, "spec": self.spec}
+        if self.condition:
+            d["condition"] = self.condition
+        if self.via:
+            d["via"] = self.via
+        return d
+
+    def label(self) -> str:
+        """``mamba:libmambapy --host--> libmamba >=2 [if win]``."""
+        via = f" via {self.via}" if self.via else ""
+        cond = f" [{self.condition}]" if self.condition else ""
+        return f"{self.src_feedstock}:{self.output} --{self.section}{via}--> {self.spec}{cond}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    name: str
+    kind: str
+    feedstock: str = ""
+    outputs: tuple[Output, ...] = ()  # the variants of the name in the feedstock's render for the pair
+    candidates: tuple[str, ...] = ()  # every feedstock that could provide it
+    reason: str = ""  # why this feedstock (when there was a choice) or why none
+
+    @property
+    def noarch(self) -> bool:
+        """True when every rendered variant is noarch (then no target-platform build is needed)."""
+        return bool(self.outputs) and all(o.noarch for o in self.outputs)
+
+
+@dataclass(slots=True)
+class PairIndex:
+    """Every name the snapshot produces for one pair, plus what exists on the build platform."""
+
+    snapshot: Snapshot
+    pair: PlatformPair
+    # name -> feedstock -> non-skipped output variants in that feedstock's render for the pair
+    produced: dict[str, dict[str, list[Output]]] = field(default_factory=dict)
+    # name -> feedstocks rendering it for the pair, but skipped
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    # feedstock -> its render outputs for the pair (non-skipped), in render order
+    feedstock_outputs: dict[str, list[Output]] = field(default_factory=dict)
+    # names of non-skipped outputs rendered for the build platform as target (any build)
+    build_outputs: dict[str, list[Output]] = field(default_factory=dict)
+    _cache: dict[str, Resolution] = field(default_factory=dict)
+    _all_outputs: dict[str, list[Output]] | None = None
+
+    @classmethod
+    def build(cls, snapshot: Snapshot, pair: PlatformPair) -> "PairIndex":
+        idx = cls(snapshot, pair)
+        key = pair.key
+        build_target = pair.build
+        produced, skipped, fouts, bouts = idx.produced, idx.skipped, idx.feedstock_outputs, idx.build_outputs
+        for fname, fs in snapshot.feedstocks.items():
+            for rkey, render in fs.renders.items():
+                if rkey == key:
+                    mine: list[Output] = []
+                    for o in render.outputs:
+                        if o.skip:
+                            lst = skipped.setdefault(o.name, [])
+                            if fname not in lst:
+                                lst.append(fname)
+                        else:
+                            mine.append(o)
+                            produced.setdefault(o.name, {}).setdefault(fname, []).append(o)
+                    fouts[fname] = mine
+                if render.pair.target == build_target:
+                    for o in render.outputs:
+                        if not o.skip:
+                            bouts.setdefault(o.name, []).append(o)
+        return idx
+
+    # -- resolution -------------------------------------------------------------------------
+    def resolve(self, name: str) -> Resolution:
+        r = self._cache.get(name)
+        if r is None:
+            r = self._cache[name] = self._resolve(name)
+        return r
+
+    def _resolve(self, name: str) -> Resolution:
+        if name.startswith("__"):
+            return Resolution(name, VIRTUAL, reason="virtual package provided by the system")
+        provs = self.produced.get(name)
+        index = self.snapshot.output_index.get(name, ())
+        if provs:
+            cands = tuple(sorted(provs))
+            if len(cands) == 1:
+                chosen, reason = cands[0], ""
+            elif name in provs:
+                chosen = name
+                reason = f"{len(cands)} feedstocks render '{name}' for {self.pair}; chose the one named like the output"
+            else:
+                listed = [c for c in cands if c in index]
+                chosen = listed[0] if listed else cands[0]
+                how = "listed in the output index" if listed else "first by name"
+                reason = f"{len(cands)} feedstocks render '{name}' for {self.pair}; chose {chosen} ({how})"
+            return Resolution(name, RENDERED, chosen, tuple(provs[chosen]), cands, reason)
+        if name in self.skipped:
+            fs = tuple(sorted(self.skipped[name]))
+            return Resolution(name, SKIPPED, fs[0], (), fs,
+                              f"'{name}' is skipped for {self.pair.target} by {', '.join(fs)}")
+        if index:
+            inside = [f for f in index if f in self.snapshot.feedstocks]
+            if inside:
+                f = name if name in inside else sorted(inside)[0]
+                if f in self.snapshot.failures:
+                    why = f"could not be read: {self.snapshot.failures[f]}"
+                else:
+                    render = self.snapshot.feedstocks[f].renders.get(self.pair.key)
+                    if render is None:
+                        why = f"has no render for {self.pair}"
+                    elif render.error:
+                        why = f"failed to render for {self.pair}: {render.error}"
+                    else:
+                        why = f"renders no output '{name}' for {self.pair}"
+                return Resolution(name, UNRENDERED, f, (), tuple(sorted(index)),
+                                  f"'{name}' comes from feedstock {f} (output index), which {why}")
+            return Resolution(name, EXTERNAL, "", (), tuple(sorted(index)),
+                              f"'{name}' comes from {', '.join(sorted(index))} (output index), "
+                              "not in the snapshot: cannot tell what it needs or whether it is noarch")
+        return Resolution(name, UNKNOWN, reason=f"no feedstock in the snapshot or the output index produces '{name}'")
+
+    def produces(self, feedstock: str, name: str) -> bool:
+        provs = self.produced.get(name)
+        return bool(provs) and feedstock in provs
+
+    # -- the build platform -----------------------------------------------------------------
+    def exists_on_build(self, name: str) -> bool:
+        """Does a package of this name exist (or get built) for the build platform?
+
+        True when a feedstock renders it non-skipped for a pair whose target is the build platform,
+        or the channel-wide output index knows it (conda-forge builds it somewhere).
+        """
+        if name.startswith("__"):
+            return True
+        return name in self.build_outputs or name in self.snapshot.output_index
+
+    # -- run_exports --------------------------------------------------------------------------
+    def run_exports_of(self, name: str, prefer_build: bool = False) -> list[tuple[str, str]]:
+        """``[(kind, spec)]`` of the outputs named ``name``: the pair's render first, then the build
+        platform's renders (``prefer_build`` swaps the two), then any render of the snapshot."""
+        r = self.resolve(name)
+        sources: list[list[Output]] = []
+        pair_outs = list(r.outputs) if r.kind == RENDERED else []
+        build_outs = self.build_outputs.get(name, [])
+        sources = [build_outs, pair_outs] if prefer_build else [pair_outs, build_outs]
+        for outs in sources:
+            if outs:
+                return _union_run_exports(outs)
+        return _union_run_exports(self._any_outputs(name))
+
+    def _any_outputs(self, name: str) -> list[Output]:
+        if self._all_outputs is None:
+            allo: dict[str, list[Output]] = {}
+            for fs in self.snapshot.feedstocks.values():
+                for render in fs.renders.values():
+                    for o in render.outputs:
+                        if not o.skip:
+                            allo.setdefault(o.name, []).append(o)
+            self._all_outputs = allo
+        return self._all_outputs.get(name, [])
+
+
+def _union_run_exports(outs: list[Output]) -> list[tuple[str, str]]:
+    seen: dict[tuple[str, str], None] = {}
+    for o in outs:
+        for kind, specs in o.run_exports.items():
+            for s in specs:
+                seen[(kind, s)] = None
+    return list(seen)
+
+
+_INDEX_CACHE: dict[tuple[int, str], tuple[Snapshot, PairIndex]] = {}
+
+
+def pair_index(snapshot: Snapshot, pair: PlatformPair) -> PairIndex:
+    """The (cached) index of ``snapshot`` for ``pair``."""
+    key = (id(snapshot), pair.key)
+    hit = _INDEX_CACHE.get(key)
+    if hit is not None and hit[0] is snapshot:
+        return hit[1]
+    if len(_INDEX_CACHE) > 8:
+        _INDEX_CACHE.clear()
+    idx = PairIndex.build(snapshot, pair)
+    _INDEX_CACHE[key] = (snapshot, idx)
+    return idx
+
+
+def exported_names(specs: list[tuple[str, str]], kinds: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """``[(kind, name, spec)]`` of run_exports of the given kinds."""
+    return [(k, dep_name(s), s) for k, s in specs if k in kinds]
