@@ -160,6 +160,16 @@ def test_mingw_package_in_run():
     assert (f.rule, f.line) == ("mingw-on-arm64", 5)
 
 
+def test_mingw_build_tool_is_not_the_toolchain():
+    # m2w64-pkg-config runs on the build machine; only compilers/runtimes must target arm64
+    text = "package:\n  name: demo\nrequirements:\n  build:\n    - m2w64-pkg-config  # [win]\n"
+    res = result(CROSS, output("demo", build=["m2w64-pkg-config", "vs2022_win-arm64"]))
+    assert lint_source(source({"meta.yaml": text}), CROSS, res) == []
+    res = result(CROSS, output("demo", build=["m2w64-gcc", "m2w64-pkg-config"]))
+    assert [(f.rule, f.message.split()[3]) for f in lint_source(source({"meta.yaml": text}), CROSS, res)] == [
+        ("mingw-on-arm64", "m2w64-gcc")]
+
+
 def test_mingw_fine_on_win64_and_msvc_on_arm64():
     src = source({"meta.yaml": V0_MINGW})
     assert lint_source(src, WIN64, result(WIN64, output("demo", build=["m2w64_c_win-64"]))) == []
@@ -394,3 +404,74 @@ def test_lint_never_evaluates_recipe_code(tmp_path):
     assert evaluate(evil, CROSS) is UNKNOWN
     assert evaluate("win and arm64", CROSS) is True and evaluate("win64", CROSS) is True
     assert evaluate("x86_64", CROSS) is False and evaluate("py >= 312 or win", CROSS) is True
+
+
+# --- the command -----------------------------------------------------------------------------
+PINNING = """
+c_compiler:
+  - vs2022     # [win]
+  - gcc        # [linux]
+c_compiler_version:
+  - 19         # [win]
+  - 13         # [linux]
+python:
+  - 3.14.* *_cp314
+"""
+
+PYEXT = """
+schema_version: 1
+package:
+  name: pyext
+  version: "1.0"
+build:
+  script: build_pyext
+requirements:
+  build:
+    - ${{ compiler('c') }}
+  host:
+    - python
+    - pip
+  run:
+    - python
+"""
+
+
+@pytest.fixture
+def feedstocks(tmp_path):
+    pytest.importorskip("newarch.render")
+    recipe = tmp_path / "stocks" / "pyext-feedstock" / "recipe"
+    recipe.mkdir(parents=True)
+    (recipe / "recipe.yaml").write_text(textwrap.dedent(PYEXT).lstrip())
+    (recipe / "build_pyext.bat").write_text("%PYTHON% -m pip install . -vv\n")
+    (tmp_path / "cbc.yaml").write_text(textwrap.dedent(PINNING).lstrip())
+    return tmp_path
+
+
+def test_lint_command_json(feedstocks):
+    import json
+
+    from click.testing import CliRunner
+
+    from newarch.cli import main
+
+    args = ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml"), "--format", "json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    found = json.loads(res.output)
+    assert [(f["rule"], f["feedstock"], f["file"], f["line"]) for f in found] == [
+        ("cross-python-missing", "pyext", "recipe/recipe.yaml", line_of(PYEXT, "- python"))]
+    native = CliRunner().invoke(main, args + ["--platform", "win-64"])
+    assert native.exit_code == 0 and json.loads(native.output) == []
+
+
+def test_lint_command_table_and_bad_input(feedstocks):
+    from click.testing import CliRunner
+
+    from newarch.cli import main
+
+    res = CliRunner().invoke(main, ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml")])
+    assert res.exit_code == 0 and "cross-python-missing" in res.output and "findings per rule" in res.output
+    bad = CliRunner().invoke(main, ["lint", str(feedstocks / "missing"), "--pinning", str(feedstocks / "cbc.yaml")])
+    assert bad.exit_code == 2 and "no such file or directory" in bad.output
+    none = CliRunner().invoke(main, ["lint"])
+    assert none.exit_code == 2 and "--plan" in none.output

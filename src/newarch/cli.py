@@ -13,6 +13,7 @@ from .errors import NewarchError
 # One module per command group; each defines ``register(group)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "newarch.commands.snapshot_cmd",
+    "newarch.commands.lint_cmd",
     "newarch.commands.render_cmd",
 )
 

@@ -52,9 +52,12 @@ AUTOTOOLS_PREFIXES = ("m2-autoconf", "m2-automake", "m2-libtool", "m2-make", "m2
 MINGW_COMPILER_LANGS = {"gcc": "m2w64_c", "gxx": "m2w64_cxx", "gfortran": "m2w64_fortran"}
 SCRIPT_EXTS = (".bat", ".cmd", ".sh", ".bash", ".ps1")
 ARM_WORDS = ("arm64", "aarch64")
-_ERROR_WHERE = re.compile(r"^(?P<file>[^\s:][^:\n]*?):(?P<line>\d+)(?::\d+)?: ?(?P<reason>.*)$", re.S)
+_ERROR_WHERE = re.compile(r"^(?P<file>[^\s:]+?)(?::(?P<line>\d+))?(?::\d+)?: (?P<reason>.*)$", re.S)
 _PREBUILT = re.compile(
     r"(?<![a-z0-9])(x86_64|x86-64|x64|amd64|win64|win-64|win_amd64|i686|win32|mingw64|ucrt64)(?![a-z0-9])")
+# MinGW toolchain pieces in build (m2w64 build *tools* such as m2w64-pkg-config run on the build machine).
+_MINGW_TOOLCHAIN = re.compile(
+    r"^m2w64(_|-(gcc|gxx|g\+\+|gfortran|toolchain|binutils|crt|headers|sysroot|winpthreads|libwinpthread))")
 _COMPILER_CALL = re.compile(r"""(?:compiler|stdlib)\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
 
@@ -184,7 +187,7 @@ def _render_failed(ctx: _Context) -> list[Finding]:
         where = m.group("file")
         prefix = f"{ctx.src.name}/"
         file = where[len(prefix):] if where.startswith(prefix) else where
-        line, reason = int(m.group("line")), m.group("reason")
+        line, reason = int(m.group("line") or 0), m.group("reason")
     reason = " ".join(reason.split())
     return [ctx.finding("render-failed", line, f"cannot render for {ctx.pair}: {reason}",
                         "fix the recipe (or the pinning) so it renders for this platform; "
@@ -224,10 +227,11 @@ def _mingw_names(o: Output, target: str) -> list[tuple[str, str]]:
     for section in REQ_SECTIONS:
         for r in o.reqs(section):
             n = r.name
-            if n.startswith(("m2w64_", "m2w64-")):
-                found.append((section, n))
-            elif section == "build" and n.endswith(suffix) and n[: -len(suffix)] in MINGW_COMPILER_LANGS:
-                found.append((section, n))
+            if section != "build":
+                if n.startswith(("m2w64_", "m2w64-")):  # MinGW-built libraries / runtime for the target
+                    found.append((section, n))
+            elif _MINGW_TOOLCHAIN.match(n) or (n.endswith(suffix) and n[: -len(suffix)] in MINGW_COMPILER_LANGS):
+                found.append((section, n))  # a compiler that has to produce arm64 code
     return found
 
 
@@ -325,8 +329,8 @@ def _autotools(ctx: _Context) -> list[Finding]:
         "autotools-no-cc-for-build", line,
         f"autotools ({', '.join(sorted(tools))}) on a Windows cross-compile ({ctx.pair}) and no CC_FOR_BUILD "
         f"in the build scripts (read: {seen}); configure cannot build its build-machine helpers",
-        "set CC_FOR_BUILD (and CXX_FOR_BUILD) to the build machine's compiler in the build script, "
-        "e.g. as conda-forge does for libiconv/libffi cross builds, or build natively"))
+        "build the build-machine part with CC=$CC_FOR_BUILD / CXX=$CXX_FOR_BUILD in the build script "
+        "(as icu-feedstock's build.sh does), or build natively on the target"))
     return out
 
 

@@ -1,0 +1,169 @@
+"""``newarch lint``: cross-readiness findings per feedstock, with the recipe line and the fix."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from ..errors import NewarchError
+from ..model import Finding, PlatformPair, RenderResult
+from .options import SEED_TARGETS, default_build_platform, format_option, snapshot_option
+
+
+def register(group: click.Group) -> None:
+    group.add_command(lint)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--plan", "use_plan", is_flag=True,
+              help="Lint the feedstocks of the seed plan (conda, conda-build, mamba, rattler-build, pixi). "
+                   "With PATHS, the planned feedstocks found there are rendered again; without, the findings "
+                   "stored in the snapshot are shown.")
+@snapshot_option
+@click.option("--platform", "platform", default="win-arm64", show_default=True, help="Target subdir.")
+@click.option("--build-platform", "build_platform", default=None,
+              help="Build subdir (default: win-64 for win-arm64, osx-64 for osx-arm64, ...).")
+@click.option("--pinning", "pinning", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).")
+@click.option("--available", "available", multiple=True, metavar="FILE|URL",
+              help="What exists already (repodata.json, channel folder or URL, or a list of names). "
+                   "Enables the build-tool-missing rule for the build platform.")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true).")
+@format_option("table", "json")
+def lint(paths: tuple[Path, ...], use_plan: bool, snapshot_path: Path | None, platform: str,
+         build_platform: str | None, pinning: Path | None, available: tuple[str, ...], env: tuple[str, ...],
+         fmt: str) -> None:
+    """Find what will break when feedstocks are built for a new platform.
+
+    PATHS are feedstock checkouts, bare git mirrors or folders of them. Findings do not change the exit
+    status (0); only bad input does.
+    """
+    if not paths and not use_plan:
+        raise NewarchError("give feedstock paths, or --plan")
+    pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
+    avail = None
+    if available:
+        from ..availability import load_availability
+
+        avail = load_availability(available, pair.target, pair.build)
+    available_build = avail.available_on(pair.build) if avail is not None else None
+
+    planned: list[str] | None = None
+    notes: list[str] = []
+    snap = None
+    if use_plan:
+        from ..plan import PlanOptions, make_plan
+        from .options import load_snapshot
+
+        snap = load_snapshot(snapshot_path)
+        plan = make_plan(snap, PlanOptions(targets=list(SEED_TARGETS), platform=pair.target,
+                                           build_platform=pair.build,
+                                           available=avail.available_on(pair.target) if avail else set()))
+        planned = list(plan.feedstocks)
+        notes.append(f"plan for {', '.join(SEED_TARGETS)} on {pair}: {len(planned)} feedstocks")
+
+    if paths:
+        findings = _lint_paths(list(paths), pair, pinning, env, available_build, planned, notes)
+    else:
+        assert snap is not None and planned is not None
+        findings = _lint_snapshot(snap, planned, pair, available_build, notes)
+    findings.sort(key=lambda f: (f.feedstock, f.file, f.line, f.rule))
+    if fmt == "json":
+        click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
+        return
+    _print_table(findings, pair, notes)
+
+
+def _lint_paths(paths: list[Path], pair: PlatformPair, pinning: Path | None, env: tuple[str, ...],
+                available_build: set[str] | None, planned: list[str] | None, notes: list[str]) -> list[Finding]:
+    from ..lint import lint_source
+    from ..sources import discover, feedstock_name, open_source
+
+    try:
+        from ..render import default_env, load_pinning_for, parse_env_overrides, render_source
+    except ImportError as exc:  # the renderer is a separate module; say so instead of a traceback
+        raise NewarchError(f"the recipe renderer is not available ({exc})") from exc
+
+    variants, _where = load_pinning_for(pair, pinning)
+    run_env = parse_env_overrides(list(env), default_env(pair))
+    found = discover(paths)
+    if planned is not None:
+        wanted = set(planned)
+        by_name = {feedstock_name(p): p for p in found}
+        missing = sorted(wanted - set(by_name))
+        found = [by_name[n] for n in sorted(wanted & set(by_name))]
+        if missing:
+            notes.append(f"{len(missing)} planned feedstock(s) not found in PATHS: {', '.join(missing)}")
+    findings: list[Finding] = []
+    for path in found:
+        try:
+            src = open_source(path)
+        except NewarchError as exc:  # one broken feedstock in a folder must not stop the others
+            findings.append(Finding("render-failed", "error", feedstock_name(path), exc.file or str(path),
+                                    exc.line or 0, f"cannot read the feedstock: {exc.message}",
+                                    "check the checkout / mirror"))
+            continue
+        result = render_source(src, pair, variants, run_env)
+        findings.extend(lint_source(src, pair, result, available_build))
+    return findings
+
+
+def _lint_snapshot(snap, planned: list[str], pair: PlatformPair, available_build: set[str] | None,
+                   notes: list[str]) -> list[Finding]:
+    """Findings stored in the snapshot (computed when it was built) for the planned feedstocks."""
+    from ..lint import lint_source
+    from ..sources import RecipeSource
+
+    findings: list[Finding] = []
+    missing: list[str] = []
+    for name in planned:
+        fs = snap.feedstocks.get(name)
+        result: RenderResult | None = fs.render_for(pair) if fs else None
+        if fs is None or result is None:
+            missing.append(name)
+            continue
+        findings.extend(result.findings)
+        if available_build is not None:  # the one rule that depends on --available
+            src = RecipeSource(name=name, origin=snap.origin, kind="snapshot",
+                               files={("recipe.yaml" if fs.schema == "v1" else "meta.yaml"): b""})
+            findings.extend(f for f in lint_source(src, pair, result, available_build)
+                            if f.rule == "build-tool-missing")
+    if missing:
+        notes.append(f"the snapshot has no {pair.key} render for: {', '.join(sorted(missing))}")
+    notes.append(f"findings as stored in {snap.origin} ({snap.date}); line numbers refer to that revision")
+    return findings
+
+
+def _print_table(findings: list[Finding], pair: PlatformPair, notes: list[str]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..lint import RULES
+
+    console = Console()
+    table = Table(title=f"cross-readiness findings for {pair}", show_lines=False)
+    for col in ("rule", "severity", "feedstock", "file:line", "message", "fix"):
+        table.add_column(col, overflow="fold")
+    style = {"error": "red", "warning": "yellow", "info": "dim"}
+    for f in findings:
+        where = f"{f.file}:{f.line}" if f.line else f.file
+        table.add_row(f.rule, f"[{style.get(f.severity, 'default')}]{escape(f.severity)}[/]", escape(f.feedstock),
+                      escape(where), escape(f.message), escape(f.fix))
+    if findings:
+        console.print(table)
+    counts = Counter(f.rule for f in findings)
+    summary = Table(title="findings per rule")
+    for col in ("rule", "severity", "findings", "feedstocks"):
+        summary.add_column(col)
+    for rule, (severity, _what) in RULES.items():
+        n = counts.get(rule, 0)
+        feedstocks = len({f.feedstock for f in findings if f.rule == rule})
+        summary.add_row(rule, severity, str(n), str(feedstocks))
+    console.print(summary)
+    for note in notes:
+        console.print(f"note: {escape(note)}", style="dim")
