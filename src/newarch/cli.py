@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "newarch.commands.snapshot_cmd",
     "newarch.commands.lint_cmd",
     "newarch.commands.render_cmd",
+    "newarch.commands.plan_cmd",
 )
 
 

@@ -1,0 +1,217 @@
+"""``newarch plan``, ``newarch why NAME``, ``newarch why-not NAME``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .options import (SEED_TARGETS, build_platform_option, default_build_platform, format_option, load_snapshot,
+                      platform_option, snapshot_option)
+
+
+def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--ignore", "ignore", multiple=True, metavar="NAME",
+                     help="Output or feedstock name not to follow (repeatable).")(f)
+    f = click.option("--available", "available", multiple=True, metavar="FILE|URL",
+                     help="What already exists on the target: repodata.json, channel dir/URL, or a text "
+                          "file of package names (repeatable).")(f)
+    f = click.option("--mode", "mode", type=click.Choice(["auto", "cross", "native"]), default="auto",
+                     show_default=True, help="cross: build deps run on the build platform; native: on the "
+                                             "target; auto: per feedstock, cross when its build deps exist.")(f)
+    f = build_platform_option(f)
+    f = platform_option(f)
+    f = snapshot_option(f)
+    return f
+
+
+def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], platform: str, build_platform: str | None,
+               mode: str, available: tuple[str, ...], ignore: tuple[str, ...]):
+    from ..plan import PlanOptions, make_plan
+
+    snap = load_snapshot(snapshot_path)
+    build = build_platform or default_build_platform(snap, platform)
+    names: set[str] = set()
+    if available:
+        from ..availability import load_available
+        names = load_available(list(available), platform)
+    opts = PlanOptions(list(targets) or list(SEED_TARGETS), platform, build, mode, names, set(ignore))
+    return snap, make_plan(snap, opts)
+
+
+# -- plan ---------------------------------------------------------------------------------------
+
+def _print_table(plan) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 140))
+    n = len(plan.feedstocks)
+    modes = {m: sum(1 for f in plan.feedstocks.values() if f.mode == m) for m in ("cross", "native")}
+    console.print(f"[bold]Plan[/bold] for {', '.join(plan.targets)} on [bold]{plan.pair}[/bold] "
+                  f"(mode {plan.options.mode}; snapshot {plan.snapshot.date or plan.snapshot.origin})")
+    table = Table(show_header=True, header_style="bold", expand=False)
+    for col in ("wave", "feedstock", "mode", "needs", "unblocks", "why"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("wave", "unblocks") else "left")
+    for f in plan.feedstocks.values():
+        mode = f.mode + ("" if f.mode == "cross" or plan.options.mode == "native" else " *")
+        cyc = f" (cycle {f.cycle + 1})" if f.cycle is not None else ""
+        table.add_row(str(f.wave), f.name + cyc, mode, ", ".join(f.needs) or "-", str(f.unblocks),
+                      " > ".join(f.why))
+    console.print(table)
+    console.print(f"{n} feedstocks in {len(plan.waves)} waves: {modes['cross']} cross, {modes['native']} native; "
+                  f"{len(plan.noarch)} noarch outputs needed (built elsewhere); "
+                  f"{len(plan.snapshot.feedstocks) - n} of {len(plan.snapshot.feedstocks)} snapshot feedstocks pruned "
+                  "(newarch why-not NAME)")
+    natives = [f for f in plan.feedstocks.values() if f.mode == "native" and plan.options.mode == "auto"]
+    if natives:
+        console.print("[bold]* native[/bold] (auto mode):")
+        reasons: dict[str, list[str]] = {}
+        for f in natives:
+            reasons.setdefault(f.mode_reason, []).append(f.name)
+        for reason, names in sorted(reasons.items()):
+            console.print(f"  {', '.join(names)}: {reason}")
+    if plan.critical_path:
+        console.print(f"[bold]critical path[/bold] ({len(plan.critical_path)}): {' -> '.join(plan.critical_path)}")
+    if plan.toolchain:
+        console.print(f"[bold]toolchain[/bold] missing on {plan.pair.build}:")
+        for t in plan.toolchain:
+            how = " (these build natively instead)" if t.resolved_by == "native" else ""
+            console.print(f"  {t.name}: needed by {', '.join(t.needed_by)}{how}")
+    if plan.unknown:
+        console.print("[bold]unknown[/bold] (nobody provides them for this platform):")
+        for u in plan.unknown:
+            console.print(f"  {u.name} ({u.kind}): needed by {', '.join(u.needed_by)} — {u.reason}")
+    for i, c in enumerate(plan.cycles):
+        breaks = ", ".join(f"{a} -> {b}" for a, b in c.suggested_breaks)
+        console.print(f"[bold]cycle {i + 1}[/bold]: {', '.join(c.members)}; break: {breaks} ({c.break_reason})")
+    for ch in plan.choices:
+        console.print(f"[dim]choice: {ch.reason}[/dim]")
+    tp = plan.tipping_point_wave
+    tools = "; ".join(f"{k}: {'wave ' + str(v['wave']) if v['wave'] is not None else 'not reachable'}"
+                      for k, v in plan.tipping_point.get("tools", {}).items())
+    if tp is None:
+        console.print(f"[bold]tipping point[/bold]: none — conda, conda-build/rattler-build and ninja never all "
+                      f"exist on {plan.pair.target} ({tools})")
+    else:
+        extra = plan.tipping_point.get("extra_feedstocks") or []
+        more = f"; needs {len(extra)} feedstock(s) outside the plan: {', '.join(extra)}" if extra else ""
+        console.print(f"[bold]tipping point[/bold]: after wave {tp} native builds are possible ({tools}){more}")
+
+
+def _dot(plan) -> str:
+    lines = ["digraph plan {", "  rankdir=LR;", "  node [shape=box];"]
+    for w, names in enumerate(plan.waves):
+        lines.append(f"  subgraph wave{w} {{ rank=same; " + " ".join(json.dumps(n) for n in names) + " }")
+    for f in plan.feedstocks.values():
+        attrs = ' style=dashed' if f.mode == "native" else ""
+        lines.append(f"  {json.dumps(f.name)} [label={json.dumps(f'{f.name} (w{f.wave})')}{attrs}];")
+        for d in f.needs:
+            secs = sorted({e.section for e in f.need_edges.get(d, ())})
+            lines.append(f"  {json.dumps(d)} -> {json.dumps(f.name)} [label={json.dumps(','.join(secs))}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _mermaid(plan) -> str:
+    ids = {n: f"n{i}" for i, n in enumerate(plan.feedstocks)}
+    lines = ["flowchart LR"]
+    for f in plan.feedstocks.values():
+        label = f"{f.name} w{f.wave}".replace('"', "'")
+        lines.append(f'  {ids[f.name]}["{label}"]')
+    for f in plan.feedstocks.values():
+        for d in f.needs:
+            lines.append(f"  {ids[d]} --> {ids[f.name]}")
+    return "\n".join(lines)
+
+
+@click.command("plan")
+@click.argument("targets", nargs=-1)
+@_plan_options
+@format_option("table", "json", "dot", "mermaid")
+def plan_command(targets: tuple[str, ...], snapshot_path: Path | None, platform: str, build_platform: str | None,
+                 mode: str, available: tuple[str, ...], ignore: tuple[str, ...], fmt: str) -> None:
+    """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
+    _, plan = _make_plan(snapshot_path, targets, platform, build_platform, mode, available, ignore)
+    if fmt == "json":
+        click.echo(plan.dumps())
+    elif fmt == "dot":
+        click.echo(_dot(plan))
+    elif fmt == "mermaid":
+        click.echo(_mermaid(plan))
+    else:
+        _print_table(plan)
+
+
+# -- why / why-not ------------------------------------------------------------------------------
+
+def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--target", "targets", multiple=True, metavar="NAME",
+                        help="Target (repeatable; default: the seed's build tools).")(f)
+
+
+@click.command("why")
+@click.argument("name")
+@_target_option
+@_plan_options
+@format_option("table", "json")
+def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, platform: str,
+                build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...],
+                fmt: str) -> None:
+    """The shortest chain(s) from a target to feedstock NAME, each edge with its reason."""
+    from ..explain import why, why_not
+
+    snap, plan = _make_plan(snapshot_path, targets, platform, build_platform, mode, available, ignore)
+    chains = why(plan, name)
+    if fmt == "json":
+        doc: dict[str, Any] = {"schema": "newarch.why/1", "name": name, "platform": plan.pair.target,
+                               "build_platform": plan.pair.build, "chains": [c.to_json() for c in chains]}
+        if not chains:
+            doc["why_not"] = why_not(snap, plan, name).to_json()
+        click.echo(json.dumps(doc, indent=2))
+        return
+    if not chains:
+        w = why_not(snap, plan, name)
+        click.echo(f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
+        return
+    fs = plan.feedstocks.get(name)
+    head = f"{name}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name
+    click.echo(head)
+    for i, c in enumerate(chains, 1):
+        click.echo(f"chain {i}: {' -> '.join(c.feedstocks)}")
+        click.echo(f"  target {c.target}")
+        for e in c.edges:
+            cond = f"  [if {e.condition}]" if e.condition else ""
+            via = f" via {e.via}" if e.via else ""
+            click.echo(f"  {e.src_feedstock}: output {e.output} needs {e.spec!r} in {e.section}{via}{cond}"
+                       f"  -> {e.dst_feedstock or '?'}")
+
+
+@click.command("why-not")
+@click.argument("name")
+@_target_option
+@_plan_options
+@format_option("text", "json", default="text")
+def why_not_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, platform: str,
+                    build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...],
+                    fmt: str) -> None:
+    """Why feedstock NAME is not in the plan."""
+    from ..explain import why_not
+
+    snap, plan = _make_plan(snapshot_path, targets, platform, build_platform, mode, available, ignore)
+    w = why_not(snap, plan, name)
+    if fmt == "json":
+        click.echo(json.dumps(w.to_json(), indent=2))
+        return
+    click.echo(f"{w.name or name} [{w.code}]: {w.text}")
+    for d in w.details[1:]:
+        click.echo(f"  also: {d}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(plan_command)
+    group.add_command(why_command)
+    group.add_command(why_not_command)
+
