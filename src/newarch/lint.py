@@ -46,9 +46,12 @@ RULES: dict[str, tuple[str, str]] = {
 }
 
 REQ_SECTIONS = ("build", "host", "run", "run_constraints")
-AUTOTOOLS = {"autoconf", "automake", "libtool", "make", "m4", "autoconf-archive", "autotools_clang_conda",
-             "gnuconfig"}
-AUTOTOOLS_PREFIXES = ("m2-autoconf", "m2-automake", "m2-libtool", "m2-make", "m2-m4", "m2-autotools")
+# Autotools proper. ``make`` alone is often just a cmake/cargo helper, so it counts only when a build
+# script also runs ``configure`` / ``autoreconf``.
+AUTOTOOLS = {"autoconf", "automake", "libtool", "autoconf-archive", "autotools_clang_conda"}
+AUTOTOOLS_PREFIXES = ("m2-autoconf", "m2-automake", "m2-libtool", "m2-autotools")
+MAKE_TOOLS = {"make", "m2-make"}
+_CONFIGURE_RUN = re.compile(r"(?:^|[\s\"'/\\;&(])(?:configure|autoreconf|autogen\.sh)(?=$|[\s\"';&)])", re.M)
 MINGW_COMPILER_LANGS = {"gcc": "m2w64_c", "gxx": "m2w64_cxx", "gfortran": "m2w64_fortran"}
 SCRIPT_EXTS = (".bat", ".cmd", ".sh", ".bash", ".ps1")
 ARM_WORDS = ("arm64", "aarch64")
@@ -308,27 +311,36 @@ def _autotools(ctx: _Context) -> list[Finding]:
     if os_name != "win" or not ctx.pair.cross or ctx.result.error:
         return []
     tools: dict[str, str] = {}
+    makes: dict[str, str] = {}
     for o in ctx.built():
         for r in o.reqs("build"):
             if _is_autotool(r.name):
                 tools.setdefault(r.name, o.name)
-    if not tools:
+            elif r.name in MAKE_TOOLS:
+                makes.setdefault(r.name, o.name)
+    if not tools and not makes:
         return []
     scripts, unreadable = _build_scripts(ctx)
-    out = [ctx.finding("build-script-unreadable", line, f"build script {rel} named here cannot be read "
-                       f"({why}); the CC_FOR_BUILD check did not see it", "check it by hand")
-           for rel, line, why in unreadable]
     texts = [ctx.src.text(ctx.recipe_rel) or ""] + [t for _, t in scripts]
+    runs_configure = [rel for rel, t in scripts if _CONFIGURE_RUN.search(t)]
+    out = [ctx.finding("build-script-unreadable", line, f"build script {rel} named here cannot be read "
+                       f"({why}); the autotools / CC_FOR_BUILD check did not see it", "check it by hand")
+           for rel, line, why in unreadable]
+    if not tools:
+        if not runs_configure:
+            return out  # make without configure: cmake/cargo/nmake style builds need no CC_FOR_BUILD
+        tools = makes
     if any("cc_for_build" in t.lower() for t in texts):
         return out
     name, output = sorted(tools.items())[0]
     lines = ctx.dep_lines("build", lambda t: ctx.normalize(t) == name, output)
     line = lines[0].number if lines else ctx.section_line("build", output)
     seen = ", ".join(sorted(rel for rel, _ in scripts)) or "none"
+    evidence = f"; configure run in {', '.join(runs_configure)}" if runs_configure else ""
     out.append(ctx.finding(
         "autotools-no-cc-for-build", line,
-        f"autotools ({', '.join(sorted(tools))}) on a Windows cross-compile ({ctx.pair}) and no CC_FOR_BUILD "
-        f"in the build scripts (read: {seen}); configure cannot build its build-machine helpers",
+        f"autotools ({', '.join(sorted(tools))}{evidence}) on a Windows cross-compile ({ctx.pair}) and no "
+        f"CC_FOR_BUILD in the build scripts (read: {seen}); configure cannot build its build-machine helpers",
         "build the build-machine part with CC=$CC_FOR_BUILD / CXX=$CXX_FOR_BUILD in the build script "
         "(as icu-feedstock's build.sh does), or build natively on the target"))
     return out
