@@ -312,6 +312,20 @@ def test_v1_if_and_skip_expressions():
 
 
 # --- binary-repack ---------------------------------------------------------------------------
+def test_binary_repack_one_finding_per_feedstock():
+    text = """
+    package:
+      name: tool
+    source:
+      - url:
+          - https://x.org/a/tool-1.0-x86_64.zip
+          - https://mirror.x.org/a/tool-1.0-x86_64.zip
+      - url: https://x.org/a/helper-1.0-win64.zip
+    """
+    (f,) = lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("tool")))
+    assert f.line == 5 and "and 2 more" in f.message
+
+
 def test_binary_repack_prebuilt_zip():
     text = """
     package:

@@ -447,18 +447,21 @@ def _binary_repack(ctx: _Context) -> list[Finding]:
             urls.append((ln, ln.value.strip().strip("\"'")))
     if any(w in url.lower() for _, url in urls for w in ARM_WORDS):
         return []  # the recipe already knows an arm64 binary
-    out: list[Finding] = []
+    hits: list[tuple[Line, str, str]] = []
     for ln, url in urls:
         if "://" not in url or not ctx.applies(ln):
             continue
         why = _prebuilt_reason(url)
         if why:
-            out.append(ctx.finding(
-                "binary-repack", ln.number,
-                f"source {_short(url)} is a prebuilt binary ({why}); upstream may have no {ctx.pair.target} "
-                "build", f"look for an {arch} asset upstream and select it for {ctx.pair.target}, "
-                "or build from source"))
-    return out
+            hits.append((ln, url, why))
+    if not hits:
+        return []
+    ln, url, why = hits[0]  # one finding per feedstock: the first prebuilt url, and how many there are
+    more = f" (and {len(hits) - 1} more prebuilt source url(s))" if len(hits) > 1 else ""
+    return [ctx.finding(
+        "binary-repack", ln.number,
+        f"source {_short(url)} is a prebuilt binary ({why}){more}; upstream may have no {ctx.pair.target} build",
+        f"look for an {arch} asset upstream and select it for {ctx.pair.target}, or build from source")]
 
 
 def _prebuilt_reason(url: str) -> str:
