@@ -102,8 +102,8 @@ def conda_forge_like() -> SnapBuilder:
     b.fs("libffi", out("libffi", build=compilers, run_exports={"strong": ["libffi >=3.5,<3.6"]}))
     b.fs("python", out("python", build=compilers, host=["zlib", "openssl", "libffi"],
                        run=["tzdata"], variant=py,
-                       run_exports={"noarch": ["python"], "weak": ["python_abi 3.14.* *_cp314"]}),
-         out("python_abi", variant=py))
+                       run_exports={"noarch": ["python"], "weak": ["python_abi 3.14.* *_cp314"]}))
+    b.fs("python_abi", out("python_abi", variant=py))
     b.fs("tzdata", out("tzdata", noarch="generic"))
     # cffi: cross-python in build when cross-compiling
     b.fs("cffi", out("cffi", build=["python", "cross-python_win-arm64 # build_platform != target_platform"]

@@ -294,6 +294,9 @@ class _Builder:
             fs = self.plan.feedstocks[e.src_feedstock]
             if name in fs.outputs:
                 return  # built by this very feedstock
+        r = self.idx.resolve(name)
+        if r.kind != RENDERED and r.kind != VIRTUAL:
+            self._unknown(name, e.src_feedstock, r.reason, r.kind)
         self._need(name, parent, e)
 
     def _unfollow(self, e: Edge) -> None:
