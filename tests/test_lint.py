@@ -399,6 +399,21 @@ def test_build_tool_missing():
     assert "cross-python_win-arm64" in found[0].message and "win-64" in found[0].message
 
 
+def test_build_tool_missing_through_v1_context_variable():
+    text = """
+    context:
+      native: ${{ "m2w64-" if win else "" }}
+    package:
+      name: demo
+    requirements:
+      build:
+        - ${{ native }}pkg-config
+    """
+    res = result(CROSS, output("demo", build=["m2w64-pkg-config"]))
+    (f,) = lint_source(source({"recipe.yaml": text}), CROSS, res, available_build=set())
+    assert (f.rule, f.line) == ("build-tool-missing", line_of(text, "pkg-config"))
+
+
 def test_build_tool_present_or_unknown():
     src = source({"meta.yaml": V0_XPY})
     out = output("demo", build=["python", "cross-python_win-arm64"], host=["python"])

@@ -151,7 +151,14 @@ class _Context:
                 return self.pair.target
             if var == "build_platform":
                 return self.pair.build
-            return self.text.jinja_sets.get(var, m.group(0))
+            value = self.text.jinja_sets.get(var)
+            if value is None:
+                return m.group(0)
+            inner = re.fullmatch(r"\$\{\{(.*)\}\}", value.strip(), re.S)
+            if inner:  # e.g. native: ${{ "m2w64-" if win else "" }}
+                result = evaluate(inner.group(1), self.pair)
+                return result if isinstance(result, str) else m.group(0)
+            return value
         return re.sub(r"\$?\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", repl, token)
 
 

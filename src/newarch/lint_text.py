@@ -171,6 +171,9 @@ def scan(text: str) -> RecipeText:
             # the item frame was pushed; its ancestors are the keys above it
             line.ancestors, line.output, line.conditions = _keys(stack), _output(stack), _conds(stack)
         lines.append(line)
+    for ln in lines:  # v1 ``context:`` values (literal, or an expression the lints may evaluate)
+        if ln.key and ln.ancestors == ("context",) and ln.value and ln.key not in jinja_sets:
+            jinja_sets[ln.key] = _unquote(ln.value)
     result = RecipeText(lines, jinja_sets=jinja_sets)
     for ln in lines:
         if ln.output >= 0 and ln.key == "name" and ln.output not in result.output_names:
