@@ -441,3 +441,38 @@ def test_real_mamba(pair):
     assert all(o.skip == (pair != LINUX_64) for o in stubs)
     if pair == WIN_ARM64:
         assert all("cross-python_win-arm64" in names(o.reqs("build")) for o in by_name(res, "libmambapy"))
+
+
+# ----------------------------------------------------------------------------- boolean variants
+
+# Modeled on chardet-feedstock: a boolean variant key selects a noarch fallback built on linux-64 only.
+NOARCH_FALLBACK = """\
+package: {name: fallback, version: "7.6.0"}
+build:
+  noarch: ${{ "python" if use_noarch }}
+requirements:
+  build:
+    - if: not use_noarch
+      then:
+        - ${{ compiler('c') }}
+  host:
+    - if: use_noarch
+      then: python ${{ python_min }}.*
+      else: python
+    - pip
+"""
+NOARCH_FALLBACK_CBC = "use_noarch:\n  - true       # [linux64]\n  - false\n"
+
+
+def test_boolean_variant_values_keep_their_meaning():
+    src = source({"recipe.yaml": NOARCH_FALLBACK, "conda_build_config.yaml": NOARCH_FALLBACK_CBC})
+    [arm] = render(src, WIN_ARM64).outputs
+    assert arm.noarch == "" and arm.variant["use_noarch"] == "false"
+    assert [(r.spec, r.condition) for r in arm.reqs("host")] == [("python", "not (use_noarch)"), ("pip", "")]
+    assert [(r.name, r.condition) for r in arm.reqs("build")] == [("vs2022_win-arm64", "not use_noarch")]
+    assert [(d.section, d.name, d.condition) for d in arm.dropped] == [("host", "python", "use_noarch")]
+    linux = render(src, LINUX_64).outputs
+    noarch = [o for o in linux if o.noarch == "python"]
+    assert len(noarch) == 1 and noarch[0].variant["use_noarch"] == "true"
+    assert [(r.spec, r.condition) for r in noarch[0].reqs("host")] == [("python 3.12.*", "use_noarch"), ("pip", "")]
+    assert len([o for o in linux if not o.noarch]) == 2  # one per python of the pinning

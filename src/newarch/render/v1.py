@@ -129,6 +129,26 @@ def cap_variants(v: Variants, cap: int = MAX_COMBINATIONS) -> tuple[Variants, li
     return work, notes
 
 
+def typed_value(value: str) -> str | bool:
+    """Variant values are kept as text; YAML booleans must reach rattler-build as booleans again.
+
+    ``use_noarch: [false]`` in a variant file is the boolean ``false`` for rattler-build; passed as
+    the text ``"false"`` it would be truthy in ``if: use_noarch``.
+    """
+    low = value.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    return value
+
+
+def variant_config(v: Variants):
+    """``v`` as a rattler-build VariantConfig, with booleans restored (see ``typed_value``)."""
+    from rattler_build import VariantConfig
+
+    values = {k: [typed_value(x) for x in vals] for k, vals in v.values.items()}
+    return VariantConfig(values, [list(g) for g in v.zip_keys] or None)
+
+
 def recipe_variants(src: RecipeSource, pair: PlatformPair) -> Variants:
     """The recipe's own variant files, evaluated for ``pair`` (conda_build_config first, then variants)."""
     own = Variants()
@@ -247,7 +267,7 @@ def _render_error_line(stage0_recipe: Any, variants: Variants, platform: Any, en
 
     try:
         with controlled_environ(env):
-            stage0_recipe.render(variants.to_variant_config(), RenderConfig(platform))
+            stage0_recipe.render(variant_config(variants), RenderConfig(platform))
     except Exception as exc:  # rattler-build raises its own exception types
         m = re.search(r"\bline: (\d+)", str(exc))
         if m and int(m.group(1)) > 1:
@@ -375,6 +395,12 @@ def _context_values(stage0: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def _as_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
 def convert(rv: Any, stage0: dict[str, Any], probes: dict[str, list[str]], siblings: set[str],
             pair: PlatformPair) -> Output:
     """One rendered variant (stage1) -> :class:`Output`, with conditions recovered from stage0."""
@@ -385,11 +411,11 @@ def convert(rv: Any, stage0: dict[str, Any], probes: dict[str, list[str]], sibli
     reqs = d.get("requirements") or {}
     pins = {n: (str(i.version), str(i.build_string or "")) for n, i in rv.pin_subpackages.items()}
     pins.setdefault(name, (str(pkg.get("version", "")), str(build.get("string") or "")))
-    variant = {str(k): str(v) for k, v in (rv.variant or {}).items()
+    variant = {str(k): _as_text(v) for k, v in (rv.variant or {}).items()
                if k not in NOISE_KEYS and k not in siblings}
     s0 = _stage0_output(stage0, name)
     s0_reqs = s0.get("requirements") or {}
-    values = {**_context_values(stage0), **{str(k): str(v) for k, v in (rv.variant or {}).items()},
+    values = {**_context_values(stage0), **{str(k): _as_text(v) for k, v in (rv.variant or {}).items()},
               "target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
 
     requirements: dict[str, tuple[Requirement, ...]] = {}
@@ -468,7 +494,7 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
             try:
                 probe_recipe = Stage0Recipe.from_dict(probed, recipe_dir=root)
                 with controlled_environ(env):
-                    rendered = probe_recipe.render(restricted.to_variant_config(), RenderConfig(platform))
+                    rendered = probe_recipe.render(variant_config(restricted), RenderConfig(platform))
                 break
             except Exception as exc:  # rattler-build raises its own exception types
                 message = clean_message(_first_line(exc))

@@ -33,6 +33,15 @@ class Leaf:
     pattern: re.Pattern[str]  # matches the rendered package name
     wildcard: bool  # the name is entirely a template: matches anything
     display: str  # best-effort name for a dropped entry
+    spec_pattern: re.Pattern[str] | None = None  # matches the whole rendered spec, when it can be known
+
+    def score(self, req: Requirement) -> int:
+        """2: the whole spec matches; 1: only the package name; 0: no match."""
+        if not self.pattern.fullmatch(req.name):
+            return 0
+        if self.spec_pattern is not None and self.spec_pattern.fullmatch(req.spec):
+            return 2
+        return 1
 
 
 def _paren(cond: str) -> str:
@@ -97,6 +106,28 @@ def _name_pattern(template: str, target: str, values: dict[str, str]) -> tuple[r
     return re.compile(regex), False, shown
 
 
+def _spec_pattern(template: str, values: dict[str, str]) -> re.Pattern[str] | None:
+    """A regex for the whole rendered spec of a plain template (``python ${{ python_min }}.*``)."""
+    inner = _TEMPLATE.fullmatch(template.strip())
+    if inner and (_PIN.match(inner.group(1)) or _TOOLCHAIN.match(inner.group(1))):
+        return None
+    parts: list[str] = []
+    pos = 0
+    for m in _TEMPLATE.finditer(template):
+        parts.append(re.escape(" ".join(template[pos:m.start()].split())) if template[pos:m.start()].strip()
+                     else re.escape(template[pos:m.start()]))
+        ident = _IDENT.match(m.group(1))
+        value = values.get(ident.group(1)) if ident else None
+        parts.append(re.escape(value) if value is not None else ".*?")
+        pos = m.end()
+    parts.append(re.escape(template[pos:]))
+    regex = "".join(parts).strip()
+    try:
+        return re.compile(r"\s*" + regex.replace(r"\ ", r"\s+") + r"\s*")
+    except re.error:
+        return None
+
+
 def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ...] = ()) -> list[Leaf]:
     """Flatten a stage0 list (strings and ``{if, then, else}`` nodes) into guarded leaves."""
     if items is None:
@@ -118,7 +149,8 @@ def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ..
                 lit = inline.groupdict().get("lit")
                 template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
             pattern, wildcard, display = _name_pattern(template, target, values)
-            out.append(Leaf(item, join_conditions(list(conds + extra)), pattern, wildcard, display))
+            out.append(Leaf(item, join_conditions(list(conds + extra)), pattern, wildcard, display,
+                            _spec_pattern(template, values)))
     return out
 
 
@@ -130,13 +162,13 @@ def align(section: str, stage0_items: Any, rendered: list[Requirement], target: 
     """
     lv = leaves(stage0_items, target, values)
     n, m = len(lv), len(rendered)
-    match = [[bool(lv[i].pattern.fullmatch(rendered[j].name)) for j in range(m)] for i in range(n)]
+    score = [[lv[i].score(rendered[j]) for j in range(m)] for i in range(n)]
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
             b = max(best[i + 1][j], best[i][j + 1])
-            if match[i][j]:
-                b = max(b, 1 + best[i + 1][j + 1])
+            if score[i][j]:
+                b = max(b, score[i][j] + best[i + 1][j + 1])
             best[i][j] = b
     reqs = list(rendered)
     dropped: list[Dropped] = []
@@ -144,8 +176,8 @@ def align(section: str, stage0_items: Any, rendered: list[Requirement], target: 
     while i < n and j < m:
         leaf = lv[i]
         skip_leaf_ok = best[i + 1][j] == best[i][j]
-        if match[i][j] and best[i][j] == 1 + best[i + 1][j + 1] and not (leaf.wildcard and leaf.condition
-                                                                          and skip_leaf_ok):
+        take = score[i][j] and best[i][j] == score[i][j] + best[i + 1][j + 1]
+        if take and not (leaf.wildcard and leaf.condition and skip_leaf_ok):
             if leaf.condition:
                 r = reqs[j]
                 reqs[j] = Requirement(r.name, r.spec, leaf.condition)
