@@ -513,3 +513,69 @@ def test_lint_command_table_and_bad_input(feedstocks):
     assert bad.exit_code == 2 and "no such file or directory" in bad.output
     none = CliRunner().invoke(main, ["lint"])
     assert none.exit_code == 2 and "--plan" in none.output
+
+
+def _plan_snapshot(tmp_path):
+    from newarch.model import Feedstock, Finding
+    from newarch.snapshot import Snapshot
+
+    def fs(name, *outs, findings=()):
+        f = Feedstock(name=name, source="test")
+        f.renders[CROSS.key] = RenderResult(CROSS, list(outs), findings=list(findings))
+        return f
+
+    stored = Finding("x86-selector", "warning", "zlib", "recipe/meta.yaml", 3, "stored", "fix")
+    unplanned = Finding("binary-repack", "warning", "other", "recipe/meta.yaml", 4, "stored", "fix")
+    stocks = [fs("pyext", output("pyext", host=["python", "zlib"], run=["python", "zlib"],
+                                 build=["python", "cross-python_win-arm64"])),
+              fs("zlib", output("zlib"), findings=[stored]), fs("python", output("python")),
+              fs("other", output("other", host=["python"]), findings=[unplanned])]
+    snap = Snapshot(date="2026-08-01", pairs=[CROSS], feedstocks={f.name: f for f in stocks},
+                    output_index={n: [n] for n in ("pyext", "zlib", "python", "other")})
+    path = tmp_path / "snap.json.xz"
+    snap.save(path)
+    return path
+
+
+def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from newarch.cli import main
+    from newarch.commands import lint_cmd
+
+    pytest.importorskip("newarch.plan")
+    monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
+    snap = _plan_snapshot(tmp_path)
+    res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [("x86-selector", "zlib")]
+    names = tmp_path / "names.txt"
+    names.write_text("python\n")  # a name list counts for every subdir: python needs no build
+    res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--available", str(names),
+                                    "--format", "json"])
+    got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)]
+    assert [(r, f) for r, f, _ in got] == [("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
+    assert "cross-python_win-arm64" in got[0][2]
+
+
+def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedstocks):
+    import json
+
+    from click.testing import CliRunner
+
+    from newarch.cli import main
+    from newarch.commands import lint_cmd
+
+    pytest.importorskip("newarch.plan")
+    monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
+    other = feedstocks / "stocks" / "other-feedstock" / "recipe"
+    other.mkdir(parents=True)
+    (other / "recipe.yaml").write_text(textwrap.dedent(PYEXT).lstrip().replace("pyext", "other"))
+    snap = _plan_snapshot(tmp_path)
+    args = ["lint", str(feedstocks / "stocks"), "--plan", "--snapshot", str(snap),
+            "--pinning", str(feedstocks / "cbc.yaml"), "--format", "json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert {f["feedstock"] for f in json.loads(res.output)} == {"pyext"}
