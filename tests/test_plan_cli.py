@@ -1,0 +1,91 @@
+"""The plan / why / why-not commands end to end on a snapshot file written by the test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from newarch.cli import main
+from snapbuilder import conda_forge_like
+
+
+@pytest.fixture(scope="module")
+def snap_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("snap") / "snap.json.xz"
+    conda_forge_like().snapshot().save(path)
+    return str(path)
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    return result
+
+
+def test_plan_json_follows_the_contract(snap_file):
+    r = run("plan", "mamba", "--snapshot", snap_file, "--format", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["schema"] == "newarch.plan/1"
+    assert (d["platform"], d["build_platform"], d["targets"]) == ("win-arm64", "win-64", ["mamba"])
+    names = {f["name"] for f in d["feedstocks"]}
+    assert {"mamba", "python", "zlib", "vc"} <= names and "mypy" not in names
+    mamba = next(f for f in d["feedstocks"] if f["name"] == "mamba")
+    assert mamba["mode"] == "native" and "cross-python_win-arm64" in mamba["mode_reason"]
+    assert {p["name"]: p["code"] for p in d["pruned"]}["mypy"] == "noarch-host-only"
+
+
+def test_plan_default_targets_are_the_seed_list(snap_file):
+    d = json.loads(run("plan", "--snapshot", snap_file, "--format", "json").output)
+    assert d["targets"] == ["conda", "conda-build", "mamba", "rattler-build", "pixi"]
+    assert {u["name"] for u in d["unknown"]} >= {"conda", "pixi"}  # not in this small snapshot
+
+
+def test_plan_table_has_waves_toolchain_and_tipping_point(snap_file):
+    r = run("plan", "mamba", "cffi", "--snapshot", snap_file)
+    assert r.exit_code == 0, r.output
+    assert "wave" in r.output and "mamba" in r.output
+    assert "toolchain" in r.output and "cross-python_win-arm64" in r.output
+    assert "tipping point" in r.output and "critical path" in r.output
+
+
+def test_plan_available_from_a_name_list_and_ignore(snap_file, tmp_path):
+    names = tmp_path / "have.txt"
+    names.write_text("# already on win-arm64\npython\npython_abi\n")
+    d = json.loads(run("plan", "cffi", "--snapshot", snap_file, "--available", str(names), "--format", "json").output)
+    assert "python" not in {f["name"] for f in d["feedstocks"]}
+    d = json.loads(run("plan", "cffi", "--snapshot", snap_file, "--ignore", "libffi", "--format", "json").output)
+    assert "libffi" not in {f["name"] for f in d["feedstocks"]}
+
+
+def test_plan_mode_native_and_graph_formats(snap_file):
+    d = json.loads(run("plan", "zlib", "--snapshot", snap_file, "--mode", "native", "--format", "json").output)
+    assert {f["mode"] for f in d["feedstocks"]} == {"native"}
+    dot = run("plan", "mamba", "--snapshot", snap_file, "--format", "dot").output
+    assert dot.startswith("digraph plan {") and '"python" -> "mamba"' in dot
+    mer = run("plan", "mamba", "--snapshot", snap_file, "--format", "mermaid").output
+    assert mer.startswith("flowchart LR") and "-->" in mer
+
+
+def test_why_and_why_not(snap_file):
+    r = run("why", "zlib", "--target", "mamba", "--snapshot", snap_file)
+    assert r.exit_code == 0, r.output
+    assert "mamba -> libsolv -> zlib" in r.output and "in host" in r.output
+    d = json.loads(run("why", "zlib", "--target", "mamba", "--snapshot", snap_file, "--format", "json").output)
+    assert d["chains"] and d["chains"][0]["path"][0] == "mamba"
+    r = run("why", "mypy", "--target", "mamba", "--snapshot", snap_file)
+    assert "[noarch-host-only]" in r.output
+    r = run("why-not", "mypy", "--target", "mamba", "--snapshot", snap_file)
+    assert r.exit_code == 0 and r.output.startswith("mypy [noarch-host-only]")
+    d = json.loads(run("why-not", "cmake", "--target", "libsolv", "--mode", "cross", "--snapshot", snap_file,
+                       "--format", "json").output)
+    assert d["code"] == "build-only"
+
+
+def test_bad_snapshot_is_one_clear_error(tmp_path):
+    bad = tmp_path / "bad.json.xz"
+    bad.write_bytes(b"not xz at all")
+    r = run("plan", "--snapshot", str(bad))
+    assert r.exit_code == 2
+    assert "error:" in r.output and "bad.json.xz" in r.output and "Traceback" not in r.output
