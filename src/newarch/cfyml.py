@@ -69,12 +69,15 @@ class CfYmlChange:
     def changed(self) -> bool:
         return self.before != self.after
 
-    def diff(self) -> str:
-        """A unified diff (``a/conda-forge.yml`` -> ``b/conda-forge.yml``), '' when unchanged."""
+    def diff(self, header_comment: bool = True) -> str:
+        """A unified diff (``a/conda-forge.yml`` -> ``b/conda-forge.yml``), '' when unchanged.
+
+        A synthesized change starts with a ``#`` comment saying so (``header_comment=False`` omits it).
+        """
         if not self.changed:
             return ""
         header = ""
-        if self.synthesized:
+        if self.synthesized and header_comment:
             header = (f"# {self.feedstock}: synthesized from the settings recorded in the snapshot, not from the "
                       f"real {FILENAME};\n# the context lines may differ from the feedstock's file.\n")
         return header + unified_diff(self.before, self.after)
