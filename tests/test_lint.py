@@ -283,6 +283,7 @@ def test_selector_that_drops_arm64(selector):
     ("- libfoo  # [win]", "- libbar  # [unix]"),  # same on win-64 and win-arm64
     ("- libfoo  # [win32]",),
     ("- libfoo  # [py>=312 and win]",),  # undecidable from the platform: not ours to judge
+    ("# - libfoo  # [win and x86_64]",),  # commented out
 ])
 def test_selector_not_flagged(lines):
     src = _selector_recipe(*lines)

@@ -69,6 +69,8 @@ class RecipeText:
         """Every condition in the text: (line, expression, kind) with kind selector/if/skip/jinja/inline."""
         found: list[tuple[int, str, str]] = []
         for ln in self.lines:
+            if not ln.content and ln.text.lstrip().startswith("#"):
+                continue  # a commented-out line selects nothing
             if ln.selector:
                 found.append((ln.number, ln.selector, "selector"))
             for m in _JINJA_STMT.finditer(ln.text):
