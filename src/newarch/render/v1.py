@@ -370,21 +370,28 @@ def _requirements(items: Any, pins: dict[str, tuple[str, str]]) -> list[Requirem
     return out
 
 
-def _stage0_output(stage0: dict[str, Any], name: str) -> dict[str, Any]:
+def stage0_outputs_by_name(stage0: dict[str, Any], names: set[str]) -> dict[str, dict[str, Any]]:
+    """Rendered output name -> its stage0 output (``package.name`` may be a template)."""
     outputs = stage0.get("outputs")
     if not isinstance(outputs, list):
-        return stage0
+        return {n: stage0 for n in names}
     candidates = [o for o in outputs if isinstance(o, dict) and isinstance(o.get("package"), dict)]
-    for o in candidates:
-        if str(o["package"].get("name", "")).strip() == name:
-            return o
-    for o in candidates:
-        template = str(o["package"].get("name", ""))
-        regex = "".join(".+" if part.startswith("${{") else re.escape(part)
-                        for part in re.split(r"(\$\{\{.*?\}\})", template))
-        if re.fullmatch(regex, name):
-            return o
-    return {}
+    exact = {str(o["package"].get("name", "")).strip(): o for o in reversed(candidates)}
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name in exact:
+            found[name] = exact[name]
+            continue
+        for o in candidates:
+            template = str(o["package"].get("name", ""))
+            regex = "".join(".+" if part.startswith("${{") else re.escape(part)
+                            for part in re.split(r"(\$\{\{.*?\}\})", template))
+            if re.fullmatch(regex, name):
+                found[name] = o
+                break
+        else:
+            found[name] = {}
+    return found
 
 
 def _context_values(stage0: dict[str, Any]) -> dict[str, str]:
@@ -401,10 +408,9 @@ def _as_text(v: Any) -> str:
     return str(v)
 
 
-def convert(rv: Any, stage0: dict[str, Any], probes: dict[str, list[str]], siblings: set[str],
-            pair: PlatformPair) -> Output:
-    """One rendered variant (stage1) -> :class:`Output`, with conditions recovered from stage0."""
-    d = rv.recipe.to_dict()
+def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, Any], probes: dict[str, list[str]],
+            siblings: set[str], pair: PlatformPair) -> Output:
+    """One rendered variant (stage1 dict ``d``) -> :class:`Output`, with conditions recovered from stage0."""
     pkg = d.get("package") or {}
     name = str(pkg.get("name", ""))
     build = d.get("build") or {}
@@ -413,7 +419,6 @@ def convert(rv: Any, stage0: dict[str, Any], probes: dict[str, list[str]], sibli
     pins.setdefault(name, (str(pkg.get("version", "")), str(build.get("string") or "")))
     variant = {str(k): _as_text(v) for k, v in (rv.variant or {}).items()
                if k not in NOISE_KEYS and k not in siblings}
-    s0 = _stage0_output(stage0, name)
     s0_reqs = s0.get("requirements") or {}
     values = {**_context_values(stage0), **{str(k): _as_text(v) for k, v in (rv.variant or {}).items()},
               "target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
@@ -510,16 +515,18 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     probes: dict[str, list[str]] = {}
     outputs_s0 = stage0.get("outputs") if isinstance(stage0.get("outputs"), list) else [stage0]
     package_outputs = [o for o in outputs_s0 if isinstance(o, dict) and "package" in o]
-    siblings = {str(rv.recipe.package.name) for rv in rendered}
-    for name in siblings:
-        s0 = _stage0_output(stage0, name)
+    recipes = [(rv, rv.recipe.to_dict()) for rv in rendered]
+    siblings = {str((d.get("package") or {}).get("name", "")) for _, d in recipes}
+    s0_by_name = stage0_outputs_by_name(stage0, siblings)
+    for name, s0 in s0_by_name.items():
         for o, conds in zip(package_outputs, probe_lists):
             if o is s0:
                 probes[name] = conds
 
     seen: set[str] = set()
-    for rv in rendered:
-        out = convert(rv, stage0, probes, siblings, pair)
+    for rv, d in recipes:
+        name = str((d.get("package") or {}).get("name", ""))
+        out = convert(rv, d, stage0, s0_by_name.get(name, {}), probes, siblings, pair)
         key = json.dumps(out.to_dict(), sort_keys=True)
         if key not in seen:
             seen.add(key)

@@ -154,12 +154,26 @@ def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ..
     return out
 
 
+def has_conditions(items: Any) -> bool:
+    """Whether a stage0 list has any ``if:`` node or inline ``${{ x if c }}`` item."""
+    if not isinstance(items, list):
+        return items is not None and not isinstance(items, str)
+    for item in items:
+        if isinstance(item, dict):
+            return True
+        if isinstance(item, str) and " if " in item and "${{" in item:
+            return True
+    return False
+
+
 def align(section: str, stage0_items: Any, rendered: list[Requirement], target: str,
           values: dict[str, str]) -> tuple[list[Requirement], list[Dropped]]:
     """Give each rendered requirement its guarding condition; list the guarded entries not rendered.
 
     A longest-common-subsequence alignment of stage0 leaves and rendered names, in recipe order.
     """
+    if not has_conditions(stage0_items):
+        return list(rendered), []
     lv = leaves(stage0_items, target, values)
     n, m = len(lv), len(rendered)
     score = [[lv[i].score(rendered[j]) for j in range(m)] for i in range(n)]
