@@ -1,0 +1,561 @@
+"""Jinja2 for meta.yaml, sandboxed, with conda-build's render context.
+
+The environment is a :class:`jinja2.sandbox.SandboxedEnvironment` with extra guards so an
+untrusted recipe cannot run code, read files, or hang:
+
+* unsafe attributes (``__class__``, ``mro``, ...) raise :class:`UnsafeRecipeError` at once;
+* budgets on calls and loop iterations (every ``{% for %}`` iterable is wrapped), a wall-clock
+  deadline, bounds on ``*``, ``**``, ``+``, ``%`` and ``~`` results and on integer arguments,
+  template and output size limits, ``RecursionError`` caught;
+* undefined names raise (``StrictUndefined``) and the error names the variable, file and line;
+  ``is defined`` tests and ``environ.get('X', '')`` work as in conda-build.
+
+The context mirrors conda-build's ``_get_contents``: the selector namespace, ``environ.get_dict``
+(``PY_VER``, ``PYTHON``, ``PREFIX``, ``PKG_*``, variant keys as strings ...) and the
+``context_processor`` functions (``compiler``, ``stdlib``, ``cdt``, ``pin_subpackage``,
+``pin_compatible``, ``load_*`` stand-ins that never read a file, ``datetime`` at a fixed date).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as _dt
+import json
+import re
+import time
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import RenderError, UnsafeRecipeError
+from .selectors import Environ, OSModule, py_int
+
+MAX_TEMPLATE_CHARS = 1_000_000
+MAX_OUTPUT_CHARS = 4_000_000
+MAX_VALUE_CHARS = 1_000_000
+MAX_INT_ARG = 1_000_000
+MAX_CALLS = 200_000
+MAX_ITERATIONS = 500_000
+DEADLINE_SECONDS = 5.0
+FIXED_NOW = _dt.datetime(2026, 1, 1, 0, 0, 0)
+
+# conda-build's DEFAULT_COMPILERS (variants.py)
+DEFAULT_COMPILERS: dict[str, dict[str, Any]] = {
+    "win": {"c": {"2.7": "vs2008", "3.3": "vs2010", "3.4": "vs2010", "3.5": "vs2017", "3.6": "vs2022"},
+            "cxx": {"2.7": "vs2008", "3.3": "vs2010", "3.4": "vs2010", "3.5": "vs2017", "3.6": "vs2022"},
+            "vc": {"2.7": "9", "3.3": "10", "3.4": "10", "3.5": "14", "3.6": "17"},
+            "fortran": "gfortran"},
+    "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"},
+    "osx": {"c": "clang", "cxx": "clangxx", "fortran": "gfortran"},
+}
+# conda-build utils.spec_needing_star_re
+_SPEC_NEEDING_STAR = re.compile(r"([\w\d\.\-\_]+)\s+((?<![><=])[\w\d\.\-\_]+?(?!\*))(\s+[\w\d\.\_]+)?$")
+PIN_MARK = "@@NEWARCH_PIN_"
+_PIN_RE = re.compile(r"@@NEWARCH_PIN_(\d+)@@")
+
+
+def ensure_valid_spec(spec: str) -> str:
+    """conda-build's ``ensure_valid_spec``: ``gcc_linux-64 15`` -> ``gcc_linux-64 15.*``."""
+    match = _SPEC_NEEDING_STAR.match(spec)
+    if match and not match.group(3):
+        if match.group(1) in ("python", "numpy") and match.group(2) == "x.x":
+            return _SPEC_NEEDING_STAR.sub(r"\1 \2", spec)
+        if "*" not in spec:
+            return _SPEC_NEEDING_STAR.sub(r"\1 \2.*", spec)
+    return spec
+
+
+def _increment(part: str, alpha_next: bool) -> str:
+    try:
+        return str(int(part) + 1) + ("a" if alpha_next else ".0a0")
+    except ValueError:
+        return chr(ord(part[-1]) + 1) if part else part
+
+
+def apply_pin_expressions(version: str, min_pin: str | None = "x.x.x.x.x.x.x", max_pin: str | None = "x") -> str:
+    """conda-build's ``apply_pin_expressions`` for plain dotted versions (``1.2.3`` -> ``>=1.2.3,<2.0a0``)."""
+    flat = [p for p in re.split(r"[._-]", version.rstrip("*").rstrip(".")) if p]
+    if not flat:
+        return ""
+    pins = [len(p.split(".")) if p else None for p in (min_pin, max_pin)]
+    if max_pin and len(max_pin.split(".")) > len(flat):
+        pins[1] = len(flat)
+    out = ["", ""]
+    for idx, pin in enumerate(pins):
+        if not pin:
+            continue
+        parts = flat[:pin]
+        if idx == 1:
+            alpha_next = str(flat[min(pin, len(flat) - 1)]).isalpha()
+            parts = parts[:-1] + [_increment(parts[-1], alpha_next)]
+        out[idx] = ".".join(parts)
+    if out[0]:
+        out[0] = ">=" + out[0]
+    if out[1]:
+        out[1] = "<" + out[1]
+    return ",".join(x for x in out if x)
+
+
+# ----------------------------------------------------------------------------- guards
+
+
+@dataclass(slots=True)
+class _Budget:
+    file: str
+    calls: int = 0
+    iterations: int = 0
+    deadline: float = 0.0
+
+    def tick_call(self) -> None:
+        self.calls += 1
+        if self.calls > MAX_CALLS:
+            raise RenderError(f"Jinja template makes more than {MAX_CALLS} calls (runaway recursion?)", self.file)
+        if not self.calls & 1023 and time.monotonic() > self.deadline:
+            raise RenderError(f"Jinja template took longer than {DEADLINE_SECONDS:g}s to render", self.file)
+
+    def tick_loop(self) -> None:
+        self.iterations += 1
+        if self.iterations > MAX_ITERATIONS:
+            raise RenderError(f"Jinja template runs more than {MAX_ITERATIONS} loop iterations", self.file)
+        if not self.iterations & 1023 and time.monotonic() > self.deadline:
+            raise RenderError(f"Jinja template took longer than {DEADLINE_SECONDS:g}s to render", self.file)
+
+
+_BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("newarch_jinja_budget")
+
+
+def _budget() -> _Budget:
+    b = _BUDGET.get(None)
+    if b is None:  # rendering outside render_template (tests): a fresh budget
+        b = _Budget("<template>", deadline=time.monotonic() + DEADLINE_SECONDS)
+        _BUDGET.set(b)
+    return b
+
+
+def _guarded_iter(seq: Any) -> Any:
+    b = _budget()
+    if isinstance(seq, jinja2.Undefined):
+        yield from seq  # raises for StrictUndefined
+        return
+    for item in seq:
+        b.tick_loop()
+        yield item
+
+
+def _size(v: Any) -> int:
+    if isinstance(v, (str, list, tuple, dict)):
+        return len(v)
+    return 0
+
+
+def _check_size(v: Any) -> Any:
+    if _size(v) > MAX_VALUE_CHARS:
+        raise RenderError("Jinja value grows beyond the size limit", _budget().file)
+    return v
+
+
+def _guarded_concat(*parts: Any) -> str:
+    out = "".join(str(p) if not isinstance(p, jinja2.Undefined) else str(p) for p in parts)
+    return _check_size(out)
+
+
+_WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
+
+
+def _check_format_string(fmt: Any) -> None:
+    if isinstance(fmt, str):
+        for m in _WIDTH_RE.finditer(fmt):
+            width = m.group(1) or m.group(2)
+            if width and int(width) > MAX_INT_ARG:
+                raise RenderError("Jinja format width too large", _budget().file)
+
+
+class RecipeUndefined(jinja2.StrictUndefined):
+    """StrictUndefined: any use of an undefined name raises, naming it."""
+
+    __slots__ = ()
+
+
+class _RecipeEnvironment(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        file = _budget().file
+        if operator == "*":
+            seq, n = (left, right) if isinstance(right, int) else (right, left)
+            if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
+                if len(seq) * max(n, 0) > MAX_VALUE_CHARS:
+                    raise RenderError("Jinja '*' result too large", file)
+            elif isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 256:
+                raise RenderError("Jinja '*' result too large", file)
+        elif operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > 64:
+                raise RenderError("Jinja '**' exponent too large", file)
+        elif operator == "%":
+            _check_format_string(left)
+        elif operator == "+":
+            if _size(left) + _size(right) > MAX_VALUE_CHARS:
+                raise RenderError("Jinja '+' result too large", file)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _budget().tick_call()
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_INT_ARG:
+                raise RenderError(f"Jinja call with an integer argument larger than {MAX_INT_ARG}", _budget().file)
+        name = getattr(__obj, "__name__", "")
+        if name in ("format", "format_map") and isinstance(getattr(__obj, "__self__", None), str):
+            _check_format_string(__obj.__self__)
+        return _check_size(SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs))
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        raise UnsafeRecipeError(f"access to attribute {attribute!r} of a {type(obj).__name__} is not allowed",
+                                _budget().file)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(nodes.Name("_newarch_iter", "load", lineno=loop.lineno), [loop.iter], [],
+                                   None, None, lineno=loop.lineno)
+        for concat in list(tree.find_all(nodes.Concat)):
+            concat.nodes = [nodes.Call(nodes.Name("_newarch_concat", "load", lineno=concat.lineno), list(concat.nodes),
+                                       [], None, None, lineno=concat.lineno)]
+        return tree
+
+
+def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for a in (*args[1:], *kwargs.values()):
+            if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_INT_ARG:
+                raise RenderError("Jinja filter argument too large", _budget().file)
+        if func.__name__ in ("do_format",):
+            _check_format_string(args[0] if args else None)
+        return _check_size(func(*args, **kwargs))
+
+    wrapper.__name__ = func.__name__
+    return wrapper
+
+
+@lru_cache(maxsize=1)
+def environment() -> _RecipeEnvironment:
+    env = _RecipeEnvironment(undefined=RecipeUndefined, autoescape=False, keep_trailing_newline=True,
+                             cache_size=0)
+    for fname in ("center", "indent", "format", "wordwrap", "truncate", "batch", "slice", "join", "replace"):
+        if fname in env.filters:
+            env.filters[fname] = _guard_filter(env.filters[fname])
+    env.globals.clear()
+    env.globals.update(_newarch_iter=_guarded_iter, _newarch_concat=_guarded_concat, range=_safe_range)
+    return env
+
+
+def _safe_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > 100_000:
+        raise RenderError("Jinja range() too large", _budget().file)
+    return r
+
+
+@lru_cache(maxsize=512)
+def compile_template(text: str, name: str) -> jinja2.Template:
+    """Compile once (cached by text): the same recipe renders for many variants and platforms."""
+    env = environment()
+    if len(text) > MAX_TEMPLATE_CHARS:
+        raise RenderError(f"template larger than {MAX_TEMPLATE_CHARS} characters", name)
+    try:
+        return env.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"Jinja syntax error: {exc.message}", name, exc.lineno) from None
+    except RecursionError:
+        raise RenderError("Jinja template nests too deeply", name) from None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
+    """Render ``text`` with ``context``; every failure is a RenderError naming ``file`` and line."""
+    template = compile_template(text, file)
+    token = _BUDGET.set(_Budget(file, deadline=time.monotonic() + DEADLINE_SECONDS))
+    try:
+        chunks: list[str] = []
+        total = 0
+        for chunk in template.generate(context):
+            total += len(chunk)
+            if total > MAX_OUTPUT_CHARS:
+                raise RenderError(f"rendered recipe larger than {MAX_OUTPUT_CHARS} characters", file)
+            chunks.append(chunk)
+        return "".join(chunks)
+    except RenderError as exc:
+        if exc.line is None and exc.file == file:
+            exc.line = _template_line(exc)
+            exc.args = (str(exc),)
+        raise
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"Jinja: {exc.message}", file, _template_line(exc)) from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise UnsafeRecipeError(f"Jinja: {exc}", file, _template_line(exc)) from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"Jinja: {exc}", file, getattr(exc, "lineno", None) or _template_line(exc)) from None
+    except RecursionError:
+        raise RenderError("Jinja recursion too deep (recursive macro?)", file) from None
+    except MemoryError:
+        raise RenderError("Jinja template ran out of memory", file) from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError,
+            UnicodeError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise RenderError(f"Jinja: {type(exc).__name__}: {first}", file, _template_line(exc)) from None
+    finally:
+        _BUDGET.reset(token)
+
+
+# ----------------------------------------------------------------------------- context
+
+
+class _FixedDatetimeClass:
+    """``datetime.datetime`` with ``now()``/``today()``/``utcnow()`` pinned to a fixed date."""
+
+    def now(self, tz: Any = None) -> _dt.datetime:
+        return FIXED_NOW
+
+    today = utcnow = now
+
+    def __call__(self, *args: int) -> _dt.datetime:
+        return _dt.datetime(*args)
+
+
+class _FixedDateClass:
+    def today(self) -> _dt.date:
+        return FIXED_NOW.date()
+
+    def __call__(self, *args: int) -> _dt.date:
+        return _dt.date(*args)
+
+
+class _FixedDatetimeModule:
+    datetime = _FixedDatetimeClass()
+    date = _FixedDateClass()
+    timedelta = _dt.timedelta
+
+
+class _FixedTimeModule:
+    def time(self) -> float:
+        return FIXED_NOW.timestamp()
+
+    def strftime(self, fmt: str, t: Any = None) -> str:
+        return FIXED_NOW.strftime(fmt)
+
+    def gmtime(self, t: Any = None) -> time.struct_time:
+        return FIXED_NOW.timetuple()
+
+    localtime = gmtime
+
+
+@dataclass(slots=True)
+class PinRequest:
+    """A ``pin_subpackage`` call, resolved after all outputs' versions are known."""
+
+    name: str
+    min_pin: str | None
+    max_pin: str | None
+    exact: bool
+
+
+@dataclass(slots=True)
+class RenderContext:
+    """What one variant's Jinja render needs and what it learns (pins, used names)."""
+
+    host: str
+    build: str
+    variant: dict[str, str]
+    env: dict[str, str]
+    selectors: dict[str, Any]
+    recipe_display: str = "recipe"
+    pins: list[PinRequest] = field(default_factory=list)
+    pkg_name: str = ""
+    pkg_version: str = ""
+    pkg_buildnum: str = "0"
+
+    # --- conda-build jinja functions -------------------------------------------------
+
+    def _target(self, language: Any, component: str) -> str:
+        language = str(language)
+        platform = self.host.split("-")[0]
+        prefix: Any = language
+        if component == "compiler":
+            prefix = DEFAULT_COMPILERS.get(platform, {}).get(language, language)
+            if isinstance(prefix, dict):
+                prefix = prefix.get(self.variant.get("python", "nope"), "vs2017")
+        key = f"{language}_{component}"
+        prefix = self.variant.get(key, prefix)
+        version = self.variant.get(key + "_version")
+        target_platform = self.variant.get("target_platform", self.host)
+        package = f"{prefix}_{target_platform}"
+        if version:
+            package = ensure_valid_spec(f"{package} {version}")
+        return package
+
+    def compiler(self, language: Any, *args: Any, **kwargs: Any) -> str:
+        return self._target(language, "compiler")
+
+    def stdlib(self, language: Any, *args: Any, **kwargs: Any) -> str:
+        return self._target(language, "stdlib")
+
+    def cdt(self, package_name: Any, *args: Any, **kwargs: Any) -> str:
+        arch = self.host.split("-", 1)[1] if "-" in self.host else self.host
+        if arch == "64":
+            cdt_arch, cdt_name = "x86_64", "cos6"
+        elif arch == "32":
+            cdt_arch, cdt_name = "i686", "cos6"
+        else:
+            cdt_arch, cdt_name = arch, "cos7"
+        cdt_name = self.variant.get("cdt_name", cdt_name)
+        cdt_arch = self.variant.get("cdt_arch", cdt_arch)
+        text = str(package_name)
+        if " " in text:
+            name, *rest = text.split(" ")
+            return f"{name}-{cdt_name}-{cdt_arch} " + " ".join(rest)
+        return f"{text}-{cdt_name}-{cdt_arch}"
+
+    def pin_subpackage(self, subpackage_name: Any, min_pin: Any = "x.x.x.x.x.x", max_pin: Any = "x",
+                       exact: Any = False, *args: Any, **kwargs: Any) -> str:
+        self.pins.append(PinRequest(str(subpackage_name), _opt_str(min_pin), _opt_str(max_pin), bool(exact)))
+        return f"{subpackage_name} {PIN_MARK}{len(self.pins) - 1}@@"
+
+    def pin_compatible(self, package_name: Any, lower_bound: Any = None, upper_bound: Any = None,
+                       min_pin: Any = "x.x.x.x.x.x", max_pin: Any = "x", exact: Any = False,
+                       *args: Any, **kwargs: Any) -> str:
+        """The installed host version is unknown without solving; use ``lower_bound`` or the variant value."""
+        name = str(package_name)
+        version = str(lower_bound) if lower_bound else self.variant.get(name.replace("-", "_"))
+        if version:
+            version = version.split(" ")[0]
+        if exact:
+            return f"{name} {version}" if version else name
+        if upper_bound:
+            lower = f">={version}," if version and (min_pin or lower_bound) else ""
+            return f"{name} {lower}<{upper_bound}"
+        if version and "*" not in version:
+            comp = apply_pin_expressions(version, _opt_str(min_pin), _opt_str(max_pin))
+            return f"{name} {comp}" if comp else name
+        return name
+
+    def context(self) -> dict[str, Any]:
+        """The Jinja globals, layered like conda-build: selectors, get_dict, context_processor."""
+        ctx: dict[str, Any] = dict(self.selectors)
+        ctx.update(self.environ_dict())
+        ctx["CONDA_BUILD_STATE"] = "RENDER"
+        environ = dict(self.env)
+        environ.update(self.environ_dict())
+        none = _return_none
+        ctx.update(
+            compiler=self.compiler, stdlib=self.stdlib, cdt=self.cdt, pin_subpackage=self.pin_subpackage,
+            pin_compatible=self.pin_compatible, load_setup_py_data=_return_empty, load_setuptools=_return_empty,
+            load_npm=_return_empty, load_file_regex=none, load_file_data=_return_empty,
+            load_str_data=load_str_data, installed={}, resolved_packages=_return_list, ccache=_ccache,
+            time=_FixedTimeModule(), datetime=_FixedDatetimeModule(), environ=Environ(environ),
+            os=OSModule(Environ(environ)),
+        )
+        return ctx
+
+    def environ_dict(self) -> dict[str, str]:
+        """The string variables of conda-build's ``environ.get_dict`` (paths are placeholders)."""
+        win = self.host.startswith("win-")
+        prefix = "%PREFIX%" if win else "$PREFIX"
+        py = self.variant.get("python") or "3.12"
+        py_ver = ".".join(py.split(" ")[0].split(".")[:2]).rstrip(".*")
+        npy = self.variant.get("numpy") or "1.26"
+        arch = self.host.split("-", 1)[1] if "-" in self.host else ""
+        d = {
+            "CONDA_BUILD": "1", "PYTHONNOUSERSITE": "1", "ARCH": {"64": "64", "32": "32"}.get(arch, arch),
+            "PREFIX": prefix, "BUILD_PREFIX": "$BUILD_PREFIX", "SRC_DIR": "$SRC_DIR", "RECIPE_DIR": "$RECIPE_DIR",
+            "CONDA_PY": str(py_int(py)), "PY3K": "1" if py_ver.startswith("3") else "0", "PY_VER": py_ver,
+            "STDLIB_DIR": f"{prefix}/lib/python{py_ver}", "SP_DIR": f"{prefix}/lib/python{py_ver}/site-packages",
+            "PYTHON": f"{prefix}/python.exe" if win else f"{prefix}/bin/python",
+            "NPY_VER": ".".join(npy.split(".")[:2]), "CONDA_NPY": "".join(npy.split(".")[:2]),
+            "NPY_DISTUTILS_APPEND_FLAGS": "1", "PERL_VER": self.variant.get("perl", "5.26.2"),
+            "LUA_VER": self.variant.get("lua", "5"), "R_VER": self.variant.get("r_base", "3.5"),
+            "PKG_NAME": self.pkg_name, "PKG_VERSION": self.pkg_version, "PKG_BUILDNUM": self.pkg_buildnum,
+            "PKG_BUILD_STRING": "placeholder", "PKG_HASH": "1234567", "CPU_COUNT": "2",
+            "SHLIB_EXT": ".dll" if win else ".dylib" if self.host.startswith("osx-") else ".so",
+            "target_platform": self.host, "build_platform": self.build, "HOST": self.host,
+        }
+        if win:
+            d.update(LIBRARY_PREFIX=f"{prefix}\\Library", LIBRARY_BIN=f"{prefix}\\Library\\bin",
+                     LIBRARY_INC=f"{prefix}\\Library\\include", LIBRARY_LIB=f"{prefix}\\Library\\lib",
+                     SCRIPTS=f"{prefix}\\Scripts")
+        d.update(self.variant)
+        return d
+
+
+def _opt_str(v: Any) -> str | None:
+    if v is None or isinstance(v, jinja2.Undefined) or v is False:
+        return None
+    return str(v)
+
+
+def _return_none(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _return_empty(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {}
+
+
+def _return_list(*args: Any, **kwargs: Any) -> list[str]:
+    return []
+
+
+def _ccache(*args: Any, **kwargs: Any) -> str:
+    return "ccache"
+
+
+def load_str_data(string: Any, fmt: Any, *args: Any, **kwargs: Any) -> Any:
+    """Parse a string that is in the recipe itself (json / toml / yaml, safe loaders only)."""
+    text = str(string)
+    if len(text) > MAX_VALUE_CHARS:
+        raise RenderError("load_str_data: string too large", _budget().file)
+    kind = str(fmt).lower()
+    try:
+        if kind == "json":
+            return json.loads(text)
+        if kind == "toml":
+            return tomllib.loads(text)
+        if kind in ("yaml", "yml"):
+            from ruamel.yaml import YAML
+
+            return YAML(typ="safe", pure=True).load(text)
+    except Exception as exc:  # parse errors of recipe-provided data
+        raise RenderError(f"load_str_data: cannot parse {kind}: {type(exc).__name__}", _budget().file) from None
+    raise RenderError(f"load_str_data: unknown format {fmt!r}", _budget().file)
+
+
+def resolve_pins(text: str, pins: list[PinRequest], versions: Mapping[str, str]) -> str:
+    """Replace ``pin_subpackage`` markers in a rendered spec with the pin conda-build would write."""
+    if PIN_MARK not in text:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        idx = int(m.group(1))
+        if idx >= len(pins):
+            return ""
+        pin = pins[idx]
+        version = versions.get(pin.name, "")
+        if not version:
+            return ""
+        if pin.exact:
+            return f"{version} *"
+        return apply_pin_expressions(version, pin.min_pin, pin.max_pin)
+
+    return " ".join(_PIN_RE.sub(sub, text).split())

@@ -1,0 +1,791 @@
+"""Render a conda-build ``meta.yaml`` (v0 recipe) for one platform pair, as conda-build does.
+
+Steps (per conda-build): merge the recipe's ``conda_build_config.yaml`` over the channel pinning,
+find the variant keys the recipe uses, expand their combinations (honouring ``zip_keys``), and for
+each combination render Jinja (sandboxed), apply ``# [selector]`` lines, parse the YAML (PyYAML
+with numbers kept as strings, like conda-build's ``StringifyNumbersLoader``) and build outputs.
+
+Outputs follow conda-build's ``get_output_dicts_from_metadata`` / ``get_output_metadata``:
+
+* no ``outputs:`` -> one output, the package, with the top-level requirements and build section;
+* with ``outputs:`` the top-level requirements (and build keys) are merged, key by key, only into
+  the output named like the package; other outputs use only their own ``requirements``; their
+  build section is their own, or (when they have none) the top-level one with ``noarch`` reset;
+* an implicit output named like the package is added when no output has that name but the
+  top-level ``run`` requirements name an output or the top-level requirements use
+  ``pin_subpackage`` (conda-build's ``uses_subpackage``); otherwise the top-level requirements
+  only serve the top-level build script and belong to no package;
+* ``requirements:`` given as a list means ``host`` and ``run`` (conda-build's ``expand_reqs``);
+* a true top-level ``build.skip`` skips every output;
+* bare ``build``/``host`` names that are variant keys get the variant's version
+  (``python`` -> ``python 3.14.* *_cp314``; conda-build's ``insert_variant_versions``).
+
+Unknown selector names raise an error naming file and line (conda-build would silently treat
+them as false; an error is what a reviewer of an untrusted recipe needs). ``py27``-style flags
+exist only for the versions conda-build defines (26, 27, 33-36).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from ..errors import NewarchError, RenderError
+from ..model import Dropped, Output, PlatformPair, RenderResult, Requirement, dep_name
+from ..pinning import Variants
+from ..sources import RecipeSource
+from . import selectors as sel
+from .jinja import PIN_MARK, RenderContext, ensure_valid_spec, render_template, resolve_pins
+
+MAX_VARIANTS = 64
+REQ_SECTIONS = {"build": "build", "host": "host", "run": "run", "run_constrained": "run_constraints"}
+IMPLICIT_VARIANT_KEYS = frozenset({"target_platform"})  # implied by the platform pair
+
+
+# ----------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """conda-build's ``StringifyNumbersLoader`` on the safe loader: ints and floats stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.yaml_implicit_resolvers = {k: v for k, v in _Loader.yaml_implicit_resolvers.items() if v}
+
+
+class _BaseLoader(yaml.CBaseLoader if hasattr(yaml, "CBaseLoader") else yaml.BaseLoader):  # type: ignore[misc]
+    """conda-build reads conda_build_config.yaml with PyYAML's BaseLoader: every scalar a string."""
+
+
+def load_yaml(text: str, file: str, line_of: Any = None, loader: type = _Loader) -> Any:
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        if line is not None and line_of is not None:
+            line = line_of(line)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RenderError(f"invalid YAML: {problem}", file, line) from None
+    except RecursionError:
+        raise RenderError("YAML nests too deeply", file) from None
+
+
+# ----------------------------------------------------------------------------- selectors on lines
+
+# conda-build metadata.sel_pat
+_SEL_PAT = re.compile(r"(.+?)\s*(#.*)?\[([^\[\]]+)\](?(2)[^\(\)]*)$")
+
+
+@lru_cache(maxsize=512)
+def split_selectors(text: str) -> tuple[tuple[str | None, str], ...]:
+    """conda-build's ``_split_line_selector``: (selector or None, line without it) per line."""
+    out: list[tuple[str | None, str]] = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        if not line or line.lstrip().startswith("#"):
+            out.append((None, ""))
+            continue
+        quote = line[-1] if line[-1] in ("'", '"') else ""
+        if "[" in line and "]" in line:
+            m = _SEL_PAT.match(line)
+            if m and m.group(3):
+                out.append((m.group(3), (m.group(1) + quote).rstrip()))
+                continue
+        out.append((None, line))
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- structure scanner
+
+_KEY_RE = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s:'"#{}\[\],&*!|>%@`-][^:#]*?|-[^\s:#][^:#]*?))\s*:(?:\s+(.*))?$""")
+_BLOCK_RE = re.compile(r"^[|>][0-9+-]*\s*(?:#.*)?$")
+
+
+@dataclass(slots=True)
+class LineInfo:
+    output: int  # index in ``outputs:`` or -1 for top level
+    path: tuple[str, ...]  # mapping keys from the root ("outputs" items add no key)
+    item: str | None  # text of a list item, else None
+    key: str | None  # the key on this line, if any
+
+
+def _key_of(text: str) -> tuple[str | None, str]:
+    m = _KEY_RE.match(text)
+    if not m:
+        return None, ""
+    key = next(g for g in m.groups()[:3] if g is not None)
+    return key.strip(), (m.group(4) or "").strip()
+
+
+class Scanner:
+    """Tracks the YAML key path of lines by indentation (enough for recipe-shaped YAML)."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, str]] = []
+        self.output = -1
+        self.block: int | None = None
+
+    def path(self) -> tuple[str, ...]:
+        return tuple(k for _, k in self.stack if k != "-")
+
+    def feed(self, line: str, mutate: bool = True) -> LineInfo | None:
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith(("#", "{%", "{#")):
+            return None
+        indent = len(line) - len(stripped)
+        if self.block is not None:
+            if indent > self.block:
+                return None
+            if mutate:
+                self.block = None
+        stack = self.stack if mutate else list(self.stack)
+        output = self.output
+        if stripped == "-" or stripped.startswith("- "):
+            while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and stack[-1][1] == "-")):
+                stack.pop()
+            parent = tuple(k for _, k in stack if k != "-")
+            if parent == ("outputs",) and mutate:
+                self.output += 1
+                output = self.output
+            stack.append((indent, "-"))
+            rest = stripped[1:].lstrip()
+            sub = indent + (len(stripped) - len(rest))
+            key, value = _key_of(rest)
+            if key is not None and not rest.startswith("{{"):
+                stack.append((sub, key))
+                if mutate and _BLOCK_RE.match(value):
+                    self.block = sub
+                return LineInfo(output if parent[:1] == ("outputs",) else -1, parent + (key,), None, key)
+            return LineInfo(output if parent[:1] == ("outputs",) else -1, parent, rest, None)
+        key, value = _key_of(stripped)
+        if key is None:
+            return None
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, key))
+        if mutate and _BLOCK_RE.match(value):
+            self.block = indent
+        path = tuple(k for _, k in stack if k != "-")
+        return LineInfo(output if path[:1] == ("outputs",) else -1, path, None, key)
+
+
+def req_sections(path: tuple[str, ...]) -> tuple[str, ...]:
+    """The requirement sections a list item at ``path`` belongs to (list-form = host and run)."""
+    if len(path) >= 2 and path[-2] == "requirements" and path[-1] in REQ_SECTIONS:
+        return (REQ_SECTIONS[path[-1]],)
+    if path and path[-1] == "requirements":
+        return ("host", "run")
+    return ()
+
+
+def _norm_item(text: str) -> str:
+    text = text.strip()
+    if " #" in text:
+        text = text.split(" #", 1)[0].strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    return " ".join(text.split())
+
+
+# ----------------------------------------------------------------------------- source line mapping
+
+
+def line_mapper(raw: str, rendered_lines: list[str]) -> list[int]:
+    """Best-effort 1-based source line for each rendered line (Jinja may add or remove lines)."""
+    raw_lines = raw.splitlines()
+    if len(raw_lines) == len(rendered_lines):
+        return list(range(1, len(raw_lines) + 1))
+    where: dict[str, list[int]] = {}
+    for i, line in enumerate(raw_lines):
+        s = line.strip()
+        if s and "{{" not in s and "{%" not in s:
+            where.setdefault(s, []).append(i)
+    out: list[int] = []
+    p = 0
+    for line in rendered_lines:
+        s = line.strip()
+        hits = where.get(s) if s else None
+        if hits:
+            j = bisect_left(hits, p)
+            if j < len(hits) and hits[j] - p < 400:
+                p = hits[j] + 1
+                out.append(hits[j] + 1)
+                continue
+        out.append(min(p + 1, max(len(raw_lines), 1)))
+        if s:
+            p = min(p + 1, len(raw_lines))
+    return out
+
+
+# ----------------------------------------------------------------------------- variants
+
+
+def _ensure_list(v: Any) -> list[Any]:
+    if v is None:
+        return []
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return [v]
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def parse_recipe_cbc(text: str, ns: Mapping[str, Any], display: str) -> tuple[Variants, dict[str, set[str]]]:
+    """A recipe's ``conda_build_config.yaml`` with conda-build's selector semantics.
+
+    Returns the values and ``zip_keys`` (a flat ``zip_keys`` list is one group, as in conda-build).
+    """
+    kept: list[str] = []
+    for i, (selector, line) in enumerate(split_selectors(text)):
+        if selector is None or sel.is_true(selector, ns, display, i + 1):
+            kept.append(line)
+        else:
+            kept.append("")
+    data = load_yaml("\n".join(kept) + "\n", display, loader=_BaseLoader)
+    if data is None:
+        return Variants(), {}
+    if not isinstance(data, dict):
+        raise RenderError("conda_build_config.yaml is not a mapping", display)
+    values: dict[str, list[str]] = {}
+    zips: list[list[str]] = []
+    for key, value in data.items():
+        key = str(key)
+        if key == "zip_keys":
+            groups = [g for g in _ensure_list(value) if g]
+            if groups and not isinstance(groups[0], (list, tuple)):
+                groups = [groups]
+            zips.extend([str(x) for x in _ensure_list(g)] for g in groups)
+        elif isinstance(value, dict):
+            continue  # pin_run_as_build and friends: not variant dimensions
+        else:
+            values[key] = [_scalar(x) for x in _ensure_list(value)]
+    return Variants(values, zips), {}
+
+
+def merge_variants(base: Variants, recipe: Variants, display: str) -> tuple[Variants, dict[str, set[str]]]:
+    """conda-build's ``combine_specs`` of the pinning and the recipe's file.
+
+    zip groups are united; a recipe key replaces the pinning's values when it gives its whole zip
+    group or the lengths agree; otherwise its values must be a subset and filter the combinations.
+    """
+    zips: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for g in [*base.zip_keys, *recipe.zip_keys]:
+        t = tuple(g)
+        if t not in seen:
+            seen.add(t)
+            zips.append(list(g))
+    values = {k: list(v) for k, v in base.values.items()}
+    filters: dict[str, set[str]] = {}
+    for k, v in recipe.values.items():
+        group = next((g for g in zips if k in g), [k])
+        if all(g in recipe.values for g in group):
+            for g in group:
+                if len(recipe.values[g]) != len(v):
+                    raise RenderError(f"zip_keys: {k} and {g} have different lengths "
+                                      f"({len(v)} and {len(recipe.values[g])})", display)
+            values[k] = list(v)
+        elif k in values:
+            if all(len(values[g]) == len(v) for g in group if g in values and g != k):
+                values[k] = list(v)
+            else:
+                missing = [x for x in v if x not in values[k]]
+                if missing:
+                    raise RenderError(f"variant config is ambiguous: {k} is zipped with "
+                                      f"{', '.join(g for g in group if g != k)} but only {k} is given, and "
+                                      f"{missing} are not among the pinning's values", display)
+                filters[k] = set(v)
+        else:
+            values[k] = list(v)
+    return Variants(values, zips), filters
+
+
+def expand_variants(variants: Variants, used: Iterable[str], filters: Mapping[str, set[str]],
+                    display: str) -> tuple[list[dict[str, str]], int]:
+    """Combinations of the used keys (zip groups move together); unused keys take their first value.
+
+    Returns (combinations, total before the MAX_VARIANTS cut).
+    """
+    used = [k for k in sorted(set(used)) if k in variants.values and variants.values[k]]
+    base = {k: v[0] for k, v in variants.values.items() if v}
+    dims: list[list[dict[str, str]]] = []
+    done: set[str] = set()
+    for group in variants.zip_keys:
+        present = [g for g in group if g in variants.values and variants.values[g]]
+        if not present or not set(present) & set(used):
+            continue
+        lengths = {len(variants.values[g]) for g in present}
+        if len(lengths) > 1:
+            raise RenderError(f"zip_keys group {present} has values of different lengths "
+                              f"({', '.join(f'{g}: {len(variants.values[g])}' for g in present)})", display)
+        rows = [dict(zip(present, row)) for row in zip(*(variants.values[g] for g in present))]
+        rows = [r for r in rows if all(r[k] in filters[k] for k in r if k in filters)]
+        dims.append(rows)
+        done.update(present)
+    for k in used:
+        if k in done:
+            continue
+        vals = [x for x in variants.values[k] if k not in filters or x in filters[k]]
+        dims.append([{k: x} for x in dict.fromkeys(vals)])
+    total = 1
+    for d in dims:
+        total *= len(d)
+    combos: list[dict[str, str]] = []
+    for parts in itertools.product(*dims):
+        combo = dict(base)
+        for p in parts:
+            combo.update(p)
+        combos.append(combo)
+        if len(combos) >= MAX_VARIANTS:
+            break
+    return combos, total
+
+
+# ----------------------------------------------------------------------------- used variables
+
+_WORD_RE = re.compile(r"[A-Za-z0-9_]+")
+_TARGET_KEY = re.compile(r"(.*?)_(compiler|stdlib)(_version)?$")
+
+
+@lru_cache(maxsize=4096)
+def _key_regex(v: str, selectors_only: bool) -> re.Pattern[str]:
+    """conda-build's ``find_used_variables_in_text`` regexes for one key."""
+    res: list[str] = []
+    tm = _TARGET_KEY.match(v)
+    if tm and not selectors_only:
+        res.append(rf"\{{\s*{tm.group(2)}\([\'\"]{re.escape(tm.group(1))}[\"\'][^\{{]*?\}}")
+    elif v.startswith("cdt_") and not selectors_only:
+        res.append(r"\{\s*cdt\(")
+    ve = re.escape(v)
+    if selectors_only:
+        res.insert(0, rf"^[^#\[]*?\#?\s\[[^\]]*?(?<![_\w\d]){ve}[=\s<>!\]]")
+    else:
+        v_req = "[-_]".join(map(re.escape, v.split("_")))
+        res += [
+            rf"\{{\s*(?:pin_[a-z]+\(\s*?['\"])?{ve}(?:[^_0-9a-zA-Z].*?)?\}}\}}",
+            rf"^\s+\-\s+{v_req}\s*(?:\s[\[#]|$)",
+            r"(?:^|[^\{])\{%\s*(?:el)?if\s*.*" + ve + r"\s*(?:[^%]*?)?%\}",
+            r"(?:^|[^\{])\{%\s*for\s*.*\s*in\s*" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
+            r"(?:^|[^\{])\{%\s*set\s*.*\s*=\s*.*(?<![a-zA-Z_0-9])" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
+        ]
+    return re.compile("|".join(res))
+
+
+def used_variables(keys: Iterable[str], text: str, selectors_only: bool = False) -> set[str]:
+    """Variant keys ``text`` uses, by conda-build's rules (with a fast word pre-filter)."""
+    words = set(_WORD_RE.findall(text.replace("-", "_")))
+    has_target = "compiler(" in text or "stdlib(" in text
+    has_cdt = "cdt(" in text
+    lines = text.splitlines()
+    used: set[str] = set()
+    for v in keys:
+        tm = _TARGET_KEY.match(v) if has_target and not selectors_only else None
+        if v not in words and not tm and not (has_cdt and v.startswith("cdt_") and not selectors_only):
+            continue
+        if tm:
+            lang = tm.group(1)
+            cand = [ln for ln in lines if v in ln or lang in ln]
+        elif v.startswith("cdt_") and not selectors_only:
+            cand = [ln for ln in lines if v in ln or "cdt(" in ln]
+        else:
+            cand = [ln for ln in lines if v in ln.replace("-", "_")]
+        if not cand:
+            continue
+        rx = _key_regex(v, selectors_only)
+        if any(rx.search(ln) for ln in cand):
+            used.add(v)
+    return used
+
+
+def used_in_scripts(keys: Iterable[str], src: RecipeSource, windows: bool) -> set[str]:
+    """Keys build scripts read (``$key``/``${key}`` in ``build.sh``, ``%key%`` in ``bld.bat`` on Windows)."""
+    out: set[str] = set()
+    texts: list[tuple[str, str]] = []
+    if "build.sh" in src.files and not windows:
+        texts.append(("sh", src.text("build.sh") or ""))
+    if "bld.bat" in src.files and windows:
+        texts.append(("bat", src.text("bld.bat") or ""))
+    for kind, text in texts:
+        words = set(_WORD_RE.findall(text))
+        for v in keys:
+            if v not in words:
+                continue
+            rx = rf"\$\{{?\s*{re.escape(v)}\s*[\s|\}}]" if kind == "sh" else rf"%{re.escape(v)}%"
+            if re.search(rx, text):
+                out.add(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- one variant
+
+
+@dataclass(slots=True)
+class _Selected:
+    text: str
+    lines: list[str]
+    conditions: dict[tuple[int, str, str], str] = field(default_factory=dict)  # (output, section, item) -> sel
+    key_selectors: dict[tuple[int, tuple[str, ...]], str] = field(default_factory=dict)
+    dropped: dict[int, list[Dropped]] = field(default_factory=dict)  # output index -> drops
+
+
+def select(rendered: str, ns: Mapping[str, Any], file: str, raw: str) -> _Selected:
+    pairs = split_selectors(rendered)
+    cache: dict[str, bool] = {}
+    kept: list[str] = []
+    scanner = Scanner()
+    out = _Selected("", kept)
+    mapping: list[int] | None = None
+    for i, (selector, line) in enumerate(pairs):
+        if selector is None:
+            kept.append(line)
+            scanner.feed(line)
+            continue
+        value = cache.get(selector)
+        if value is None:
+            if mapping is None:
+                mapping = line_mapper(raw, [p[1] for p in pairs])
+            value = sel.is_true(selector, ns, file, mapping[i])
+            cache[selector] = value
+        if value:
+            kept.append(line)
+            info = scanner.feed(line)
+            if info is None:
+                continue
+            cond = " ".join(selector.split())
+            if info.item is not None:
+                for section in req_sections(info.path):
+                    out.conditions[(info.output, section, _norm_item(info.item))] = cond
+            elif info.key is not None:
+                out.key_selectors[(info.output, info.path)] = cond
+        else:
+            kept.append("")
+            info = scanner.feed(line, mutate=False)
+            if info is None or info.item is None:
+                continue
+            sections = req_sections(info.path)
+            if not sections:
+                continue
+            if mapping is None:
+                mapping = line_mapper(raw, [p[1] for p in pairs])
+            name = dep_name(_norm_item(info.item))
+            if not name or "{{" in name:
+                continue
+            for section in sections:
+                out.dropped.setdefault(info.output, []).append(
+                    Dropped(section, name, " ".join(selector.split()), mapping[i]))
+    out.text = "\n".join(kept) + "\n"
+    return out
+
+
+def _reqs_dict(entry: Any) -> dict[str, list[str]]:
+    """conda-build's ``expand_reqs``: a list means host and run."""
+    if entry is None:
+        return {}
+    if not isinstance(entry, dict):
+        items = [x for x in _ensure_list(entry)]
+        return {"host": list(items), "run": list(items)} if items else {}
+    return {str(k): _ensure_list(v) for k, v in entry.items()}
+
+
+def _str_items(items: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for x in items:
+        if x is None or isinstance(x, (dict, list)):
+            continue
+        s = " ".join(_scalar(x).split())
+        if s:
+            out.append(s)
+    return out
+
+
+def insert_variant_versions(reqs: dict[str, list[str]], variant: Mapping[str, str]) -> None:
+    """conda-build's ``insert_variant_versions`` for build and host (run never matches in practice)."""
+    for env in ("build", "host", "run"):
+        items = reqs.get(env)
+        if not items:
+            continue
+        build_deps = set(reqs.get("build", [])) | set(reqs.get("host", []))
+        for i, item in enumerate(items):
+            key = item.replace("-", "_")
+            if key in variant and (env in ("build", "host") or item in build_deps) and " " not in item:
+                items[i] = ensure_valid_spec(f"{item} {variant[key]}")
+            elif item.endswith(" x.x"):
+                name = item.split()[0]
+                if variant.get(name):
+                    items[i] = ensure_valid_spec(f"{name} {variant[name]}")
+
+
+def _truthy(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() not in ("", "false", "no", "0", "none")
+    return bool(v)
+
+
+def _noarch(build: Mapping[str, Any], fallback: Any = None) -> str:
+    value = build.get("noarch", fallback)
+    if build.get("noarch_python"):
+        return "python"
+    if value in (None, False, "", "false", "False"):
+        return ""
+    if value is True:
+        return "generic"
+    return str(value)
+
+
+def _run_exports(value: Any) -> dict[str, list[str]]:
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): _str_items(_ensure_list(v)) for k, v in value.items() if v}
+    return {"weak": _str_items(_ensure_list(value))}
+
+
+@dataclass(slots=True)
+class _OutputSpec:
+    name: str
+    version: str
+    index: int  # position in outputs: (-1 for the package itself)
+    build: dict[str, Any]
+    reqs: dict[str, list[str]]
+    uses_top: bool  # top-level requirements merged in (drops/conditions of index -1 apply)
+
+
+def output_specs(meta: dict[str, Any], has_package: bool, file: str) -> list[_OutputSpec]:
+    pkg = meta.get("package") or {}
+    if not isinstance(pkg, dict):
+        raise RenderError("package: must be a mapping", file)
+    top_name = _scalar(pkg.get("name") or "").strip()
+    top_version = _scalar(pkg.get("version") or "").strip()
+    top_build = meta.get("build") or {}
+    if not isinstance(top_build, dict):
+        raise RenderError("build: must be a mapping", file)
+    top_reqs = _reqs_dict(meta.get("requirements"))
+    outputs = meta.get("outputs")
+    if outputs is not None and not isinstance(outputs, list):
+        raise RenderError("outputs: must be a list of mappings (`- name: ...`)", file)
+    outputs = [o for o in (outputs or []) if o is not None]
+    for o in outputs:
+        if not isinstance(o, dict):
+            raise RenderError("outputs: every entry must be a mapping", file)
+    specs: list[_OutputSpec] = []
+    if not outputs:
+        if not top_name:
+            raise RenderError("package: has no name", file)
+        return [_OutputSpec(top_name, top_version, -1, dict(top_build), top_reqs, True)]
+    names = [_scalar(o.get("name") or "").strip() for o in outputs]
+    top_run = _str_items(top_reqs.get("run", []))
+    uses_subpackage = any(dep_name(r) in names for r in top_run if names) or any(
+        PIN_MARK in r for sec in top_reqs.values() for r in _str_items(sec))
+    entries: list[tuple[int, dict[str, Any]]] = list(enumerate(outputs))
+    if top_name and uses_subpackage and top_name not in names:
+        entries.append((-1, {"name": top_name}))
+    for idx, out in entries:
+        name = _scalar(out.get("name") or "").strip()
+        if not name:
+            raise RenderError(f"outputs[{idx}] has no name", file)
+        version = _scalar(out.get("version") or "").strip() or top_version
+        reqs = _reqs_dict(out.get("requirements"))
+        if name == top_name and has_package:
+            merged = dict(reqs)
+            for k, v in top_reqs.items():
+                merged.setdefault(k, v)
+            build = dict(out.get("build") or {}) if isinstance(out.get("build") or {}, dict) else {}
+            for k, v in top_build.items():
+                build.setdefault(k, v)
+            specs.append(_OutputSpec(name, version, idx, build, merged, True))
+            continue
+        if "build" in out:
+            build = out.get("build") or {}
+            if not isinstance(build, dict):
+                raise RenderError(f"outputs[{idx}].build must be a mapping", file)
+            build = dict(build)
+        else:
+            build = dict(top_build)
+            build["noarch"] = out.get("noarch", False)
+            for legacy in ("run_exports", "track_features"):
+                if out.get(legacy):
+                    build[legacy] = out[legacy]
+        pattern = re.compile(rf"^{re.escape(name)}(?:\s|$)")
+        for env in ("build", "host", "run"):
+            if env in reqs:
+                reqs[env] = [r for r in reqs[env] if not (isinstance(r, str) and pattern.match(r))]
+        specs.append(_OutputSpec(name, version, idx, build, reqs, False))
+    return specs
+
+
+def _build_outputs(meta: dict[str, Any], selected: _Selected, ctx: RenderContext, variant: Mapping[str, str],
+                   has_package: bool, file: str) -> list[Output]:
+    specs = output_specs(meta, has_package, file)
+    top_build = meta.get("build") or {}
+    top_skip = _truthy(top_build.get("skip", False)) if isinstance(top_build, dict) else False
+    versions = {s.name: s.version for s in specs}
+    result: list[Output] = []
+    for spec in specs:
+        reqs = {k: _str_items(v) for k, v in spec.reqs.items()}
+        for k in list(reqs):
+            reqs[k] = [resolve_pins(r, ctx.pins, versions) for r in reqs[k]]
+        insert_variant_versions(reqs, variant)
+        requirements: dict[str, tuple[Requirement, ...]] = {}
+        for yaml_key, section in REQ_SECTIONS.items():
+            items = reqs.get(yaml_key)
+            if not items:
+                continue
+            seen: list[Requirement] = []
+            for item in items:
+                cond = selected.conditions.get((spec.index, section, item), "")
+                if not cond and spec.uses_top:
+                    cond = selected.conditions.get((-1, section, item), "")
+                if not cond:
+                    cond = _condition_for(selected, spec, section, item)
+                req = Requirement.from_spec(item, cond)
+                if req.name:
+                    seen.append(req)
+            requirements[section] = tuple(seen)
+        build = spec.build
+        run_exports = {k: tuple(resolve_pins(x, ctx.pins, versions) for x in v)
+                       for k, v in _run_exports(build.get("run_exports")).items()}
+        skip = _truthy(build.get("skip", False))
+        reason = ""
+        if top_skip:
+            skip, reason = True, selected.key_selectors.get((-1, ("build", "skip")), "") or "build.skip is true"
+        elif skip:
+            path = ("outputs", "build", "skip") if spec.index >= 0 and "skip" not in top_build or \
+                spec.index >= 0 else ("build", "skip")
+            reason = (selected.key_selectors.get((spec.index, path), "")
+                      or selected.key_selectors.get((-1, ("build", "skip")), "") or "build.skip is true")
+        dropped = list(selected.dropped.get(spec.index, [])) if spec.index >= 0 else []
+        if spec.uses_top:
+            dropped += selected.dropped.get(-1, [])
+        result.append(Output(
+            name=spec.name, version=spec.version, noarch=_noarch(build), skip=skip, skip_reason=reason,
+            requirements=requirements, run_exports={k: v for k, v in run_exports.items() if v},
+            ignore_run_exports=tuple(dict.fromkeys(dep_name(x) for x in _str_items(
+                _ensure_list(build.get("ignore_run_exports"))))),
+            ignore_run_exports_from=tuple(dict.fromkeys(dep_name(x) for x in _str_items(
+                _ensure_list(build.get("ignore_run_exports_from"))))),
+            dropped=tuple(dict.fromkeys(dropped)),
+        ))
+    return result
+
+
+def _condition_for(selected: _Selected, spec: _OutputSpec, section: str, item: str) -> str:
+    """Conditions recorded before variant versions / pins were inserted (bare names)."""
+    for idx in ((spec.index, -1) if spec.uses_top else (spec.index,)):
+        for (o, s, text), cond in selected.conditions.items():
+            if o == idx and s == section and dep_name(text) == dep_name(item):
+                return cond
+    return ""
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def render_v0(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
+    """Render ``src``'s meta.yaml for ``pair``. Raises RenderError (file and line) for bad recipes."""
+    file = src.display("meta.yaml")
+    raw = src.text("meta.yaml")
+    if raw is None:
+        raise RenderError("no meta.yaml", file)
+    result = RenderResult(pair=pair)
+    host, build = pair.target, pair.build
+    windows = host.startswith("win-")
+
+    base = Variants({k: list(v) for k, v in pinning.values.items()}, [list(g) for g in pinning.zip_keys])
+    base.values.setdefault("target_platform", [host])
+    filters: dict[str, set[str]] = {}
+    cbc_text = src.text("conda_build_config.yaml")
+    if cbc_text is not None:
+        first = {k: v[0] for k, v in base.values.items() if v}
+        ns0 = sel.selector_namespace(host, build, first, env)
+        recipe_variants, _ = parse_recipe_cbc(cbc_text, ns0, src.display("conda_build_config.yaml"))
+        base, filters = merge_variants(base, recipe_variants, src.display("conda_build_config.yaml"))
+
+    keys = [k for k in base.values if k != "zip_keys"]
+    used = used_variables(keys, raw) | used_variables(keys, raw, selectors_only=True)
+    used |= used_in_scripts(keys, src, windows)
+    combos, total = expand_variants(base, used, filters, src.display("conda_build_config.yaml"))
+    if total > len(combos):
+        result.notes.append(f"{file}: {total} variant combinations, rendered the first {len(combos)}")
+    if not combos:
+        combos = [{k: v[0] for k, v in base.values.items() if v}]
+
+    seen: dict[str, Output] = {}
+    has_package = re.search(r"^package:", raw, re.M) is not None
+    for variant in combos:
+        for out in _render_variant(src, raw, file, host, build, variant, env, used, has_package):
+            key = repr(sorted(out.to_dict().items()))
+            if key not in seen:
+                seen[key] = out
+    result.outputs = list(seen.values())
+    return result
+
+
+def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: str, variant: dict[str, str],
+                    env: dict[str, str], used: set[str], has_package: bool) -> list[Output]:
+    ns = sel.selector_namespace(host, build, variant, env)
+    ctx = RenderContext(host=host, build=build, variant=variant, env=env, selectors=ns)
+    rendered = render_template(raw, ctx.context(), file)
+    selected = select(rendered, ns, file, raw)
+    mapping_cache: list[list[int]] = []
+
+    def line_of(n: int) -> int:
+        if not mapping_cache:
+            mapping_cache.append(line_mapper(raw, selected.lines))
+        m = mapping_cache[0]
+        return m[n - 1] if 0 < n <= len(m) else n
+
+    meta = load_yaml(selected.text, file, line_of)
+    if meta is None:
+        raise RenderError("recipe is empty", file)
+    if not isinstance(meta, dict):
+        raise RenderError("recipe is not a YAML mapping", file, 1)
+    if "PKG_" in raw:
+        pkg = meta.get("package") if isinstance(meta.get("package"), dict) else {}
+        bld = meta.get("build") if isinstance(meta.get("build"), dict) else {}
+        ctx.pkg_name = _scalar((pkg or {}).get("name") or "")
+        ctx.pkg_version = _scalar((pkg or {}).get("version") or "")
+        ctx.pkg_buildnum = _scalar((bld or {}).get("number") or "0")
+        ctx.pins.clear()
+        rendered = render_template(raw, ctx.context(), file)
+        selected = select(rendered, ns, file, raw)
+        mapping_cache.clear()
+        meta = load_yaml(selected.text, file, line_of)
+        if not isinstance(meta, dict):
+            raise RenderError("recipe is not a YAML mapping", file, 1)
+    outputs = _build_outputs(meta, selected, ctx, variant, has_package, file)
+    used_here = _used_after_selection(raw, ns, file, used)
+    shown = {k: variant[k] for k in sorted(used_here) if k in variant and k not in IMPLICIT_VARIANT_KEYS}
+    for out in outputs:
+        out.variant = dict(shown)
+    return outputs
+
+
+def _used_after_selection(raw: str, ns: Mapping[str, Any], file: str, used: set[str]) -> set[str]:
+    """conda-build: selectors-only use on the raw text, other uses on the raw text with selectors applied."""
+    kept: list[str] = []
+    for selector, line in split_selectors(raw):
+        if selector is None:
+            kept.append(line)
+            continue
+        try:
+            ok = sel.is_true(selector, ns, file)
+        except NewarchError:
+            ok = True
+        if ok:
+            kept.append(line)
+    text = "\n".join(kept)
+    return used_variables(used, text) | used_variables(used, raw, selectors_only=True)
