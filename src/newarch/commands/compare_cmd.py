@@ -1,0 +1,59 @@
+"""``newarch compare-bot``: our plan against the bot's migration status, with a reason for every difference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .options import SEED_TARGETS, format_option, platform_option, snapshot_option
+
+
+def register(group: click.Group) -> None:
+    group.add_command(compare_bot)
+
+
+@click.command("compare-bot")
+@click.argument("status_json", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("targets", nargs=-1)
+@platform_option
+@click.option("--build-platform", "build_platform", default=None,
+              help="Build subdir (default: the cross build the snapshot rendered, e.g. win-64 for win-arm64).")
+@click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
+              help="Build mode used for the plan.")
+@click.option("--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read targets from a file, one per line (e.g. conda-forge's migration_support/win_arm64.txt).")
+@snapshot_option
+@format_option("table", "json")
+def compare_bot(status_json: Path, targets: tuple[str, ...], platform: str, build_platform: str | None, mode: str,
+                targets_file: Path | None, snapshot_path: Path | None, fmt: str) -> None:
+    """Compare the bot's migration STATUS_JSON with our plan for TARGETS (default: the seed targets).
+
+    STATUS_JSON is a regro/cf-graph-countyfair status/migration_json/<migration>.json file. Prints what
+    both have, what only the bot has (with why we do not need it), what only we have (with the chain that
+    needs it), and what the bot holds back that is ready in our plan.
+    """
+    from rich.console import Console
+
+    from ..botstatus import load_bot_status
+    from ..compare import compare, render_table
+    from ..status import compute_status, plan_for_status
+    from ..migrate import read_targets_file
+    from .options import load_snapshot
+
+    bot = load_bot_status(status_json)  # bad input fails before the (slower) planning
+    names = list(targets)
+    if targets_file is not None:
+        names += read_targets_file(targets_file)
+    names = list(dict.fromkeys(names)) or list(SEED_TARGETS)
+    snap = load_snapshot(snapshot_path)
+    plan = plan_for_status(snap, names, platform, build_platform, mode)
+    statuses = compute_status(snap, plan).feedstocks
+    result = compare(snap, plan, bot, statuses)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+        for w in result.warnings:
+            click.echo(f"warning: {w}", err=True)
+        return
+    render_table(result, Console(highlight=False))

@@ -1,0 +1,85 @@
+"""``newarch migrate``: the bot's target list, conda-forge.yml diffs and PR bodies for a plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import NewarchError
+from .options import SEED_TARGETS, platform_option, snapshot_option
+
+
+def register(group: click.Group) -> None:
+    group.add_command(migrate)
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@platform_option
+@click.option("--build-platform", "build_platform", default=None,
+              help="Build subdir for cross builds (default: the cross build the snapshot rendered, e.g. win-64).")
+@click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
+              help="Build mode: auto decides per feedstock (cross when the build-platform tools exist).")
+@click.option("--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read targets from a file, one per line (e.g. conda-forge's migration_support/win_arm64.txt).")
+@click.option("--ignore", "ignore", multiple=True, metavar="NAME", help="Output or feedstock not to follow.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write (replaced as a whole; refused if it holds other files).")
+@click.option("--feedstocks", "feedstocks", multiple=True, type=click.Path(path_type=Path),
+              help="Feedstock checkouts or git mirrors (or folders of them) to read the real conda-forge.yml "
+                   "from; without, diffs are synthesized from the snapshot's recorded settings.")
+@click.option("--apply", "apply_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              metavar="FEEDSTOCK_DIR", help="Edit conda-forge.yml in these feedstock checkouts (atomic; a second "
+                                            "run changes nothing).")
+@snapshot_option
+def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None, mode: str,
+            targets_file: Path | None, ignore: tuple[str, ...], out: Path, feedstocks: tuple[Path, ...],
+            apply_dirs: tuple[Path, ...], snapshot_path: Path | None) -> None:
+    """Write migration files for TARGETS (default: the seed targets) into --out.
+
+    --out gets migration_support/<platform>.txt (minimal sorted target list), patches/<feedstock>.diff
+    (the conda-forge.yml change) and prs/<feedstock>.md (a PR body) for every planned feedstock that is
+    not done yet, and a README.md. With --apply, the listed checkouts are edited too.
+    """
+    from rich.console import Console
+
+    from ..cfyml import write_change
+    from ..migrate import build_migration, describe_command, feedstock_texts, read_targets_file, write_tree
+    from ..sources import feedstock_name, is_git_dir
+    from ..status import compute_status, plan_for_status
+    from .options import load_snapshot
+
+    err = Console(stderr=True, highlight=False)
+    names = list(targets)
+    if targets_file is not None:
+        names += read_targets_file(targets_file)
+    names = list(dict.fromkeys(names)) or list(SEED_TARGETS)
+    apply_map: dict[str, Path] = {}
+    for d in apply_dirs:
+        if not d.is_dir():
+            raise NewarchError("feedstock directory not found", str(d))
+        if is_git_dir(d):
+            raise NewarchError("--apply needs a checkout with a work tree, not a bare git directory", str(d))
+        apply_map[feedstock_name(d)] = d
+    snap = load_snapshot(snapshot_path)
+    plan = plan_for_status(snap, names, platform, build_platform, mode, ignore)
+    statuses = compute_status(snap, plan).feedstocks
+    texts = feedstock_texts(list(feedstocks)) if feedstocks else {}
+    for name, d in apply_map.items():
+        from ..cfyml import feedstock_yml, read_feedstock
+
+        texts[name] = (read_feedstock(d), str(feedstock_yml(d)))
+    command = describe_command(plan, f"--targets-file {targets_file.name}" if targets_file else "")
+    result = build_migration(snap, plan, statuses, command, texts)
+    write_tree(out, result.files)
+    err.print(f"wrote {out}: {len(result.changes)} feedstock changes, {len(result.skipped)} planned feedstocks "
+              f"skipped (done or nothing to change)")
+    for name, d in sorted(apply_map.items()):
+        change = result.changes.get(name)
+        if name not in plan.feedstocks:
+            err.print(f"[yellow]{name}[/]: not in the plan; {d} left unchanged")
+        elif change is None:
+            err.print(f"{name}: {result.skipped.get(name, 'nothing to change')}; {d} left unchanged")
+        elif write_change(d, change):
+            err.print(f"{name}: edited {d / 'conda-forge.yml'} ({change.mode})")
