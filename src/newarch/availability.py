@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rattler
-from rattler.platform import Platform
 
 from .errors import NewarchError
 
 NOARCH = "noarch"
-KNOWN_SUBDIRS: frozenset[str] = frozenset(str(p) for p in Platform.all())
+KNOWN_SUBDIRS: frozenset[str] = frozenset(str(p) for p in rattler.Subdir.all())
 URL_SCHEMES: tuple[str, ...] = ("https://", "http://", "file://")
 _LOCATION = re.compile(r"at line (\d+) column \d+")
 

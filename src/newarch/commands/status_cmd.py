@@ -1,0 +1,171 @@
+"""``newarch status`` and ``newarch report``: where the migration stands, in the terminal or as HTML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import NewarchError
+from .options import SEED_TARGETS, build_platform_option, format_option, platform_option, snapshot_option
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..report import Section
+    from ..status import StatusReport
+
+STATE_STYLE: dict[str, str] = {"done": "green", "in-pr": "cyan", "blocked": "red", "not-solvable": "magenta",
+                               "ready": "bold yellow", "awaiting-parents": "dim"}
+
+
+def register(group: click.Group) -> None:
+    group.add_command(status)
+    group.add_command(report)
+
+
+def _common(f: Callable) -> Callable:
+    for opt in reversed([
+        click.argument("targets", nargs=-1),
+        platform_option,
+        build_platform_option,
+        snapshot_option,
+        click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
+                     help="How feedstocks are built (see 'newarch plan')."),
+        click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
+                     help="repodata.json (target subdir, noarch), a channel folder or URL, or a text file of "
+                          "names; marks outputs done and enables the installability solves. Repeatable."),
+        click.option("--prs", "prs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Open PRs: JSON {feedstock: url | {url, state}} or CSV feedstock,url[,state]."),
+        click.option("--ignore", "ignore", multiple=True, metavar="NAME", help="Names not to follow."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _compute(targets: tuple[str, ...], platform: str, build_platform: str | None, snapshot_path: Path | None,
+             mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...],
+             err: "Console") -> "StatusReport":
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..availability import load_availability
+    from ..status import compute_status, load_prs, plan_for_status
+    from .options import default_build_platform, load_snapshot
+
+    with err.status("loading snapshot and repodata", spinner="dots"):
+        snap = load_snapshot(snapshot_path)
+        build = build_platform or default_build_platform(snap, platform)
+        avail = load_availability(available, platform, build) if available else None
+        pr_map = load_prs(prs) if prs else {}
+    with err.status("planning", spinner="dots"):
+        plan = plan_for_status(snap, list(targets or SEED_TARGETS), platform, build, mode, ignore)
+    with Progress(SpinnerColumn(), TextColumn("status"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("", total=len(plan.feedstocks))
+        return compute_status(snap, plan, avail, pr_map, lambda n: bar.update(task, advance=1, description=n))
+
+
+@click.command()
+@_common
+@format_option("table", "json")
+def status(targets: tuple[str, ...], platform: str, build_platform: str | None, snapshot_path: Path | None,
+           mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...], fmt: str) -> None:
+    """The state of every feedstock the TARGETS need on the platform (default: the seed targets).
+
+    States, first match wins: done > in-pr > blocked > not-solvable > ready > awaiting-parents.
+    """
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    rep = _compute(targets, platform, build_platform, snapshot_path, mode, available, prs, ignore, err)
+    if fmt == "json":
+        click.echo(json.dumps(rep.to_json(), indent=2))
+        return
+    print_status(rep, Console())
+
+
+def print_status(rep: "StatusReport", console: "Console") -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..status import STATES
+
+    snap = rep.plan.snapshot
+    console.print(Text.assemble(
+        ("newarch status ", "bold"), (f"{rep.pair.target} ← {rep.pair.build}" if rep.pair.cross else rep.pair.target),
+        f"  targets: {', '.join(rep.plan.targets)}  ·  snapshot {snap.date or '?'}"
+        + (f"  ·  repodata: {rep.availability}" if rep.availability else "")))
+    totals = rep.totals()
+    line = Text(f"{len(rep.feedstocks)} planned: ")
+    for s in STATES:
+        line.append(f"{s} {totals[s]}", style=STATE_STYLE[s])
+        line.append("  ")
+    console.print(line)
+
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    for col, kw in (("feedstock", {}), ("state", {}), ("wave", {"justify": "right"}),
+                    ("unblocks", {"justify": "right"}), ("detail", {"overflow": "fold"})):
+        table.add_column(col, **kw)
+    order = {s: i for i, s in enumerate(STATES)}
+    for st in sorted(rep.feedstocks.values(), key=lambda s: (order[s.state], s.wave, s.name)):
+        table.add_row(Text(st.name), Text(st.state, style=STATE_STYLE[st.state]), str(st.wave), str(st.unblocks),
+                      Text(st.reason))
+    console.print(table)
+
+    if rep.critical_path:
+        console.print(Text.assemble(("remaining critical path ", "bold"),
+                                    f"({len(rep.critical_path)}): ", " → ".join(rep.critical_path)))
+    if rep.installability:
+        t = Table(title="installability of the targets", title_justify="left", header_style="bold")
+        t.add_column("target")
+        t.add_column("result", overflow="fold")
+        for name, o in rep.installability.items():
+            t.add_row(Text(name), Text(o.summary(), style="green" if o.solvable else "red"))
+        console.print(t)
+    if rep.next_actions:
+        console.print(Text("next actions", style="bold"))
+        for a in rep.next_actions[:12]:
+            console.print(Text(f"  {a['action']:<8} {a['feedstock']}: {a['detail']}"))
+        if len(rep.next_actions) > 12:
+            console.print(Text(f"  … {len(rep.next_actions) - 12} more (--format json lists all)"))
+    if rep.plan.toolchain:
+        console.print(Text("toolchain (build platform) still missing: ", style="bold") + Text(", ".join(
+            f"{t.name} ({t.platform})" for t in rep.plan.toolchain)))
+    for note in rep.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+
+
+def _bot_status_provider(path: Path) -> Callable[["StatusReport"], "Section | None"]:
+    """The bot-status tab comes from ``newarch.compare.bot_status_section(path, report) -> Section``."""
+    try:
+        from .. import compare  # type: ignore[attr-defined]
+        provider = compare.bot_status_section
+    except (ImportError, AttributeError):
+        raise NewarchError("--bot-status needs the bot comparison module, which this newarch does not have",
+                           str(path)) from None
+    return lambda rep: provider(path, rep)
+
+
+@click.command()
+@_common
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write index.html into.")
+@click.option("--bot-status", "bot_status", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The autotick bot's migration status JSON, compared in an extra tab.")
+def report(targets: tuple[str, ...], platform: str, build_platform: str | None, snapshot_path: Path | None,
+           mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...], out: Path,
+           bot_status: Path | None) -> None:
+    """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
+    from rich.console import Console
+
+    from ..report import write_report
+
+    err = Console(stderr=True)
+    providers = [_bot_status_provider(bot_status)] if bot_status else []
+    rep = _compute(targets, platform, build_platform, snapshot_path, mode, available, prs, ignore, err)
+    path = write_report(rep, out, providers)
+    totals = ", ".join(f"{k} {v}" for k, v in rep.totals().items() if v)
+    err.print(f"wrote {path} ({len(rep.feedstocks)} feedstocks: {totals})", highlight=False, markup=False)

@@ -1,0 +1,170 @@
+// newarch status page: hover edges, click for the why-chain, sortable and filterable table.
+// Plain DOM only; every text is set with textContent (never innerHTML).
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("newarch-data").textContent);
+  var info = new Map();
+  data.nodes.forEach(function (n) { info.set(n.name, n); });
+  var svg = document.getElementById("graph");
+  var nodes = new Map();
+  svg.querySelectorAll("g.node").forEach(function (g) { nodes.set(g.getAttribute("data-name"), g); });
+  var edges = Array.prototype.slice.call(svg.querySelectorAll("path.edge"));
+  var detail = document.getElementById("detail");
+  var table = document.getElementById("feedstocks");
+  var tbody = table.tBodies[0];
+  var rows = Array.prototype.slice.call(tbody.rows);
+  var selected = null;
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  // -- hover: show a node's edges (red: what it needs, blue: what needs it) ---------------------
+  nodes.forEach(function (g, name) {
+    g.addEventListener("mouseenter", function () {
+      edges.forEach(function (e) {
+        if (e.getAttribute("data-to") === name) e.classList.add("hover-in");
+        if (e.getAttribute("data-from") === name) e.classList.add("hover-out");
+      });
+    });
+    g.addEventListener("mouseleave", function () {
+      edges.forEach(function (e) { e.classList.remove("hover-in", "hover-out"); });
+    });
+    g.addEventListener("click", function () { select(name, false); });
+    g.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(name, false); } });
+  });
+
+  function clear() {
+    svg.classList.remove("focus");
+    nodes.forEach(function (g) { g.classList.remove("chain", "selected"); });
+    edges.forEach(function (e) { e.classList.remove("chain"); });
+    rows.forEach(function (r) { r.classList.remove("selected"); });
+    selected = null;
+  }
+
+  // -- click: the why-chain (target -> ... -> node) ---------------------------------------------
+  function select(name, scroll) {
+    clear();
+    var n = info.get(name);
+    if (!n) return;
+    selected = name;
+    svg.classList.add("focus");
+    var why = n.why && n.why.length ? n.why : [name];
+    why.forEach(function (w) { var g = nodes.get(w); if (g) g.classList.add("chain"); });
+    for (var i = 0; i + 1 < why.length; i++) {
+      var child = why[i], parent = why[i + 1];
+      edges.forEach(function (e) {
+        if (e.getAttribute("data-from") === parent && e.getAttribute("data-to") === child) e.classList.add("chain");
+      });
+    }
+    var g = nodes.get(name);
+    if (g) {
+      g.classList.add("selected");
+      if (scroll && g.scrollIntoView) g.scrollIntoView({ block: "center", inline: "center" });
+    }
+    rows.forEach(function (r) { if (r.getAttribute("data-name") === name) r.classList.add("selected"); });
+    showDetail(n, why);
+  }
+
+  function showDetail(n, why) {
+    while (detail.firstChild) detail.removeChild(detail.firstChild);
+    detail.appendChild(el("h3", n.name));
+    var badge = el("span", n.state, "badge st-" + n.state);
+    detail.appendChild(badge);
+    var dl = el("dl");
+    function item(term, value) {
+      if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return;
+      dl.appendChild(el("dt", term));
+      var dd = el("dd");
+      if (Array.isArray(value)) {
+        var ol = el("ol");
+        value.forEach(function (v) { ol.appendChild(el("li", v)); });
+        dd.appendChild(ol);
+      } else {
+        dd.textContent = String(value);
+      }
+      dl.appendChild(dd);
+    }
+    item("state", n.reason);
+    item("why (target → … → this)", why.join(" → "));
+    item("wave", n.wave);
+    item("unblocks", n.unblocks);
+    item("build", n.mode);
+    item("missing parents", n.missing);
+    item("needs", n.needs.join(", "));
+    item("lint findings", n.findings);
+    item("build environment", n.solve);
+    if (n.pr) {
+      dl.appendChild(el("dt", "pull request"));
+      var dd = el("dd"), a = el("a", n.pr);
+      a.href = n.pr; a.rel = "noopener noreferrer";
+      dd.appendChild(a); dl.appendChild(dd);
+    }
+    detail.appendChild(dl);
+  }
+
+  document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { clear(); } });
+  document.querySelectorAll("a.goto").forEach(function (a) {
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var section = document.getElementById("graph-section");
+      if (section && a.closest("#table-section") === null) section.scrollIntoView();
+      select(a.getAttribute("data-name"), true);
+    });
+  });
+
+  // -- table filter ------------------------------------------------------------------------------
+  var filter = document.getElementById("filter");
+  var stateFilter = document.getElementById("state-filter");
+  var shown = document.getElementById("shown");
+  function applyFilter() {
+    var q = filter.value.trim().toLowerCase();
+    var st = stateFilter.value;
+    var count = 0;
+    var visible = new Set();
+    rows.forEach(function (r) {
+      var ok = (!q || r.getAttribute("data-search").indexOf(q) !== -1) && (!st || r.getAttribute("data-state") === st);
+      r.hidden = !ok;
+      if (ok) { count++; visible.add(r.getAttribute("data-name")); }
+    });
+    var active = q || st;
+    nodes.forEach(function (g, name) { g.classList.toggle("filtered-out", !!active && !visible.has(name)); });
+    document.querySelectorAll(".card[data-state]").forEach(function (c) {
+      c.classList.toggle("active", c.getAttribute("data-state") === st);
+    });
+    shown.textContent = count + " of " + rows.length + " shown";
+  }
+  filter.addEventListener("input", applyFilter);
+  stateFilter.addEventListener("change", applyFilter);
+  document.querySelectorAll(".card[data-state]").forEach(function (c) {
+    c.addEventListener("click", function () {
+      var s = c.getAttribute("data-state");
+      stateFilter.value = stateFilter.value === s ? "" : s;
+      applyFilter();
+      document.getElementById("table-section").scrollIntoView();
+    });
+  });
+  applyFilter();
+
+  // -- table sort --------------------------------------------------------------------------------
+  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  heads.forEach(function (th, col) {
+    if (!th.hasAttribute("data-key")) return;
+    th.addEventListener("click", function () {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      heads.forEach(function (h) { if (h.hasAttribute("aria-sort")) h.setAttribute("aria-sort", "none"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var num = th.getAttribute("data-type") === "num";
+      rows.sort(function (a, b) {
+        var x = a.cells[col].getAttribute("data-value"), y = b.cells[col].getAttribute("data-value");
+        var c = num ? (parseFloat(x) - parseFloat(y)) : x.localeCompare(y);
+        if (c === 0) c = a.getAttribute("data-name").localeCompare(b.getAttribute("data-name"));
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { tbody.appendChild(r); });
+    });
+  });
+})();

@@ -1,0 +1,180 @@
+"""Installability: a real py-rattler solve against the given repodata (target subdir + noarch).
+
+The answer is either a solution or the specs that make the request fail, taken from the solver's
+explanation: *missing* (no package matches at all, e.g. ``ucrt >=10, for which no candidates were
+found``) and *conflicting* (a candidate exists but clashes with what else is required).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import rattler
+from rattler.exceptions import SolverError
+
+from .availability import NOARCH, Availability
+from .errors import NewarchError
+from .model import dep_name
+
+SOLVE_TIMEOUT = datetime.timedelta(seconds=120)
+
+# The virtual packages a fresh machine of each OS offers. Versions are the conservative ones
+# conda-forge builds for; ``__cuda`` and ``__archspec`` are left out on purpose (nothing on the
+# bootstrap path needs them and they would hide missing-GPU problems behind a machine detail).
+_VIRTUAL: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "win": (("__win", "0", "0"),),
+    "linux": (("__unix", "0", "0"), ("__linux", "5.10", "0"), ("__glibc", "2.28", "0")),
+    "osx": (("__unix", "0", "0"), ("__osx", "11.0", "0")),
+}
+
+_MISSING_TOP = re.compile(r"No candidates were found for (?P<spec>.+?)\.?$")
+_MISSING_LEAF = re.compile(r"^(?P<spec>.+?), for which no candidates were found")
+_CONFLICT = re.compile(r"^(?P<spec>.+?), which conflicts with")
+_TREE_CHARS = "│├└─ \t"
+
+
+@dataclass(frozen=True, slots=True)
+class SolveOutcome:
+    """The result of solving ``specs`` on ``platform``. ``solvable`` is None when no repodata was given."""
+
+    specs: tuple[str, ...]
+    platform: str
+    solvable: bool | None
+    solution: tuple[str, ...] = ()  # "name version build" of each solved record
+    missing: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    message: str = ""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.missing + self.conflicts
+
+    def summary(self) -> str:
+        if self.solvable is None:
+            return "not checked (no repodata)"
+        if self.solvable:
+            return f"solvable ({len(self.solution)} packages)"
+        parts = []
+        if self.missing:
+            parts.append("missing: " + ", ".join(self.missing))
+        if self.conflicts:
+            parts.append("conflicting: " + ", ".join(self.conflicts))
+        return "; ".join(parts) or "not solvable"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"specs": list(self.specs), "platform": self.platform, "solvable": self.solvable}
+        if self.solvable:
+            d["solution"] = list(self.solution)
+        if self.solvable is False:
+            d["missing"] = list(self.missing)
+            d["conflicts"] = list(self.conflicts)
+            d["message"] = self.message
+        return d
+
+
+@dataclass(slots=True)
+class _Problems:
+    missing: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _clean(spec: str) -> str:
+    return " ".join(spec.split())
+
+
+def parse_solver_message(message: str) -> tuple[list[str], list[str]]:
+    """(missing specs, conflicting specs) from a py-rattler ``SolverError`` message, each once, in order."""
+    found = _Problems()
+    for raw in message.splitlines():
+        line = raw.strip(_TREE_CHARS)
+        if not line:
+            continue
+        head = line.split("Cannot solve the request because of:", 1)[-1].strip()
+        for rx, bucket in ((_MISSING_TOP, found.missing), (_MISSING_LEAF, found.missing),
+                           (_CONFLICT, found.conflicts)):
+            m = rx.search(head)
+            if m:
+                spec = _clean(m.group("spec"))
+                if spec not in bucket:
+                    bucket.append(spec)
+                break
+    return found.missing, found.conflicts
+
+
+def virtual_packages_for(platform: str) -> list[rattler.GenericVirtualPackage]:
+    """The virtual packages of a plain machine of ``platform`` (``__win`` for win-*, ...)."""
+    os_name = platform.split("-", 1)[0]
+    return [rattler.GenericVirtualPackage(rattler.PackageName(n), rattler.Version(v), rattler.BuildString(b))
+            for n, v, b in _VIRTUAL.get(os_name, ())]
+
+
+def _parse_specs(specs: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for spec in specs:
+        spec = _clean(spec)
+        try:
+            rattler.MatchSpec(spec)
+        except Exception as exc:
+            raise NewarchError(f"not a valid match spec: {spec!r} ({exc})") from None
+        if spec not in out:
+            out.append(spec)
+    return out
+
+
+async def _solve(availability: Availability, specs: Sequence[str], platform: str,
+                 gateway: rattler.Gateway | None) -> list[rattler.RepoDataRecord]:
+    sparse = [s for sub in (platform, NOARCH) for s in availability.sparse.get(sub, ())]
+    vps = virtual_packages_for(platform)
+    if availability.channels:
+        sources: list[Any] = [*sparse, *(rattler.Channel(u) for u in availability.channels)]
+        return await rattler.solve(sources, specs, gateway=gateway or rattler.Gateway(),
+                                   platforms=[platform, NOARCH], virtual_packages=vps, timeout=SOLVE_TIMEOUT,
+                                   channel_priority=rattler.ChannelPriority.Disabled,
+                                   channel_relations="disabled")
+    return await rattler.solve_with_sparse_repodata(specs, sparse, virtual_packages=vps, timeout=SOLVE_TIMEOUT,
+                                                    channel_priority=rattler.ChannelPriority.Disabled)
+
+
+def solve_specs(availability: Availability, specs: Iterable[str], platform: str,
+                gateway: rattler.Gateway | None = None) -> SolveOutcome:
+    """Solve ``specs`` on ``platform`` with the records in ``availability``.
+
+    Specs whose package name is in no record source are reported missing without asking the
+    solver (so all of them are named, not only the first); the rest are solved for real.
+    """
+    spec_list = _parse_specs(specs)
+    if not availability.has_records(platform):
+        return SolveOutcome(tuple(spec_list), platform, None)
+    known = set(availability.names.get(platform, ())) | set(availability.names.get(NOARCH, ()))
+    virtual = {vp.name.normalized for vp in virtual_packages_for(platform)}
+    absent = [s for s in spec_list if dep_name(s) not in known and dep_name(s) not in virtual]
+    present = [s for s in spec_list if s not in absent]
+    solution: list[rattler.RepoDataRecord] = []
+    missing, conflicts, message = list(absent), [], ""
+    if present:
+        try:
+            solution = asyncio.run(_solve(availability, present, platform, gateway))
+        except SolverError as exc:
+            message = str(exc).strip()
+            more_missing, conflicts = parse_solver_message(message)
+            missing += [m for m in more_missing if m not in missing]
+            if not missing and not conflicts:
+                conflicts = present  # the solver said no without naming a leaf: report the request
+        except Exception as exc:  # repodata that cannot be fetched or read while solving
+            raise NewarchError(f"solving {', '.join(present)} on {platform} failed: {exc}") from None
+    if absent and not message:
+        message = "No candidates were found for " + ", ".join(absent) + "."
+    solvable = not missing and not conflicts
+    names = tuple(sorted(f"{r.name.normalized} {r.version} {r.build}" for r in solution)) if solvable else ()
+    return SolveOutcome(tuple(spec_list), platform, solvable, names, tuple(missing), tuple(conflicts), message)
+
+
+def solve_targets(availability: Availability, targets: Iterable[str], platform: str,
+                  gateway: rattler.Gateway | None = None) -> dict[str, SolveOutcome]:
+    """Installability of each target (a package name or spec) on ``platform``, solved one by one."""
+    return {t: solve_specs(availability, [t], platform, gateway) for t in targets}
