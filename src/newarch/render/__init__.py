@@ -61,7 +61,9 @@ def render_source(src: RecipeSource, pair: PlatformPair, pinning: Variants,
         if src.schema == "v0":
             try:
                 from .v0 import render_v0  # written separately; imported lazily
-            except ImportError:
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__name__}.v0":
+                    raise
                 return RenderResult(pair=pair, error=f"{src.display('meta.yaml')}: the v0 (meta.yaml) renderer "
                                                      "is not available in this installation")
             return render_v0(src, pair, pinning, env)
