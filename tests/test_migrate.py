@@ -149,3 +149,35 @@ def test_cli_targets_file_and_errors(tmp_path):
     res = CliRunner().invoke(main, ["migrate", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "p"),
                                     "--apply", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "not found" in res.output and not (tmp_path / "p").exists()
+
+
+def test_cli_feedstocks_reads_checkouts_and_git_mirrors(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    snap_path = tmp_path / "snap.json.xz"
+    snapshot().save(snap_path)
+    folder = tmp_path / "feedstocks"
+    checkout = folder / "libsolv-feedstock"
+    (checkout / "recipe").mkdir(parents=True)
+    (checkout / "recipe" / "meta.yaml").write_text("package:\n  name: libsolv\n  version: 1\n")
+    (checkout / "conda-forge.yml").write_text("# libsolv settings\nprovider:\n  win_64: azure\n")
+    work = tmp_path / "work"
+    (work / "recipe").mkdir(parents=True)
+    (work / "recipe" / "meta.yaml").write_text("package:\n  name: app\n  version: 1\n")
+    (work / "conda-forge.yml").write_text("# app settings\ntest: native\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    subprocess.run(git + ["init", "-q", str(work)], check=True)
+    subprocess.run(git + ["-C", str(work), "add", "."], check=True)
+    subprocess.run(git + ["-C", str(work), "commit", "-qm", "x"], check=True)
+    subprocess.run(git + ["clone", "-q", "--bare", str(work), str(folder / "conda-forge+app-feedstock" / "repo")],
+                   check=True)
+    res = CliRunner().invoke(main, ["migrate", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "o"),
+                                    "--feedstocks", str(folder)])
+    assert res.exit_code == 0, res.output
+    libsolv = (tmp_path / "o" / "patches" / "libsolv.diff").read_text()
+    app = (tmp_path / "o" / "patches" / "app.diff").read_text()
+    assert " # libsolv settings\n" in libsolv and "+build_platform:\n+  win_arm64: win_64\n" in libsolv
+    assert " # app settings\n" in app and "native_and_emulated" not in app  # its own test: setting is kept
