@@ -310,7 +310,43 @@ def test_skip_probes_replace_skip_lists():
                                                   {"package": {"name": "b"}, "build": {"skip": []}}]}
     assert add_skip_probes(d) == [["win", "osx"], ["win"]]
     assert d["build"]["skip"] == [] and d["outputs"][0]["build"]["skip"] == []
-    assert d["outputs"][0]["requirements"]["run_constraints"][1] == {"if": "osx", "then": ["newarch-skip-probe-1"]}
+    assert d["outputs"][0]["requirements"]["run_constraints"] == [
+        "newarch-output-probe-0", {"if": "win", "then": ["newarch-skip-probe-0-0"]},
+        {"if": "osx", "then": ["newarch-skip-probe-0-1"]}]
+    assert d["outputs"][2]["requirements"]["run_constraints"][0] == "newarch-output-probe-1"
+
+
+# Modeled on backports.zstd-feedstock: two outputs share a name (compiled below 3.14, one noarch build).
+SAME_NAME = """recipe: {name: backport-split, version: "1.5.0"}
+outputs:
+  - package: {name: backport}
+    build:
+      skip: match(python, ">=3.14")
+    requirements:
+      host: [python, zstd]
+      run: [python]
+  - package: {name: backport}
+    build:
+      skip: not (target_platform == "linux-64" and match(python, "3.13.*"))
+      noarch: generic
+    requirements:
+      run:
+        - python >=3.14
+"""
+
+
+def test_outputs_sharing_a_name_keep_their_own_skip_condition():
+    src = source({"recipe.yaml": SAME_NAME})
+    arm = render(src, WIN_ARM64).outputs
+    compiled = [o for o in arm if not o.noarch]
+    generic = [o for o in arm if o.noarch == "generic"]
+    assert [o.skip_reason for o in compiled] == ['match(python, ">=3.14")']
+    assert [o.skip_reason for o in generic] == ['not (target_platform == "linux-64" and match(python, "3.13.*"))']
+    assert not any(r.name.startswith("newarch-") for o in arm for r in o.reqs("run_constraints"))
+    linux = render(src, LINUX_64).outputs
+    built = sorted((o.noarch, o.variant.get("python", "")) for o in linux if not o.skip)
+    assert built == [("", "3.12.* *_cpython"), ("", "3.13.* *_cp313"), ("generic", "3.13.* *_cp313")]
+    assert [r.spec for o in linux if o.noarch for r in o.reqs("run")] == ["python >=3.14"] * 2
 
 
 # ----------------------------------------------------------------------------- relaxing

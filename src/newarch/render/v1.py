@@ -37,7 +37,8 @@ from .v1_conditions import align
 
 MAX_COMBINATIONS = 256
 MAX_RELAXATIONS = 8
-PROBE_PREFIX = "newarch-skip-probe-"
+PROBE_PREFIX = "newarch-skip-probe-"  # newarch-skip-probe-<output index>-<condition index>
+OUTPUT_PROBE = "newarch-output-probe-"  # newarch-output-probe-<output index>: which stage0 output this is
 NOISE_KEYS = frozenset({"target_platform", "build_platform", "host_platform", "channel_targets",
                         "channel_sources"})
 URL_FIELDS = ("homepage", "repository", "documentation")
@@ -294,7 +295,12 @@ def _skip_conditions(skip: Any) -> list[str]:
 
 
 def add_skip_probes(d: dict[str, Any]) -> list[list[str]]:
-    """Replace ``build.skip`` by probes; returns, per package output in order, its skip conditions."""
+    """Replace ``build.skip`` by probes; returns, per package output in order, its skip conditions.
+
+    Each package output ``i`` gets ``newarch-output-probe-<i>`` in ``run_constraints`` (outputs may
+    share a name, e.g. a compiled and a ``noarch`` build of one package) and, per skip condition
+    ``k``, ``{if: <condition>, then: [newarch-skip-probe-<i>-<k>]}``.
+    """
     top = _skip_conditions((d.get("build") or {}).get("skip"))
     if isinstance(d.get("build"), dict):
         d["build"]["skip"] = []
@@ -304,17 +310,21 @@ def add_skip_probes(d: dict[str, Any]) -> list[list[str]]:
     else:
         targets = [d]
     result: list[list[str]] = []
-    for target in targets:
+    for i, target in enumerate(targets):
         build = target.get("build") if isinstance(target.get("build"), dict) else {}
         conds = top + (_skip_conditions(build.get("skip")) if target is not d else [])
         if isinstance(target.get("build"), dict):
             target["build"]["skip"] = []
         probes = [c for c in conds if not c.startswith("{")]
-        if probes:
-            reqs = target.setdefault("requirements", {})
-            rc = reqs.setdefault("run_constraints", [])
-            for k, cond in enumerate(probes):
-                rc.append({"if": cond, "then": [f"{PROBE_PREFIX}{k}"]})
+        reqs = target.get("requirements")
+        if not isinstance(reqs, dict):
+            reqs = target["requirements"] = {}
+        rc = reqs.get("run_constraints")
+        if not isinstance(rc, list):
+            rc = reqs["run_constraints"] = []
+        rc.append(f"{OUTPUT_PROBE}{i}")
+        for k, cond in enumerate(probes):
+            rc.append({"if": cond, "then": [f"{PROBE_PREFIX}{i}-{k}"]})
         result.append(probes)
     return result
 
@@ -408,7 +418,25 @@ def _as_text(v: Any) -> str:
     return str(v)
 
 
-def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, Any], probes: dict[str, list[str]],
+def probe_marks(d: dict[str, Any]) -> tuple[int | None, list[int]]:
+    """(stage0 output index, fired skip-condition indexes) from a probed stage1 dict."""
+    index: int | None = None
+    fired: list[int] = []
+    for item in (d.get("requirements") or {}).get("run_constraints") or []:
+        if not isinstance(item, str):
+            continue
+        if item.startswith(OUTPUT_PROBE):
+            index = int(item[len(OUTPUT_PROBE):])
+        elif item.startswith(PROBE_PREFIX):
+            fired.append(int(item[len(PROBE_PREFIX):].rsplit("-", 1)[1]))
+    return index, sorted(set(fired))
+
+
+def _is_probe(name: str) -> bool:
+    return name.startswith((PROBE_PREFIX, OUTPUT_PROBE))
+
+
+def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, Any], conds: list[str],
             siblings: set[str], pair: PlatformPair) -> Output:
     """One rendered variant (stage1 dict ``d``) -> :class:`Output`, with conditions recovered from stage0."""
     pkg = d.get("package") or {}
@@ -425,17 +453,11 @@ def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, An
 
     requirements: dict[str, tuple[Requirement, ...]] = {}
     dropped: list[Dropped] = []
-    fired: list[int] = []
     for section in SECTIONS:
         rendered = _requirements(reqs.get(section), pins)
         if section == "run_constraints":
-            fired = [int(r.name[len(PROBE_PREFIX):]) for r in rendered if r.name.startswith(PROBE_PREFIX)]
-            rendered = [r for r in rendered if not r.name.startswith(PROBE_PREFIX)]
+            rendered = [r for r in rendered if not _is_probe(r.name)]
         stage0_items = s0_reqs.get(section)
-        if section == "run_constraints" and isinstance(stage0_items, list):
-            stage0_items = [i for i in stage0_items
-                            if not (isinstance(i, dict) and any(str(t).startswith(PROBE_PREFIX)
-                                                                for t in (i.get("then") or [])))]
         aligned, gone = align(section, stage0_items, rendered, pair.target, values)
         if aligned:
             requirements[section] = tuple(aligned)
@@ -450,7 +472,7 @@ def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, An
         if specs:
             run_exports[str(kind)] = specs
     ire = reqs.get("ignore_run_exports") or {}
-    conds = probes.get(name, [])
+    _, fired = probe_marks(d)
     skip_reason = " or ".join(conds[k] for k in sorted(set(fired)) if k < len(conds))
     noarch = build.get("noarch")
     return Output(
@@ -512,21 +534,21 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         else:
             raise RenderError("too many rejected fields", display)
 
-    probes: dict[str, list[str]] = {}
     outputs_s0 = stage0.get("outputs") if isinstance(stage0.get("outputs"), list) else [stage0]
     package_outputs = [o for o in outputs_s0 if isinstance(o, dict) and "package" in o]
     recipes = [(rv, rv.recipe.to_dict()) for rv in rendered]
     siblings = {str((d.get("package") or {}).get("name", "")) for _, d in recipes}
     s0_by_name = stage0_outputs_by_name(stage0, siblings)
-    for name, s0 in s0_by_name.items():
-        for o, conds in zip(package_outputs, probe_lists):
-            if o is s0:
-                probes[name] = conds
 
     seen: set[str] = set()
     for rv, d in recipes:
         name = str((d.get("package") or {}).get("name", ""))
-        out = convert(rv, d, stage0, s0_by_name.get(name, {}), probes, siblings, pair)
+        index, _ = probe_marks(d)
+        if index is not None and index < len(package_outputs):
+            s0, conds = package_outputs[index], probe_lists[index]
+        else:  # not expected: every package output carries its index probe
+            s0, conds = s0_by_name.get(name, {}), []
+        out = convert(rv, d, stage0, s0, conds, siblings, pair)
         key = json.dumps(out.to_dict(), sort_keys=True)
         if key not in seen:
             seen.add(key)
