@@ -1,0 +1,260 @@
+"""newarch benchmarks: render throughput, plan time vs the bot's cut-and-pluck, snapshot time, memory.
+
+    python benchmarks/run.py [--quick] [--results FILE]
+
+Environment: NEWARCH_MIRRORS=<folder of feedstock mirrors> adds the real-recipe figures (render
+throughput on the fetched set, snapshot time on 1 and 2 cores). The pinning is
+``../shared/data/conda_build_config.yaml`` (or $NEWARCH_PINNING) when present, else
+``benchmarks/recipes/conda_build_config.yaml``. Prints a Markdown report; ``--results`` also writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from newarch import graph as graph_mod  # noqa: E402
+from newarch.model import PlatformPair  # noqa: E402
+from newarch.pinning import Variants, default_pinning_path, load_pinning  # noqa: E402
+
+import graphs  # noqa: E402
+
+RENDER_PAIRS = (PlatformPair("win-arm64", "win-64"), PlatformPair("linux-64", "linux-64"))
+lines: list[str] = []
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+    lines.append(text)
+
+
+@contextmanager
+def gc_paused(paused: bool) -> Iterator[None]:
+    was = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def best_of(fn: Callable[[], Any], reps: int, paused: bool = False) -> tuple[float, Any]:
+    best, result = math.inf, None
+    for _ in range(reps):
+        with gc_paused(paused):
+            t = time.perf_counter()
+            result = fn()
+            best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+def pinning_path() -> Path:
+    p = default_pinning_path()
+    return p if p is not None and p.is_file() else HERE / "recipes" / "conda_build_config.yaml"
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cores} cores ({cpu or platform.machine()}), {platform.system()} {platform.release()}, " \
+           f"Python {platform.python_version()}; load average at start {load}"
+
+
+# -- 1. render throughput ------------------------------------------------------------------------
+
+def load_sources(paths: list[Path]) -> list[Any]:
+    from newarch.errors import NewarchError
+    from newarch.sources import open_source
+
+    srcs = []
+    for p in paths:
+        try:
+            srcs.append(open_source(p))
+        except NewarchError:
+            pass
+    return srcs
+
+
+def render_throughput(label: str, srcs: list[Any], pins: dict[str, Variants], min_seconds: float) -> None:
+    from newarch.render import default_env, render_source
+
+    for schema in ("v0", "v1"):
+        subset = [s for s in srcs if s.schema == schema]
+        if not subset:
+            continue
+        for pair in RENDER_PAIRS:
+            env = default_env(pair)
+            n = errors = 0
+            t0 = time.perf_counter()
+            while True:
+                for s in subset:
+                    r = render_source(s, pair, pins[pair.key], env)
+                    errors += bool(r.error)
+                    n += 1
+                if time.perf_counter() - t0 >= min_seconds:
+                    break
+            dt = time.perf_counter() - t0
+            reps = n // len(subset)
+            out(f"| {label} | {schema} | {pair} | {len(subset)} | {n / dt:8.1f} | {1000 * dt / n:6.2f} | "
+                f"{errors // max(1, reps)} |")
+
+
+# -- 2 + 4. plan ---------------------------------------------------------------------------------
+
+def plan_once(snap: Any) -> Any:
+    from newarch.plan import PlanOptions, make_plan
+
+    graph_mod._INDEX_CACHE.clear()  # cold: the per-pair index is part of the cost
+    return make_plan(snap, PlanOptions(targets=list(graphs.TARGETS), platform="win-arm64",
+                                       build_platform="win-64"))
+
+
+def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
+    out("| feedstocks | edges | top hubs (dependents) | planned | plan (s) | plan, GC paused (s) "
+        "| bot-style (s) | bot-style, GC paused (s) | ratio | ratio, GC paused |")
+    out("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    rows: dict[int, dict[str, float]] = {}
+    for n in sizes:
+        snap = graphs.generate(n)
+        stats = graphs.edge_stats(snap)
+        reps = 5 if n <= 25_000 else 2
+        t_plan, plan = best_of(lambda: plan_once(snap), reps)
+        t_plan_p, _ = best_of(lambda: plan_once(snap), reps, paused=True)
+        breps = 1 if (quick or n > 5_000) else 2
+        t_bot, order = best_of(lambda: graphs.bot_plan(snap, graphs.TARGETS, graphs.PAIRS[0]), breps)
+        if n <= 25_000:
+            t_bot_p, _ = best_of(lambda: graphs.bot_plan(snap, graphs.TARGETS, graphs.PAIRS[0]), breps, paused=True)
+        else:
+            t_bot_p = math.nan
+        rows[n] = {"plan": t_plan, "plan_paused": t_plan_p, "bot": t_bot, "bot_paused": t_bot_p}
+        out(f"| {n:,} | {stats['edges']:,} | {stats['top_hubs']} | {len(plan.feedstocks)} (bot: {len(order)}) | "
+            f"{t_plan:.3f} | {t_plan_p:.3f} | {t_bot:.2f} | {t_bot_p:.2f} | {t_bot / t_plan:.1f}x | "
+            f"{(t_bot_p / t_plan_p) if t_bot_p == t_bot_p else math.nan:.1f}x |")
+        del snap, plan, order
+        gc.collect()
+    out()
+    ns = sorted(rows)
+    for key, label in (("plan", "newarch plan"), ("plan_paused", "newarch plan, GC paused"),
+                       ("bot", "bot-style cut-and-pluck")):
+        exps = [math.log(rows[b][key] / rows[a][key]) / math.log(b / a) for a, b in zip(ns, ns[1:])
+                if rows[a][key] > 0 and rows[b][key] > 0]
+        out(f"- growth of {label}: time ~ n^k with k = " + ", ".join(
+            f"{e:.2f} ({a:,}->{b:,})" for e, (a, b) in zip(exps, zip(ns, ns[1:]))))
+    return rows
+
+
+def memory_section(n: int) -> None:
+    snap = graphs.generate(n)
+    gc.collect()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    plan_once(snap)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out(f"- plan on the {n:,} graph: peak Python allocations during make_plan {peak / 2**20:.1f} MiB "
+        f"(tracemalloc); process max RSS {rss_after:.0f} MiB (already {rss_before:.0f} MiB with the "
+        "snapshot and earlier benchmarks in memory)")
+
+
+# -- 3. snapshot -----------------------------------------------------------------------------------
+
+def snapshot_section(mirror_dir: Path, pin_path: Path, quick: bool) -> None:
+    from newarch.snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot
+    from newarch.sources import discover
+
+    paths = discover([mirror_dir])
+    if quick:
+        paths = paths[:24]
+    pairs = [PlatformPair.parse(p) for p in DEFAULT_PAIRS]
+    pins = {p.key: load_pinning(pin_path, p) for p in pairs}
+    for jobs in (1, 2):
+        req = BuildRequest(sources=paths, pairs=pairs, pinnings=pins, pinning_source=pin_path.name, jobs=jobs)
+        t = time.perf_counter()
+        snap = build_snapshot(req)
+        dt = time.perf_counter() - t
+        failed = sum(1 for fs in snap.feedstocks.values() for r in fs.renders.values() if not r.ok)
+        out(f"| {jobs} | {len(paths)} | {len(pairs)} | {dt:.1f} | {len(paths) / dt:.2f} | "
+            f"{len(paths) * len(pairs) / dt:.1f} | {failed} |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions (about a minute)")
+    ap.add_argument("--results", type=Path, default=None, help="also write the Markdown report here")
+    args = ap.parse_args()
+    quick = args.quick
+    mirrors = os.environ.get("NEWARCH_MIRRORS")
+    pin_path = pinning_path()
+
+    out(f"# newarch benchmarks — {date.today().isoformat()}")
+    out()
+    out(f"Machine: {machine()}. Mode: {'--quick' if quick else 'full'}. Pinning: {pin_path.name} "
+        f"({'conda-forge' if pin_path.parent.name == 'data' else 'benchmarks/recipes'}).")
+    out()
+
+    out("## 1. Render throughput (one process = one core)")
+    out()
+    out("| recipes | schema | pair | n | recipes/s/core | ms/recipe | errors |")
+    out("|---|---|---|---:|---:|---:|---:|")
+    pins = {p.key: load_pinning(pin_path, p) for p in RENDER_PAIRS}
+    own = load_sources(sorted(p for p in (HERE / "recipes").iterdir() if p.is_dir()))
+    render_throughput("benchmarks/recipes", own, pins, 0.5 if quick else 3.0)
+    if mirrors:
+        from newarch.sources import discover
+
+        real = load_sources(discover([Path(mirrors)]))
+        render_throughput(f"real mirrors ({len(real)})", real, pins, 0.5 if quick else 5.0)
+    out()
+
+    out("## 2. Plan time on generated graphs vs the bot's cut-and-pluck (same graphs)")
+    out()
+    sizes = [1_000, 5_000, 25_000] + ([] if quick else [100_000])
+    plan_section(sizes, quick)
+    out()
+
+    out("## 3. Snapshot time on the fetched set")
+    out()
+    if mirrors:
+        out("| cores (-j) | feedstocks | pairs | seconds | feedstocks/s | renders/s | failed renders |")
+        out("|---:|---:|---:|---:|---:|---:|---:|")
+        snapshot_section(Path(mirrors), pin_path, quick)
+    else:
+        out("(skipped: set NEWARCH_MIRRORS to a folder of feedstock mirrors)")
+    out()
+
+    out("## 4. Peak memory of plan")
+    out()
+    memory_section(25_000)
+    if args.results:
+        args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
