@@ -1,0 +1,160 @@
+"""The HTML report driven in real headless Chromium (Debian's /usr/bin/chromium, never a download)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newarch.model import Finding
+from newarch.report import write_report
+from newarch.status import compute_status, load_prs, plan_for_status
+
+from test_status import PAIR, chain_snapshot, feedstock, out
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+EVIL = "<script>alert(1)</script>"
+EVIL_MSG = "maintainer <img src=x onerror=alert(2)> wrote this"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'); the browser tests need it",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the python package 'playwright' is not installed")
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, list[str]]]:
+    tmp = tmp_path_factory.mktemp("report")
+    bad = Finding("mingw-on-arm64", "error", EVIL, "recipe/meta.yaml", 3, EVIL_MSG, "use the clang toolchain")
+    snap = chain_snapshot(
+        zlib=feedstock("zlib", configured=True),
+        ext=feedstock("ext", out("ext", host=["lib", "zlib"], run=["lib"])),
+        app=feedstock("app", out("app", host=["lib", "tool", "ext"], run=["lib", "ext"])),
+        **{EVIL: feedstock(EVIL, findings=(bad,))})
+    prs_file = tmp / "prs.csv"
+    prs_file.write_text("tool,https://github.com/conda-forge/tool-feedstock/pull/5,open\n")
+    plan = plan_for_status(snap, ["app", EVIL], PAIR.target, PAIR.build)
+    rep = compute_status(snap, plan, None, load_prs(prs_file))
+    path = write_report(rep, tmp / "site")
+    states = {n: s.state for n, s in rep.feedstocks.items()}
+    why = {n: list(s.why) for n, s in rep.feedstocks.items()}
+    return path, states, why
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, report_file):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.events = {"dialogs": [], "errors": [], "requests": []}  # type: ignore[attr-defined]
+    pg.on("dialog", lambda d: (pg.events["dialogs"].append(d.message), d.dismiss()))
+    pg.on("pageerror", lambda e: pg.events["errors"].append(str(e)))
+    pg.on("request", lambda r: pg.events["requests"].append(r.url))
+    pg.goto(report_file[0].as_uri())
+    yield pg
+    ctx.close()
+
+
+def classes(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "els => els.map(e => e.getAttribute('class'))")
+
+
+def test_graph_has_one_node_per_planned_feedstock(page, report_file):
+    _, states, _ = report_file
+    names = page.eval_on_selector_all("svg#graph g.node", "els => els.map(e => e.dataset.name)")
+    assert sorted(names) == sorted(states)
+    got = page.eval_on_selector_all(
+        "svg#graph g.node", "els => Object.fromEntries(els.map(e => [e.dataset.name, e.getAttribute('class')]))")
+    assert all(f"st-{states[n]}" in got[n].split() for n in states)
+    assert page.events["errors"] == []
+
+
+def test_clicking_a_node_highlights_its_why_chain(page, report_file):
+    _, states, why = report_file
+    assert why["zlib"][0] == "app" and len(why["zlib"]) >= 3  # e.g. app -> lib -> zlib
+    page.click('svg#graph g.node[data-name="zlib"]')
+    chain = page.eval_on_selector_all("svg#graph g.node.chain", "els => els.map(e => e.dataset.name)")
+    assert sorted(chain) == sorted(why["zlib"])
+    assert "focus" in page.get_attribute("svg#graph", "class")
+    edges = page.eval_on_selector_all("svg#graph path.edge.chain", "els => els.map(e => [e.dataset.from, e.dataset.to])")
+    expected = {(why["zlib"][i + 1], why["zlib"][i]) for i in range(len(why["zlib"]) - 1)}
+    assert {tuple(e) for e in edges} == expected
+    assert page.locator("#detail h3").text_content() == "zlib"
+    assert " → ".join(why["zlib"]) in page.locator("#detail").text_content()
+    page.keyboard.press("Escape")
+    assert page.eval_on_selector_all("svg#graph .chain", "els => els.length") == 0
+
+
+def test_hover_shows_the_nodes_edges(page):
+    page.hover('svg#graph g.node[data-name="lib"]')
+    needs = page.eval_on_selector_all("path.edge.hover-in", "els => els.map(e => e.dataset.from)")
+    needed_by = page.eval_on_selector_all("path.edge.hover-out", "els => els.map(e => e.dataset.to)")
+    assert needs == ["zlib"]  # zlib is done, and still drawn as the parent it was
+    assert sorted(needed_by) == ["app", "ext"]
+    page.mouse.move(1, 1)
+    assert page.eval_on_selector_all("path.edge.hover-out", "els => els.length") == 0
+
+
+def test_table_filter_and_state_filter(page, report_file):
+    _, states, _ = report_file
+
+    def visible() -> list[str]:
+        return page.eval_on_selector_all("#feedstocks tbody tr:not([hidden])", "els => els.map(e => e.dataset.name)")
+
+    assert sorted(visible()) == sorted(states)
+    page.fill("#filter", "ZLIB")  # case-insensitive
+    assert "zlib" in visible() and "tool" not in visible()
+    assert all("zlib" in page.get_attribute(f'#feedstocks tr[data-name="{n}"]', "data-search") for n in visible())
+    page.fill("#filter", "")
+    page.select_option("#state-filter", "awaiting-parents")
+    assert sorted(visible()) == sorted(n for n, s in states.items() if s == "awaiting-parents")
+    assert page.locator("#shown").text_content().startswith(f"{len(visible())} of {len(states)}")
+    # the graph dims nodes the filter hides
+    dimmed = page.eval_on_selector_all("g.node.filtered-out", "els => els.map(e => e.dataset.name)")
+    assert sorted(dimmed) == sorted(n for n, s in states.items() if s != "awaiting-parents")
+
+
+def test_table_sorts_by_column(page, report_file):
+    page.click('#feedstocks th[data-key="unblocks"]')
+    vals = page.eval_on_selector_all("#feedstocks tbody tr", "els => els.map(e => +e.cells[3].dataset.value)")
+    assert vals == sorted(vals)
+    page.click('#feedstocks th[data-key="unblocks"]')
+    vals = page.eval_on_selector_all("#feedstocks tbody tr", "els => els.map(e => +e.cells[3].dataset.value)")
+    assert vals == sorted(vals, reverse=True) and vals[0] > vals[-1]
+    assert page.get_attribute('#feedstocks th[data-key="unblocks"]', "aria-sort") == "descending"
+
+
+def test_recipe_strings_render_as_text_and_run_nothing(page, report_file):
+    _, states, _ = report_file
+    assert states[EVIL] == "blocked"
+    row = page.locator('#feedstocks tbody tr[data-state="blocked"]')
+    assert row.count() == 1
+    assert row.locator("td").first.text_content().startswith(EVIL)
+    assert EVIL_MSG in row.text_content()
+    page.click('svg#graph g.node.st-blocked')
+    assert page.locator("#detail h3").text_content() == EVIL
+    assert EVIL_MSG in page.locator("#detail").text_content()
+    assert page.events["dialogs"] == [] and page.events["errors"] == []
+    # no element was created from the recipe strings
+    assert page.eval_on_selector_all("img", "els => els.length") == 0
+    assert page.eval_on_selector_all("script", "els => els.length") == 2  # data + our code
+
+
+def test_page_is_self_contained_and_screenshot(page, report_file, tmp_path):
+    assert all(u.startswith(("file://", "data:")) for u in page.events["requests"]), page.events["requests"]
+    assert page.locator("a[href^='https://github.com/conda-forge/tool-feedstock/pull/5']").count() >= 1
+    page.click('svg#graph g.node[data-name="lib"]')
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
