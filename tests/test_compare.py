@@ -75,6 +75,14 @@ def test_groups_and_reasons():
     groups = c.bot_only_by_code()
     assert list(groups)[-1] == "absent"
     assert c.sizes() == {"both": 2, "bot_only": 4, "ours_only": 2, "blocked_ready": 1, "absent": 1}
+    assert c.done_disagreements() == []
+
+
+def test_done_disagreements():
+    data = dict(BOT, done=["libfoo", "app"], **{"awaiting-parents": ["mypy"]})
+    c = run_compare(small_snapshot(), data, "app")
+    assert [(r.name, r.bot_state, r.our_state) for r in c.done_disagreements()] == [("app", "done", "ready")]
+    assert "compare-disagree" in compare_section_html(c)
 
 
 def test_blocked_by_the_bot_but_ready_here_names_the_holding_parent():

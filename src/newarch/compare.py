@@ -105,6 +105,10 @@ class Comparison:
     blocked_ready: list[BlockedReadyRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def done_disagreements(self) -> list[BothRow]:
+        """In both, but only one side counts it as done (e.g. the snapshot predates the merge)."""
+        return [r for r in self.both if (r.bot_state == "done") != (r.our_state == "done")]
+
     def bot_only_by_code(self) -> dict[str, list[BotOnlyRow]]:
         groups: dict[str, list[BotOnlyRow]] = {}
         for row in self.bot_only:
@@ -131,6 +135,7 @@ class Comparison:
             "bot_only": {code: [r.to_json() for r in rows] for code, rows in self.bot_only_by_code().items()},
             "ours_only": [r.to_json() for r in self.ours_only],
             "blocked_ready": [r.to_json() for r in self.blocked_ready],
+            "done_disagreements": [r.to_json() for r in self.done_disagreements()],
             "warnings": list(self.warnings),
         }
 
@@ -235,6 +240,12 @@ _HTML = """\
 {% for r in c.ours_only %}<tr><td>{{ r.name }}</td><td>{{ r.our_state }}</td><td>{{ r.wave }}</td><td>{{ r.mode }}</td>
 <td title="{{ r.edges|join('\n') }}">{{ r.chain|join(" → ") }}</td></tr>
 {% endfor %}</tbody></table>
+{% if disagree %}
+<h3>In both, but only one side counts it done ({{ disagree|length }})</h3>
+<table class="compare-disagree"><thead><tr><th>feedstock</th><th>bot state</th><th>our state</th></tr></thead><tbody>
+{% for r in disagree %}<tr><td>{{ r.name }}</td><td>{{ r.bot_state }}</td><td>{{ r.our_state }}</td></tr>
+{% endfor %}</tbody></table>
+{% endif %}
 <details class="compare-both"><summary>In both ({{ s.both }})</summary>
 <table><thead><tr><th>feedstock</th><th>bot state</th><th>our state</th><th>wave</th><th>mode</th></tr></thead><tbody>
 {% for r in c.both %}<tr><td>{{ r.name }}</td><td>{{ r.bot_state }}</td><td>{{ r.our_state }}</td><td>{{ r.wave }}</td><td>{{ r.mode }}</td></tr>
@@ -248,7 +259,8 @@ def compare_section_html(comparison: Comparison) -> str:
     from jinja2 import Environment
 
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(_HTML).render(c=comparison, s=comparison.sizes(), groups=comparison.bot_only_by_code())
+    return env.from_string(_HTML).render(c=comparison, s=comparison.sizes(), groups=comparison.bot_only_by_code(),
+                                      disagree=comparison.done_disagreements())
 
 
 def render_table(comparison: Comparison, console: Any) -> None:
@@ -289,6 +301,15 @@ def render_table(comparison: Comparison, console: Any) -> None:
         t.add_column("needed by")
         for r in c.ours_only:
             t.add_row(r.name, r.our_state, str(r.wave), r.mode, " -> ".join(r.chain))
+        console.print(t)
+    disagree = c.done_disagreements()
+    if disagree:
+        t = Table(title=f"In both, but only one side counts it done ({len(disagree)})", title_justify="left")
+        t.add_column("feedstock", style="bold")
+        t.add_column("bot state")
+        t.add_column("our state")
+        for r in disagree:
+            t.add_row(r.name, r.bot_state, r.our_state)
         console.print(t)
     if c.both:
         t = Table(title=f"In both ({len(c.both)})", title_justify="left")

@@ -24,10 +24,13 @@ def register(group: click.Group) -> None:
               help="Build mode used for the plan.")
 @click.option("--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Read targets from a file, one per line (e.g. conda-forge's migration_support/win_arm64.txt).")
+@click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
+              help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+                   "feedstocks whose needed outputs are there count as done.")
 @snapshot_option
 @format_option("table", "json")
 def compare_bot(status_json: Path, targets: tuple[str, ...], platform: str, build_platform: str | None, mode: str,
-                targets_file: Path | None, snapshot_path: Path | None, fmt: str) -> None:
+                targets_file: Path | None, available: tuple[str, ...], snapshot_path: Path | None, fmt: str) -> None:
     """Compare the bot's migration STATUS_JSON with our plan for TARGETS (default: the seed targets).
 
     STATUS_JSON is a regro/cf-graph-countyfair status/migration_json/<migration>.json file. Prints what
@@ -49,7 +52,12 @@ def compare_bot(status_json: Path, targets: tuple[str, ...], platform: str, buil
     names = list(dict.fromkeys(names)) or list(SEED_TARGETS)
     snap = load_snapshot(snapshot_path)
     plan = plan_for_status(snap, names, platform, build_platform, mode)
-    statuses = compute_status(snap, plan).feedstocks
+    avail = None
+    if available:
+        from ..availability import load_availability
+
+        avail = load_availability(available, plan.pair.target, plan.pair.build)
+    statuses = compute_status(snap, plan, avail).feedstocks
     result = compare(snap, plan, bot, statuses)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2))

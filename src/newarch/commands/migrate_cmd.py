@@ -32,10 +32,13 @@ def register(group: click.Group) -> None:
 @click.option("--apply", "apply_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               metavar="FEEDSTOCK_DIR", help="Edit conda-forge.yml in these feedstock checkouts (atomic; a second "
                                             "run changes nothing).")
+@click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
+              help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+                   "feedstocks whose needed outputs are there count as done and get no change.")
 @snapshot_option
 def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None, mode: str,
             targets_file: Path | None, ignore: tuple[str, ...], out: Path, feedstocks: tuple[Path, ...],
-            apply_dirs: tuple[Path, ...], snapshot_path: Path | None) -> None:
+            apply_dirs: tuple[Path, ...], available: tuple[str, ...], snapshot_path: Path | None) -> None:
     """Write migration files for TARGETS (default: the seed targets) into --out.
 
     --out gets migration_support/<platform>.txt (minimal sorted target list), patches/<feedstock>.diff
@@ -64,7 +67,12 @@ def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None,
         apply_map[feedstock_name(d)] = d
     snap = load_snapshot(snapshot_path)
     plan = plan_for_status(snap, names, platform, build_platform, mode, ignore)
-    statuses = compute_status(snap, plan).feedstocks
+    avail = None
+    if available:
+        from ..availability import load_availability
+
+        avail = load_availability(available, plan.pair.target, plan.pair.build)
+    statuses = compute_status(snap, plan, avail).feedstocks
     texts = feedstock_texts(list(feedstocks)) if feedstocks else {}
     for name, d in apply_map.items():
         from ..cfyml import feedstock_yml, read_feedstock
