@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import NewarchError
 from .options import SEED_TARGETS, build_platform_option, format_option, platform_option, snapshot_option
 
 if TYPE_CHECKING:
@@ -139,14 +138,19 @@ def print_status(rep: "StatusReport", console: "Console") -> None:
 
 
 def _bot_status_provider(path: Path) -> Callable[["StatusReport"], "Section | None"]:
-    """The bot-status tab comes from ``newarch.compare.bot_status_section(path, report) -> Section``."""
-    try:
-        from .. import compare  # type: ignore[attr-defined]
-        provider = compare.bot_status_section
-    except (ImportError, AttributeError):
-        raise NewarchError("--bot-status needs the bot comparison module, which this newarch does not have",
-                           str(path)) from None
-    return lambda rep: provider(path, rep)
+    """The bot-status comparison (``newarch.compare``) as an extra section of the page."""
+    from markupsafe import Markup
+
+    from ..compare import compare_bot_file, compare_section_html
+    from ..report import Section
+
+    def provide(rep: "StatusReport") -> "Section":
+        comparison = compare_bot_file(rep.plan.snapshot, path, rep.plan.targets, rep.pair.target, rep.pair.build,
+                                      rep.plan.options.mode, plan=rep.plan, statuses=rep.feedstocks)
+        # compare_section_html escapes every value itself and brings its own <section id="compare-bot">
+        return Section("compare-bot", "Compared with the bot", Markup(compare_section_html(comparison)), wrap=False)
+
+    return provide
 
 
 @click.command()

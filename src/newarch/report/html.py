@@ -36,6 +36,7 @@ class Section:
     id: str
     title: str
     body: Markup
+    wrap: bool = True  # False: ``body`` is a whole ``<section id=...>`` with its own heading
 
 
 SectionProvider = Callable[[StatusReport], "Section | None"]

@@ -115,8 +115,18 @@ def layout(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> Layo
                  f"{x2:.0f},{y2:.0f}")
         else:
             x1, y1, x2, y2 = a.x + a.width, a.cy, b.x, b.cy
-            mid = (x1 + x2) / 2
-            d = f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+            span = b.wave - a.wave
+            if span == 1:
+                mid = (x1 + x2) / 2
+                d = f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+            else:
+                # skip the columns in between through the row gap above the target row, so the line
+                # does not run through the boxes of the waves it jumps over
+                lane = min(y1, y2) - NODE_HEIGHT / 2 - ROW_GAP / 2
+                gx1 = x1 + (COL_WIDTH - NODE_WIDTH) / 2
+                gx2 = x2 - (COL_WIDTH - NODE_WIDTH) / 2
+                d = (f"M{x1:.0f},{y1:.0f} C{gx1:.0f},{y1:.0f} {x1:.0f},{lane:.0f} {gx1 + 10:.0f},{lane:.0f} "
+                     f"L{gx2 - 10:.0f},{lane:.0f} C{x2:.0f},{lane:.0f} {gx2:.0f},{y2:.0f} {x2:.0f},{y2:.0f}")
         edges.append(EdgePath(p, c, d, backward))
     rows = max((len(c) for c in columns), default=0)
     width = MARGIN_X * 2 + max(ncols, 1) * COL_WIDTH - (COL_WIDTH - NODE_WIDTH)
