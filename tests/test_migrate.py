@@ -181,3 +181,14 @@ def test_cli_feedstocks_reads_checkouts_and_git_mirrors(tmp_path):
     app = (tmp_path / "o" / "patches" / "app.diff").read_text()
     assert " # libsolv settings\n" in libsolv and "+build_platform:\n+  win_arm64: win_64\n" in libsolv
     assert " # app settings\n" in app and "native_and_emulated" not in app  # its own test: setting is kept
+
+
+def test_minimal_targets_with_a_cycle_keep_one_member_and_nothing_it_already_covers():
+    b = SnapBuilder()
+    b.fs("conda", out("conda", host=["conda-pypi", "libz"]))
+    b.fs("conda-pypi", out("conda-pypi", host=["conda"]))
+    b.fs("libz", out("libz"))
+    b.fs("tool", out("tool", host=["libz"]))
+    plan = plan_for_status(b.snapshot(), ["conda", "tool"], "win-arm64", "win-64")
+    assert plan.cycles
+    assert minimal_targets(plan) == ["conda", "tool"]

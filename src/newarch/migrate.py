@@ -52,28 +52,26 @@ def read_targets_file(path: str | Path) -> list[str]:
 
 
 def minimal_targets(plan: Plan) -> list[str]:
-    """The planned feedstocks no other planned feedstock needs: listing them brings in all the others."""
-    needed = {n for f in plan.feedstocks.values() for n in f.needs if n != f.name}
-    sinks = sorted(n for n in plan.feedstocks if n not in needed)
-    # a cycle with nothing outside needing it has no sink: keep its smallest member
-    covered = _ancestors(plan, sinks)
-    for name in sorted(plan.feedstocks):
-        if name not in covered:
-            sinks.append(name)
-            covered |= _ancestors(plan, [name])
-    return sorted(sinks)
+    """The planned feedstocks no other planned feedstock needs: listing them brings in all the others.
 
+    Feedstocks in a dependency cycle that nothing outside needs are represented by one member (a
+    target when the cycle has one, else the first by name).
+    """
+    import networkx as nx
 
-def _ancestors(plan: Plan, names: list[str]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(names)
-    while stack:
-        n = stack.pop()
-        if n in seen or n not in plan.feedstocks:
-            continue
-        seen.add(n)
-        stack.extend(plan.feedstocks[n].needs)
-    return seen
+    g = nx.DiGraph()
+    g.add_nodes_from(plan.feedstocks)
+    for f in plan.feedstocks.values():
+        g.add_edges_from((n, f.name) for n in f.needs if n in plan.feedstocks and n != f.name)
+    cond = nx.condensation(g)
+    targets = set(plan.targets)
+    out: list[str] = []
+    for node in cond.nodes:
+        if cond.out_degree(node) == 0:
+            members = sorted(cond.nodes[node]["members"])
+            preferred = [m for m in members if m in targets]
+            out.append((preferred or members)[0])
+    return sorted(out)
 
 
 def describe_command(plan: Plan, extra: str = "") -> str:
