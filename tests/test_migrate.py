@@ -145,7 +145,9 @@ def test_cli_targets_file_and_errors(tmp_path):
                                     "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     listing = (tmp_path / "o" / "migration_support" / "win_arm64.txt").read_text()
-    assert listing.splitlines()[-1] == "app" and "--targets-file win_arm64.txt" in listing
+    assert listing.splitlines()[-1] == "app"
+    assert "# command: newarch migrate --platform win-arm64 --build-platform win-64 --targets-file win_arm64.txt\n" \
+        in listing
     res = CliRunner().invoke(main, ["migrate", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "p"),
                                     "--apply", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "not found" in res.output and not (tmp_path / "p").exists()
@@ -192,3 +194,11 @@ def test_minimal_targets_with_a_cycle_keep_one_member_and_nothing_it_already_cov
     plan = plan_for_status(b.snapshot(), ["conda", "tool"], "win-arm64", "win-64")
     assert plan.cycles
     assert minimal_targets(plan) == ["conda", "tool"]
+
+
+def test_targets_the_snapshot_cannot_plan_are_kept_and_named():
+    snap = snapshot()
+    plan, statuses = plan_and_statuses(snap, "app", "not-in-snapshot")
+    text = build_migration(snap, plan, statuses, "cmd").files["migration_support/win_arm64.txt"]
+    assert [line for line in text.splitlines() if not line.startswith("#")] == ["app", "not-in-snapshot"]
+    assert "# 1 more kept as given, the snapshot cannot plan them: not-in-snapshot" in text

@@ -74,9 +74,14 @@ def minimal_targets(plan: Plan) -> list[str]:
     return sorted(out)
 
 
-def describe_command(plan: Plan, extra: str = "") -> str:
-    """The command line that reproduces the plan (no paths that change between machines)."""
-    parts = ["newarch migrate", *plan.targets, "--platform", plan.pair.target, "--build-platform", plan.pair.build]
+def describe_command(plan: Plan, extra: str = "", targets: list[str] | None = None) -> str:
+    """The command line that reproduces the plan (no paths that change between machines).
+
+    ``targets`` are the names given on the command line (default: the plan's targets); ``extra`` is
+    appended (e.g. ``--targets-file win_arm64.txt``).
+    """
+    given = plan.targets if targets is None else targets
+    parts = ["newarch migrate", *given, "--platform", plan.pair.target, "--build-platform", plan.pair.build]
     if plan.options.mode != "auto":
         parts += ["--mode", plan.options.mode]
     for name in sorted(plan.options.ignore):
@@ -90,8 +95,15 @@ def snapshot_label(snapshot: Snapshot) -> str:
     return f"{date} ({origin})" if origin else date
 
 
+def unresolved_targets(plan: Plan) -> list[str]:
+    """Targets the plan could not resolve (not in the snapshot, or not rendered for the platform)."""
+    targets = set(plan.targets)
+    return sorted({u.name for u in plan.unknown if "target" in u.needed_by and u.name in targets})
+
+
 def target_list_text(plan: Plan, snapshot: Snapshot, command: str) -> str:
     names = minimal_targets(plan)
+    unknown = [n for n in unresolved_targets(plan) if n not in names]
     header = [
         f"# {plan.pair.target} migration targets, made by newarch from its plan.",
         f"# command: {command}",
@@ -99,7 +111,9 @@ def target_list_text(plan: Plan, snapshot: Snapshot, command: str) -> str:
         f"# {len(names)} targets: the planned feedstocks nothing else in the plan needs; listing them brings in",
         f"# their dependencies, {len(plan.feedstocks)} planned feedstocks in all.",
     ]
-    return "\n".join(header + names) + "\n"
+    if unknown:
+        header.append(f"# {len(unknown)} more kept as given, the snapshot cannot plan them: {' '.join(unknown)}")
+    return "\n".join(header + sorted(names + unknown)) + "\n"
 
 
 @dataclass(slots=True)

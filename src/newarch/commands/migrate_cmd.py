@@ -78,7 +78,8 @@ def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None,
         from ..cfyml import feedstock_yml, read_feedstock
 
         texts[name] = (read_feedstock(d), str(feedstock_yml(d)))
-    command = describe_command(plan, f"--targets-file {targets_file.name}" if targets_file else "")
+    command = describe_command(plan, f"--targets-file {targets_file.name}" if targets_file else "",
+                               targets=list(targets) if targets_file else None)
     result = build_migration(snap, plan, statuses, command, texts)
     write_tree(out, result.files)
     err.print(f"wrote {out}: {len(result.changes)} feedstock changes, {len(result.skipped)} planned feedstocks "
