@@ -73,7 +73,7 @@ def test_broken_feedstock_is_reported_and_the_rest_rendered(tmp_path):
     shutil.copytree(FIXTURES / "feedstocks", src)
     broken = src / "broken-feedstock" / "recipe"
     broken.mkdir(parents=True)
-    (broken / "meta.yaml").write_text("package:\n  name: broken\n  version: [1, 2\n")
+    (broken / "meta.yaml").write_text("package:\n  name: broken\n   version: 1\n")
     res, out = _snapshot(tmp_path, src=src)
     assert res.exit_code == 0
     snap = snapmod.load(out)
