@@ -99,6 +99,60 @@ def test_cross_python_present_or_not_needed():
     assert lint_source(src, CROSS, result(CROSS, output("demo-ext", skip=True, host=["python"]))) == []
 
 
+def test_cross_python_not_for_the_python_recipe_itself():
+    text = """
+    package:
+      name: python-split
+    outputs:
+      - name: python
+      - name: libpython-static
+        requirements:
+          host:
+            - {{ pin_subpackage('python', exact=True) }}
+    """
+    res = result(CROSS, output("python", host=["zlib"]), output("libpython-static", host=["python 3.14.0"]))
+    assert lint_source(source({"meta.yaml": text}), CROSS, res) == []
+
+
+def test_cross_python_scriptless_output_of_a_cross_aware_recipe():
+    text = """
+    package:
+      name: tool-split
+    requirements:
+      build:
+        - cross-python_{{ target_platform }}   # [build_platform != target_platform]
+    outputs:
+      - name: tool
+        script: install_tool.bat
+        requirements:
+          build:
+            - cross-python_{{ target_platform }}   # [build_platform != target_platform]
+          host:
+            - python
+      - name: tool-extras
+        requirements:
+          host:
+            - python
+    """
+    res = result(CROSS, output("tool", build=["cross-python_win-arm64"], host=["python"]),
+                 output("tool-extras", host=["python"]))
+    assert lint_source(source({"meta.yaml": text}), CROSS, res) == []
+    # without cross-python anywhere the scriptless output is reported too
+    res = result(CROSS, output("tool", host=["python"]), output("tool-extras", host=["python"]))
+    found = lint_source(source({"meta.yaml": text}), CROSS, res)
+    assert sorted(f.message.split()[1] for f in found) == ["tool", "tool-extras"]
+
+
+def test_cross_rules_are_info_when_the_feedstock_builds_natively():
+    src = source({"meta.yaml": V0_EXT})
+    src.conda_forge_yml = b"provider:\n  win_arm64: github_actions\n"
+    (f,) = lint_source(src, CROSS, result(CROSS, output("demo-ext", host=["python"])))
+    assert (f.rule, f.severity) == ("cross-python-missing", "info") and "natively" in f.message
+    src.conda_forge_yml = b"build_platform:\n  win_arm64: win_64\n"
+    (f,) = lint_source(src, CROSS, result(CROSS, output("demo-ext", host=["python"])))
+    assert f.severity == "error"
+
+
 V1_MULTI = """
 context:
   version: "2.0"
@@ -153,6 +207,32 @@ def test_mingw_compiler_on_win_arm64(rendered):
     assert found[0].line == line_of(V0_MINGW, "compiler('m2w64_c')")
 
 
+def test_mingw_through_the_generic_compiler_names_the_compiler_line():
+    # r-base style: the recipe's own conda_build_config maps compiler('c') to MinGW gcc on Windows
+    text = """
+    package:
+      name: demo
+    requirements:
+      build:
+        - {{ stdlib('c') }}
+        - {{ compiler('c') }}
+        - {{ compiler('fortran') }}
+        - gfortran_impl_{{ build_platform }}  # [build_platform != target_platform]
+    """
+    res = result(CROSS, output("demo", build=["m2w64-sysroot_win-arm64", "gcc_win-arm64", "gfortran_win-arm64",
+                                             "gfortran_impl_win-64"]))
+    found = {f.message.split()[3]: f.line for f in lint_source(source({"meta.yaml": text}), CROSS, res)}
+    assert found == {"m2w64-sysroot_win-arm64": line_of(text, "stdlib('c')"),
+                     "gcc_win-arm64": line_of(text, "compiler('c')"),
+                     "gfortran_win-arm64": line_of(text, "compiler('fortran')")}
+
+
+def test_mingw_pieces_targeting_another_platform_are_not_arm64_toolchains():
+    # a cross compiler package built for win-arm64 that targets win-64 carries win-64 sysroots
+    res = result(CROSS, output("gcc_impl_win-64", host=["m2w64-sysroot_win-64"], run=["m2w64-sysroot_win-64"]))
+    assert lint_source(source({"meta.yaml": "package:\n  name: demo\n"}), CROSS, res) == []
+
+
 def test_mingw_package_in_run():
     text = "package:\n  name: demo\nrequirements:\n  run:\n    - m2w64-gcc-libs  # [win]\n"
     res = result(CROSS, output("demo", run=["m2w64-gcc-libs"]))
@@ -193,10 +273,24 @@ requirements:
 
 def test_autotools_without_cc_for_build():
     src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "bash -lc ./configure\nmake -j%CPU_COUNT%\n"})
-    res = result(CROSS, output("demo", build=["vs2022_win-arm64", "m2-autoconf", "m2-make"]))
+    res = result(CROSS, output("demo", build=["clang_win-arm64", "m2-autoconf", "m2-make"]))
     (f,) = lint_source(src, CROSS, res)
     assert (f.rule, f.severity, f.line) == ("autotools-no-cc-for-build", "warning", line_of(V0_AUTOTOOLS, "m2-autoconf"))
-    assert "build_demo.bat" in f.message
+    assert "build_demo.bat" in f.message and "nothing sets CC_FOR_BUILD" in f.message
+
+
+def test_autotools_with_msvc_activation_is_info():
+    # vc-feedstock's vs20XX_<target> activation exports CC_FOR_BUILD for cross builds
+    src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "bash -lc ./configure\n"})
+    res = result(CROSS, output("demo", build=["vs2022_win-arm64", "m2-autoconf", "m2-make"]))
+    (f,) = lint_source(src, CROSS, res)
+    assert (f.rule, f.severity) == ("autotools-no-cc-for-build", "info") and "vs2022_win-arm64" in f.message
+
+
+def test_perl_configure_is_not_autotools():
+    text = "package:\n  name: demo\nrequirements:\n  build:\n    - make\n    - perl\n"
+    src = source({"meta.yaml": text, "bld.bat": "perl configure VC-WIN64-CLANGASM-ARM\nnmake\n"})
+    assert lint_source(src, CROSS, result(CROSS, output("demo", build=["make", "perl"]))) == []
 
 
 def test_autotools_with_cc_for_build_or_not_windows_cross():
@@ -430,7 +524,7 @@ def test_findings_are_complete_and_stable():
     found = findings_for(src, CROSS, res)
     assert found == lint_source(src, CROSS, res)
     for f in found:
-        assert f.rule in RULES and f.severity == RULES[f.rule][0]
+        assert f.rule in RULES and f.severity in (RULES[f.rule][0], "info")
         assert f.feedstock == "demo" and f.file == "recipe/meta.yaml" and f.line >= 1 and f.message and f.fix
 
 

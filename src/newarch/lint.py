@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import NewarchError
 from .lint_expr import UNKNOWN, X86_TWIN, evaluate, names, split_subdir, strings, truth
 from .lint_text import Line, RecipeText, dep_token, scan
 from .model import Finding, Output, PlatformPair, RenderResult
@@ -51,7 +52,8 @@ REQ_SECTIONS = ("build", "host", "run", "run_constraints")
 AUTOTOOLS = {"autoconf", "automake", "libtool", "autoconf-archive", "autotools_clang_conda"}
 AUTOTOOLS_PREFIXES = ("m2-autoconf", "m2-automake", "m2-libtool", "m2-autotools")
 MAKE_TOOLS = {"make", "m2-make"}
-_CONFIGURE_RUN = re.compile(r"(?:^|[\s\"'/\\;&(])(?:configure|autoreconf|autogen\.sh)(?=$|[\s\"';&)])", re.M)
+_CONFIGURE_RUN = re.compile(
+    r"(?:\.\.?/|/|\\|\b(?:ba)?sh\s+(?:-\S+\s+)*[\"']?)configure\b|\bautoreconf\b|\bautogen\.sh\b")
 MINGW_COMPILER_LANGS = {"gcc": "m2w64_c", "gxx": "m2w64_cxx", "gfortran": "m2w64_fortran"}
 SCRIPT_EXTS = (".bat", ".cmd", ".sh", ".bash", ".ps1")
 ARM_WORDS = ("arm64", "aarch64")
@@ -61,7 +63,9 @@ _PREBUILT = re.compile(
 # MinGW toolchain pieces in build (m2w64 build *tools* such as m2w64-pkg-config run on the build machine).
 _MINGW_TOOLCHAIN = re.compile(
     r"^m2w64(_|-(gcc|gxx|g\+\+|gfortran|toolchain|binutils|crt|headers|sysroot|winpthreads|libwinpthread))")
-_COMPILER_CALL = re.compile(r"""(?:compiler|stdlib)\(\s*['"]([A-Za-z0-9_]+)['"]""")
+_COMPILER_CALL = re.compile(r"""(?P<func>compiler|stdlib)\(\s*['"](?P<lang>[A-Za-z0-9_]+)['"]""")
+_SUBDIR_SUFFIX = re.compile(r"_((?:win|linux|osx|emscripten|wasi)-[a-z0-9]+)$")
+_VS_ACTIVATION = re.compile(r"^vs20\d\d_")
 
 
 def lint_source(src: RecipeSource, pair: PlatformPair, result: RenderResult,
@@ -103,8 +107,27 @@ class _Context:
         rel = rel or self.recipe_rel
         return f"{self.src.recipe_dir}/{rel}" if self.src.recipe_dir else rel
 
-    def finding(self, rule: str, line: int, message: str, fix: str, file: str | None = None) -> Finding:
-        return Finding(rule, RULES[rule][0], self.src.name, file or self.file(), line, message, fix)
+    def finding(self, rule: str, line: int, message: str, fix: str, file: str | None = None,
+                severity: str = "") -> Finding:
+        return Finding(rule, severity or RULES[rule][0], self.src.name, file or self.file(), line, message, fix)
+
+    def cross_finding(self, rule: str, line: int, message: str, fix: str, severity: str = "") -> Finding:
+        """A finding that only matters for a cross build: ``info`` when the feedstock's conda-forge.yml
+        builds the target natively (a provider for it and no ``build_platform`` entry)."""
+        native = self.native_provider()
+        if native:
+            return self.finding(rule, line, f"{message} (only if cross-compiled: conda-forge.yml builds "
+                                f"{self.pair.target} natively, provider {native})", fix, severity="info")
+        return self.finding(rule, line, message, fix, severity=severity)
+
+    def native_provider(self) -> str:
+        try:
+            settings = self.src.settings()
+        except NewarchError:
+            return ""
+        if settings.configured(self.pair.target) != "native":
+            return ""
+        return settings.provider.get(self.pair.target.replace("-", "_"), "native")
 
     def built(self, compiled: bool = True) -> list[Output]:
         """Outputs this pair really builds (not skipped; not noarch when ``compiled``)."""
@@ -208,13 +231,19 @@ def _cross_python(ctx: _Context) -> list[Finding]:
     if not ctx.pair.cross or ctx.result.error:
         return []
     want = f"cross-python_{ctx.pair.target}"
+    built = ctx.built()
+    if any(o.name == "python" for o in ctx.result.outputs):
+        return []  # the recipe builds python itself: its host python is its own output, not an interpreter to run
+    handled = any(r.name == want for o in built for r in o.reqs("build"))
     out: list[Finding] = []
-    for o in _unique_by_name(ctx.built()):
-        variants = [v for v in ctx.built() if v.name == o.name]
+    for o in _unique_by_name(built):
+        variants = [v for v in built if v.name == o.name]
         bad = [v for v in variants if any(r.name == "python" for r in v.reqs("host"))
                and not any(r.name == want for r in v.reqs("build"))]
         if not bad:
             continue
+        if handled and not _has_own_script(ctx, o.name):
+            continue  # a scriptless output of a recipe whose build uses cross-python: nothing runs for it
         lines = ctx.dep_lines("host", lambda t: t == "python", o.name)
         line = lines[0].number if lines else ctx.section_line("host", o.name)
         if ctx.v1:
@@ -223,11 +252,23 @@ def _cross_python(ctx: _Context) -> list[Finding]:
         else:
             fix = ("add to requirements/build: `- python  # [build_platform != target_platform]` and "
                    "`- cross-python_{{ target_platform }}  # [build_platform != target_platform]`")
-        out.append(ctx.finding(
+        out.append(ctx.cross_finding(
             "cross-python-missing", line,
             f"output {o.name} has python in host and is cross-compiled ({ctx.pair}) but has no {want} "
             f"in build, so the build cannot run the target's python", fix))
     return out
+
+
+def _has_own_script(ctx: _Context, output: str) -> bool:
+    """Whether the ``outputs`` entry named ``output`` has a build script (v0 ``script:``, v1 ``build: script:``).
+    Unknown entries (name not found in the text) count as having one."""
+    indexes = [i for i, n in ctx.text.output_names.items() if n == output]
+    if not indexes:
+        return True
+    for ln in ctx.text.lines:
+        if ln.output in indexes and ln.key == "script" and not any(k in ("test", "tests") for k in ln.ancestors):
+            return True
+    return False
 
 
 def _mingw_names(o: Output, target: str) -> list[tuple[str, str]]:
@@ -237,6 +278,9 @@ def _mingw_names(o: Output, target: str) -> list[tuple[str, str]]:
     for section in REQ_SECTIONS:
         for r in o.reqs(section):
             n = r.name
+            other = _SUBDIR_SUFFIX.search(n)
+            if other and other.group(1) != target:
+                continue  # e.g. m2w64-sysroot_win-64 in a cross *compiler* package that targets win-64
             if section != "build":
                 if n.startswith(("m2w64_", "m2w64-")):  # MinGW-built libraries / runtime for the target
                     found.append((section, n))
@@ -266,26 +310,35 @@ def _mingw(ctx: _Context) -> list[Finding]:
 
 
 def _mingw_line(ctx: _Context, section: str, name: str, output: str) -> int:
+    """The recipe line behind a MinGW requirement: the dependency itself, else the ``compiler()`` /
+    ``stdlib()`` call it came from (``gcc_win-arm64`` <- ``compiler('m2w64_c')`` or ``compiler('c')``)."""
     target = ctx.pair.target
     base = name[: -len(target) - 1] if name.endswith(f"_{target}") else name
-    langs = {MINGW_COMPILER_LANGS.get(base, base)}
     if base.startswith("m2w64-sysroot") or base.startswith("m2w64_c_stdlib"):
-        langs.add("m2w64_c")
-
-    def match(token: str) -> bool:
-        norm = ctx.normalize(token)
-        if norm == name or norm == base or norm.startswith(base):
-            return True
-        call = _COMPILER_CALL.search(token)
-        return bool(call and call.group(1) in langs)
-
-    lines = ctx.dep_lines(section, match, output)
+        calls = [("stdlib", "m2w64_c"), ("stdlib", "c")]
+    elif base in MINGW_COMPILER_LANGS:
+        lang = MINGW_COMPILER_LANGS[base]
+        calls = [("compiler", lang), ("compiler", lang[len("m2w64_"):]), ("compiler", base)]
+    elif base.startswith("m2w64_"):
+        calls = [("compiler", base)]
+    else:
+        calls = []
+    lines = ctx.dep_lines(section, lambda t: ctx.normalize(t) == name, output)
+    for func, lang in calls:
+        if lines:
+            break
+        lines = ctx.dep_lines(section, lambda t, f=func, g=lang: _calls(t, f, g), output)
     if lines:
         return lines[0].number
     for ln in ctx.text.lines:  # e.g. `{% set native = "m2w64-" %}` then `{{ native }}gcc-libs`
         if "m2w64" in ln.content and not ln.content.startswith("#"):
             return ln.number
     return ctx.section_line(section, output)
+
+
+def _calls(token: str, func: str, lang: str) -> bool:
+    m = _COMPILER_CALL.search(token)
+    return bool(m and m.group("func") == func and m.group("lang") == lang)
 
 
 def _build_tool_missing(ctx: _Context) -> list[Finding]:
@@ -301,7 +354,7 @@ def _build_tool_missing(ctx: _Context) -> list[Finding]:
             seen.add(n)
             lines = ctx.dep_lines("build", lambda t, n=n: ctx.normalize(t) == n, o.name)
             line = lines[0].number if lines else ctx.section_line("build", o.name)
-            out.append(ctx.finding(
+            out.append(ctx.cross_finding(
                 "build-tool-missing", line,
                 f"output {o.name} needs {n} in build, which does not exist for the build platform "
                 f"{ctx.pair.build}", f"build {n} for {ctx.pair.build} first, or build this feedstock "
@@ -344,12 +397,22 @@ def _autotools(ctx: _Context) -> list[Finding]:
     line = lines[0].number if lines else ctx.section_line("build", output)
     seen = ", ".join(sorted(rel for rel, _ in scripts)) or "none"
     evidence = f"; configure run in {', '.join(runs_configure)}" if runs_configure else ""
-    out.append(ctx.finding(
+    activation = sorted({r.name for o in ctx.built() for r in o.reqs("build") if _VS_ACTIVATION.match(r.name)})
+    if activation:
+        # vc-feedstock's activate.bat exports CC_FOR_BUILD/CXX_FOR_BUILD (x64 cl.exe on a subst'ed drive)
+        # for cross builds, so configure may find it in the environment: worth a look, not a blocker.
+        why = (f"only the {activation[0]} activation sets CC_FOR_BUILD (to the build machine's cl.exe); "
+               "check that configure's build-machine helpers pick it up")
+        severity = "info"
+    else:
+        why = "nothing sets CC_FOR_BUILD, so configure cannot build its build-machine helpers"
+        severity = ""
+    out.append(ctx.cross_finding(
         "autotools-no-cc-for-build", line,
         f"autotools ({', '.join(sorted(tools))}{evidence}) on a Windows cross-compile ({ctx.pair}) and no "
-        f"CC_FOR_BUILD in the build scripts (read: {seen}); configure cannot build its build-machine helpers",
+        f"CC_FOR_BUILD in the build scripts (read: {seen}); {why}",
         "build the build-machine part with CC=$CC_FOR_BUILD / CXX=$CXX_FOR_BUILD in the build script "
-        "(as icu-feedstock's build.sh does), or build natively on the target"))
+        "(as icu-feedstock's build.sh does), or build natively on the target", severity=severity))
     return out
 
 
