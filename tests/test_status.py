@@ -176,6 +176,16 @@ def test_blocked_only_by_error_level_findings():
     assert any(a["action"] == "fix" and a["feedstock"] == "lib" for a in report.next_actions)
 
 
+def test_cross_only_finding_does_not_block_a_native_build():
+    err = Finding("cross-python-missing", "error", "lib", "recipe/meta.yaml", 9, "no cross-python")
+    lib = feedstock("lib", out("lib", host=["zlib"]), findings=(err,))
+    snap = chain_snapshot(lib=lib, zlib=feedstock("zlib", configured=True))
+    cross = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build, mode="cross"))
+    native = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build, mode="native"))
+    assert cross.feedstocks["lib"].state == "blocked"
+    assert native.feedstocks["lib"].state == "ready" and native.feedstocks["lib"].findings == [err]
+
+
 def test_blocked_wins_over_not_solvable(tmp_path):
     write_repodata(tmp_path, "win-arm64", record("zlib", "1.0"))
     avail = load_availability([tmp_path / "win-arm64" / "repodata.json"], "win-arm64")
@@ -225,6 +235,20 @@ def test_dependency_nobody_builds_keeps_dependent_waiting(tmp_path):
     report = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build), avail)
     app = report.feedstocks["app"]
     assert app.state == "not-solvable" and app.unresolved == [] and app.solve[0].missing == ("lib",)
+
+
+def test_skipped_dependency_holds_unless_a_noarch_build_exists_elsewhere():
+    # "tool" is skipped for the target: app must wait for it
+    skipped = Output("tool", "1.0", skip=True, skip_reason="win and arm64")
+    snap = chain_snapshot(zlib=feedstock("zlib", configured=True), lib=feedstock("lib", configured=True),
+                          tool=feedstock("tool", skipped))
+    app = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build)).feedstocks["app"]
+    assert (app.state, app.unresolved) == ("awaiting-parents", ["tool (skipped)"])
+    # the same name skipped here but noarch (built once on linux-64, like the m2-* packages): not held
+    snap.feedstocks["tool"].renders[PAIR.key] = RenderResult(PAIR, [Output("tool", "1.0", "generic", skip=True,
+                                                                           skip_reason="not linux64")])
+    app = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build)).feedstocks["app"]
+    assert (app.state, app.unresolved) == ("ready", [])
 
 
 def test_noarch_only_dependency_is_not_a_parent():
@@ -281,3 +305,21 @@ def test_status_command_bad_available_file_is_one_clear_error(tmp_path):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_report_command_writes_one_self_contained_page_with_bot_section(tmp_path):
+    snap = chain_snapshot(zlib=feedstock("zlib", configured=True))
+    snap_path = tmp_path / "s.json.xz"
+    snap.save(snap_path)
+    bot = _write(tmp_path / "bot.json", json.dumps({
+        "done": ["zlib-feedstock"], "in-pr": [], "awaiting-pr": [], "awaiting-parents": ["app", "lib", "mypy"],
+        "not-solvable": [], "bot-error": []}))
+    res = CliRunner().invoke(main, ["report", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "site"),
+                                    "--bot-status", str(bot)])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert html.count('<g class="node st-') == 4
+    assert 'id="compare-bot"' in html and 'href="#compare-bot"' in html
+    # nothing is loaded from anywhere: no external src/href, no stylesheet links
+    assert "<link" not in html and " src=" not in html and "http://" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")

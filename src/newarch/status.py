@@ -14,7 +14,9 @@ States, in precedence order (the first that applies wins):
     ignored (reported in the notes).
 ``blocked``
     The stored cross-readiness lint has an error-level finding for this platform pair (or the recipe
-    could not be rendered for it): it cannot be built as is, whatever its parents do.
+    could not be rendered for it): it cannot be built as is, whatever its parents do. Findings of
+    cross-compile-only rules (``cross-python-missing``, ``build-tool-missing``) do not block a
+    feedstock the plan builds natively; they are still listed.
 ``not-solvable``
     Only with repodata records for the target: every needed parent is done, but the environment the
     build needs on the target cannot be solved with that repodata. That environment is, for each
@@ -24,11 +26,15 @@ States, in precedence order (the first that applies wins):
 ``ready``
     Every needed parent (planned feedstock in ``needs``) is done.
 ``awaiting-parents``
-    Some needed parents are not done; they are named (``missing_parents``). A dependency that no
-    feedstock of the snapshot can build for the platform (the plan's ``unknown`` of kind unknown,
-    skipped or unrendered) and that is not in the target's repodata also keeps its dependents here
-    (``unresolved``); dependencies the output index places in feedstocks outside the snapshot
-    (kind external) are listed but do not hold anything back, since the snapshot cannot tell.
+    Some needed parents are not done; they are named (``missing_parents``). A needed dependency
+    that no feedstock can provide for the platform also keeps its dependents here (``unresolved``)
+    unless it is in the target's repodata: names nobody produces (plan ``unknown`` of kind
+    ``unknown``), names every feedstock skips for the platform (kind ``skipped``) unless some
+    render of the snapshot makes them ``noarch`` (a noarch package built on another platform serves
+    this one too, e.g. the ``m2-*`` packages), and names the output index gives to a feedstock that
+    does not render them (kind ``unrendered``) unless that feedstock is itself planned (then it is
+    the parent). Names from feedstocks outside the snapshot (kind ``external``) hold nothing back:
+    the snapshot cannot tell.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ MERGED_PR_STATES = frozenset({"merged"})
 CLOSED_PR_STATES = frozenset({"closed"})
 STATUS_SCHEMA = "newarch.status/1"
 BLOCKING_UNKNOWN = frozenset({"unknown", "skipped", "unrendered"})
+# Lint rules about cross-compiling only: they cannot block a feedstock the plan builds natively.
+CROSS_ONLY_RULES = frozenset({"cross-python-missing", "build-tool-missing", "autotools-no-cc-for-build"})
 
 Progress = Callable[[str], None]
 
@@ -89,7 +97,10 @@ class FeedstockStatus:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+        """Error-level findings that apply to how the plan builds it (cross-only rules do not apply
+        to a native build)."""
+        return [f for f in self.findings if f.severity == "error"
+                and not (self.mode == "native" and f.rule in CROSS_ONLY_RULES)]
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "state": self.state, "reason": self.reason, "wave": self.wave,
@@ -115,6 +126,7 @@ class StatusReport:
     installability: dict[str, SolveOutcome]
     availability: str = ""
     notes: list[str] = field(default_factory=list)
+    configured: list[str] = field(default_factory=list)  # every snapshot feedstock configured for the platform
 
     @property
     def pair(self) -> PlatformPair:
@@ -136,6 +148,7 @@ class StatusReport:
             "snapshot": {"date": snap.date, "origin": snap.origin, "description": snap.description},
             "available": self.availability,
             "totals": self.totals(),
+            "configured_in_snapshot": list(self.configured),
             "feedstocks": [s.to_dict() for s in self.feedstocks.values()],
             "critical_path": list(self.critical_path),
             "next_actions": list(self.next_actions),
@@ -206,10 +219,25 @@ def _stored_findings(snapshot: Snapshot, name: str, pair: PlatformPair) -> list[
     return findings
 
 
-def _own_outputs(snapshot: Snapshot, name: str, pair: PlatformPair) -> set[str]:
-    fs = snapshot.feedstocks.get(name)
-    render = fs.render_for(pair) if fs else None
-    return {o.name for o in render.outputs} if render else set()
+def _noarch_somewhere(snapshot: Snapshot) -> set[str]:
+    return {o.name for fs in snapshot.feedstocks.values() for r in fs.renders.values() for o in r.outputs
+            if o.noarch}
+
+
+def unresolved_deps(snapshot: Snapshot, plan: Plan, available: set[str]) -> dict[str, list[str]]:
+    """feedstock -> ``"name (kind)"`` of needed deps that nothing can provide (see the module docstring)."""
+    noarch = _noarch_somewhere(snapshot)
+    out: dict[str, list[str]] = {}
+    for u in plan.unknown:
+        if u.kind not in BLOCKING_UNKNOWN or u.name in available:
+            continue
+        if u.kind == "skipped" and u.name in noarch:
+            continue
+        if u.kind == "unrendered" and plan.index.resolve(u.name).feedstock in plan.feedstocks:
+            continue
+        for who in u.needed_by:
+            out.setdefault(who, []).append(f"{u.name} ({u.kind})")
+    return out
 
 
 def build_environments(snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformPair) -> list[tuple[str, list[str]]]:
@@ -258,11 +286,7 @@ def compute_status(snapshot: Snapshot, plan: Plan, availability: Availability | 
              if pr.state in CLOSED_PR_STATES and n in plan.feedstocks]
     notes += [f"--prs names {n}, which is not in the plan" for n in sorted(prs) if n not in plan.feedstocks]
 
-    unresolved: dict[str, list[str]] = {}
-    for u in plan.unknown:
-        if u.kind in BLOCKING_UNKNOWN and u.name not in available:
-            for who in u.needed_by:
-                unresolved.setdefault(who, []).append(f"{u.name} ({u.kind})")
+    unresolved = unresolved_deps(snapshot, plan, available)
 
     statuses: dict[str, FeedstockStatus] = {}
     for name, pf in plan.feedstocks.items():
@@ -308,9 +332,10 @@ def compute_status(snapshot: Snapshot, plan: Plan, availability: Availability | 
     installability: dict[str, SolveOutcome] = {}
     if can_solve and availability is not None:
         installability = solve_targets(availability, plan.targets, pair.target)
+    configured = sorted(n for n, fs in snapshot.feedstocks.items() if fs.settings.configured(pair.target))
     return StatusReport(plan, statuses, remaining_critical_path(plan, statuses),
                         next_actions(statuses), installability,
-                        availability.describe() if availability else "", notes)
+                        availability.describe() if availability else "", notes, configured)
 
 
 def remaining_critical_path(plan: Plan, statuses: dict[str, FeedstockStatus]) -> list[str]:

@@ -103,16 +103,29 @@ def print_status(rep: "StatusReport", console: "Console") -> None:
         line.append(f"{s} {totals[s]}", style=STATE_STYLE[s])
         line.append("  ")
     console.print(line)
+    if rep.configured:
+        inside = sum(1 for n in rep.configured if n in rep.feedstocks)
+        console.print(Text(f"{len(rep.configured)} feedstocks of the snapshot configure {rep.pair.target} in "
+                           f"conda-forge.yml; {inside} of them are in this plan", style="dim"))
 
     table = Table(show_lines=False, header_style="bold", expand=False)
     for col, kw in (("feedstock", {}), ("state", {}), ("wave", {"justify": "right"}),
                     ("unblocks", {"justify": "right"}), ("detail", {"overflow": "fold"})):
         table.add_column(col, **kw)
     order = {s: i for i, s in enumerate(STATES)}
-    for st in sorted(rep.feedstocks.values(), key=lambda s: (order[s.state], s.wave, s.name)):
+    todo = [s for s in rep.feedstocks.values() if s.state != "done"]
+    for st in sorted(todo, key=lambda s: (order[s.state], s.wave, s.name)):
         table.add_row(Text(st.name), Text(st.state, style=STATE_STYLE[st.state]), str(st.wave), str(st.unblocks),
                       Text(st.reason))
-    console.print(table)
+    if todo:
+        console.print(table)
+    done = sorted((s for s in rep.feedstocks.values() if s.state == "done"), key=lambda s: (s.wave, s.name))
+    if done:
+        by: dict[str, list[str]] = {}
+        for s in done:
+            by.setdefault(s.done_by, []).append(s.name)
+        for how, names in sorted(by.items()):
+            console.print(Text.assemble((f"done ({how}, {len(names)}): ", "green"), ", ".join(names)))
 
     if rep.critical_path:
         console.print(Text.assemble(("remaining critical path ", "bold"),

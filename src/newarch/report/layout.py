@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-COL_WIDTH = 210
-NODE_WIDTH = 176
+COL_WIDTH = 176
+NODE_WIDTH = 150
 NODE_HEIGHT = 22
 ROW_GAP = 8
 MARGIN_X = 16
 MARGIN_TOP = 34  # room for the wave headings
-LABEL_CHARS = 24
+LABEL_CHARS = 19
 SWEEPS = 4
 
 

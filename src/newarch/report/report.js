@@ -33,8 +33,8 @@
     g.addEventListener("mouseleave", function () {
       edges.forEach(function (e) { e.classList.remove("hover-in", "hover-out"); });
     });
-    g.addEventListener("click", function () { select(name, false); });
-    g.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(name, false); } });
+    g.addEventListener("click", function () { select(name); });
+    g.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(name); } });
   });
 
   function clear() {
@@ -46,7 +46,7 @@
   }
 
   // -- click: the why-chain (target -> ... -> node) ---------------------------------------------
-  function select(name, scroll) {
+  function select(name) {
     clear();
     var n = info.get(name);
     if (!n) return;
@@ -61,12 +61,34 @@
       });
     }
     var g = nodes.get(name);
-    if (g) {
-      g.classList.add("selected");
-      if (scroll && g.scrollIntoView) g.scrollIntoView({ block: "center", inline: "center" });
-    }
+    if (g) g.classList.add("selected");
+    reveal(why, name);
     rows.forEach(function (r) { if (r.getAttribute("data-name") === name) r.classList.add("selected"); });
     showDetail(n, why);
+  }
+
+  // scroll the graph (not the page) so the whole chain is visible, or else centre the node
+  function reveal(names, focus) {
+    var scroller = svg.parentNode;
+    var sr = scroller.getBoundingClientRect();
+    var boxes = names.map(function (n) { return nodes.get(n); }).filter(Boolean)
+      .map(function (g) { return g.getBoundingClientRect(); });
+    var fb = nodes.get(focus) ? nodes.get(focus).getBoundingClientRect() : null;
+    if (!boxes.length || !fb) return;
+    function axis(lo, hi, size, flo, fhi, scrollPos, origin) {
+      var a = lo - origin + scrollPos, b = hi - origin + scrollPos;
+      if (b - a + 40 <= size) return a - (size - (b - a)) / 2;
+      // too long: keep the node near the start; its chain runs on towards the targets (later waves)
+      return flo - origin + scrollPos - 24;
+    }
+    var left = axis(Math.min.apply(null, boxes.map(function (b) { return b.left; })),
+                    Math.max.apply(null, boxes.map(function (b) { return b.right; })),
+                    scroller.clientWidth, fb.left, fb.right, scroller.scrollLeft, sr.left);
+    var top = axis(Math.min.apply(null, boxes.map(function (b) { return b.top; })),
+                   Math.max.apply(null, boxes.map(function (b) { return b.bottom; })),
+                   scroller.clientHeight, fb.top, fb.bottom, scroller.scrollTop, sr.top);
+    scroller.scrollLeft = Math.max(0, left);
+    scroller.scrollTop = Math.max(0, top);
   }
 
   function showDetail(n, why) {
@@ -107,12 +129,20 @@
   }
 
   document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { clear(); } });
+  var fit = document.getElementById("fit");
+  if (fit) {
+    fit.addEventListener("click", function () {
+      var on = svg.classList.toggle("fit");
+      fit.textContent = on ? "actual size" : "fit to width";
+      if (selected) reveal(info.get(selected).why, selected);
+    });
+  }
   document.querySelectorAll("a.goto").forEach(function (a) {
     a.addEventListener("click", function (ev) {
       ev.preventDefault();
       var section = document.getElementById("graph-section");
-      if (section && a.closest("#table-section") === null) section.scrollIntoView();
-      select(a.getAttribute("data-name"), true);
+      if (section) section.scrollIntoView();
+      select(a.getAttribute("data-name"));
     });
   });
 
