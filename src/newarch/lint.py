@@ -61,8 +61,10 @@ _ERROR_WHERE = re.compile(r"^(?P<file>[^\s:]+?)(?::(?P<line>\d+))?(?::\d+)?: (?P
 _PREBUILT = re.compile(
     r"(?<![a-z0-9])(x86_64|x86-64|x64|amd64|win64|win-64|win_amd64|i686|win32|mingw64|ucrt64)(?![a-z0-9])")
 # MinGW toolchain pieces in build (m2w64 build *tools* such as m2w64-pkg-config run on the build machine).
-_MINGW_TOOLCHAIN = re.compile(
-    r"^m2w64(_|-(gcc|gxx|g\+\+|gfortran|toolchain|binutils|crt|headers|sysroot|winpthreads|libwinpthread))")
+# The MinGW-w64 sysroot (headers, CRT) exists for win-arm64 (``m2w64-sysroot_win-arm64`` is a conda-forge
+# output); what is missing upstream is GCC for aarch64-w64-mingw32, so only compilers are flagged in build.
+_MINGW_TOOLCHAIN = re.compile(r"^m2w64(_(c|cxx|fortran)(_|$)|-(gcc|gxx|g\+\+|gfortran|toolchain)(?![a-z]))")
+_MINGW_SYSROOT = re.compile(r"^m2w64[-_](sysroot|c_stdlib)")
 _COMPILER_CALL = re.compile(r"""(?P<func>compiler|stdlib)\(\s*['"](?P<lang>[A-Za-z0-9_]+)['"]""")
 _SUBDIR_SUFFIX = re.compile(r"_((?:win|linux|osx|emscripten|wasi)-[a-z0-9]+)$")
 _VS_ACTIVATION = re.compile(r"^vs20\d\d_")
@@ -281,6 +283,8 @@ def _mingw_names(o: Output, target: str) -> list[tuple[str, str]]:
             other = _SUBDIR_SUFFIX.search(n)
             if other and other.group(1) != target:
                 continue  # e.g. m2w64-sysroot_win-64 in a cross *compiler* package that targets win-64
+            if _MINGW_SYSROOT.match(n):
+                continue
             if section != "build":
                 if n.startswith(("m2w64_", "m2w64-")):  # MinGW-built libraries / runtime for the target
                     found.append((section, n))
@@ -303,8 +307,8 @@ def _mingw(ctx: _Context) -> list[Finding]:
             line = _mingw_line(ctx, section, name, o.name)
             out.append(ctx.finding(
                 "mingw-on-arm64", line,
-                f"output {o.name} needs {name} ({section}): MinGW gcc/runtime has no Windows-on-Arm64 support "
-                "upstream", "build with the MSVC or clang toolchain on win-arm64 (compiler('c') / "
+                f"output {o.name} needs {name} ({section}): MinGW GCC and its runtime do not support "
+                "Windows on Arm64 upstream", "build with the MSVC or clang toolchain on win-arm64 (compiler('c') / "
                 "compiler('cxx'), flang for Fortran), or skip win-arm64: `skip: true  # [win and arm64]`"))
     return out
 
