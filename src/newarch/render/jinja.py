@@ -19,6 +19,7 @@ The context mirrors conda-build's ``_get_contents``: the selector namespace, ``e
 from __future__ import annotations
 
 import contextvars
+import functools
 import datetime as _dt
 import json
 import re
@@ -219,25 +220,29 @@ class _RecipeEnvironment(SandboxedEnvironment):
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
-        for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Call(nodes.Name("_newarch_iter", "load", lineno=loop.lineno), [loop.iter], [],
-                                   None, None, lineno=loop.lineno)
-        for concat in list(tree.find_all(nodes.Concat)):
+        if "{%" not in source and "~" not in source:
+            return tree
+        for node in list(tree.find_all((nodes.For, nodes.Concat))):
+            if isinstance(node, nodes.For):
+                node.iter = nodes.Call(nodes.Name("_newarch_iter", "load", lineno=node.lineno), [node.iter], [],
+                                       None, None, lineno=node.lineno)
+                continue
+            concat = node
             concat.nodes = [nodes.Call(nodes.Name("_newarch_concat", "load", lineno=concat.lineno), list(concat.nodes),
                                        [], None, None, lineno=concat.lineno)]
         return tree
 
 
 def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for a in (*args[1:], *kwargs.values()):
             if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_INT_ARG:
                 raise RenderError("Jinja filter argument too large", _budget().file)
-        if func.__name__ in ("do_format",):
+        if func.__name__ == "do_format":
             _check_format_string(args[0] if args else None)
         return _check_size(func(*args, **kwargs))
 
-    wrapper.__name__ = func.__name__
     return wrapper
 
 
@@ -248,7 +253,6 @@ def environment() -> _RecipeEnvironment:
     for fname in ("center", "indent", "format", "wordwrap", "truncate", "batch", "slice", "join", "replace"):
         if fname in env.filters:
             env.filters[fname] = _guard_filter(env.filters[fname])
-    env.globals.clear()
     env.globals.update(_newarch_iter=_guarded_iter, _newarch_concat=_guarded_concat, range=_safe_range)
     return env
 
@@ -382,6 +386,7 @@ class RenderContext:
     env: dict[str, str]
     selectors: dict[str, Any]
     recipe_display: str = "recipe"
+    switches: list[bool] = field(default_factory=list)  # selector outcomes for ``_newarch_sel``
     pins: list[PinRequest] = field(default_factory=list)
     pkg_name: str = ""
     pkg_version: str = ""
@@ -465,21 +470,23 @@ class RenderContext:
             load_npm=_return_empty, load_file_regex=none, load_file_data=_return_empty,
             load_str_data=load_str_data, installed={}, resolved_packages=_return_list, ccache=_ccache,
             time=_FixedTimeModule(), datetime=_FixedDatetimeModule(), environ=Environ(environ),
-            os=OSModule(Environ(environ)),
+            os=OSModule(Environ(environ)), _newarch_sel=self.switches,
         )
         return ctx
 
     def environ_dict(self) -> dict[str, str]:
         """The string variables of conda-build's ``environ.get_dict`` (paths are placeholders)."""
         win = self.host.startswith("win-")
-        prefix = "%PREFIX%" if win else "$PREFIX"
+        root = "C:/b" if win else "/b"  # placeholder paths, plain YAML scalars on every platform
+        prefix = f"{root}/h_env"
         py = self.variant.get("python") or "3.12"
         py_ver = ".".join(py.split(" ")[0].split(".")[:2]).rstrip(".*")
         npy = self.variant.get("numpy") or "1.26"
         arch = self.host.split("-", 1)[1] if "-" in self.host else ""
         d = {
             "CONDA_BUILD": "1", "PYTHONNOUSERSITE": "1", "ARCH": {"64": "64", "32": "32"}.get(arch, arch),
-            "PREFIX": prefix, "BUILD_PREFIX": "$BUILD_PREFIX", "SRC_DIR": "$SRC_DIR", "RECIPE_DIR": "$RECIPE_DIR",
+            "PREFIX": prefix, "BUILD_PREFIX": f"{root}/build_env", "SRC_DIR": f"{root}/work",
+            "RECIPE_DIR": f"{root}/recipe",
             "CONDA_PY": str(py_int(py)), "PY3K": "1" if py_ver.startswith("3") else "0", "PY_VER": py_ver,
             "STDLIB_DIR": f"{prefix}/lib/python{py_ver}", "SP_DIR": f"{prefix}/lib/python{py_ver}/site-packages",
             "PYTHON": f"{prefix}/python.exe" if win else f"{prefix}/bin/python",
@@ -492,9 +499,9 @@ class RenderContext:
             "target_platform": self.host, "build_platform": self.build, "HOST": self.host,
         }
         if win:
-            d.update(LIBRARY_PREFIX=f"{prefix}\\Library", LIBRARY_BIN=f"{prefix}\\Library\\bin",
-                     LIBRARY_INC=f"{prefix}\\Library\\include", LIBRARY_LIB=f"{prefix}\\Library\\lib",
-                     SCRIPTS=f"{prefix}\\Scripts")
+            d.update(LIBRARY_PREFIX=f"{prefix}/Library", LIBRARY_BIN=f"{prefix}/Library/bin",
+                     LIBRARY_INC=f"{prefix}/Library/include", LIBRARY_LIB=f"{prefix}/Library/lib",
+                     SCRIPTS=f"{prefix}/Scripts")
         d.update(self.variant)
         return d
 

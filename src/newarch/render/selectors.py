@@ -122,6 +122,7 @@ def py_int(python: str) -> int:
     return int(digits) if digits else 0
 
 
+@lru_cache(maxsize=16384)
 def _auto_type(value: str) -> Any:
     try:
         return int(value)
@@ -776,9 +777,12 @@ def names_in(text: str) -> set[str]:
     stack: list[Any] = [result]
     while stack:
         node = stack.pop()
-        if isinstance(node, tuple) and node:
-            if node[0] == "name":
-                out.add(node[1])
-            elif node[0] != "const":
-                stack.extend(x for x in node[1:] if isinstance(x, tuple))
+        if not isinstance(node, tuple) or not node:
+            continue
+        if not isinstance(node[0], str):  # a tuple of nodes
+            stack.extend(node)
+        elif node[0] == "name":
+            out.add(node[1])
+        elif node[0] != "const":
+            stack.extend(x for x in node[1:] if isinstance(x, tuple))
     return out

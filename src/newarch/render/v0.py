@@ -387,12 +387,18 @@ def _key_regex(v: str, selectors_only: bool) -> re.Pattern[str]:
 
 def used_variables(keys: Iterable[str], text: str, selectors_only: bool = False) -> set[str]:
     """Variant keys ``text`` uses, by conda-build's rules (with a fast word pre-filter)."""
+    return set(_used_variables(frozenset(keys), text, selectors_only))
+
+
+@lru_cache(maxsize=1024)
+def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> frozenset[str]:
     words = set(_WORD_RE.findall(text.replace("-", "_")))
     has_target = "compiler(" in text or "stdlib(" in text
     has_cdt = "cdt(" in text
     lines = text.splitlines()
+    norm_lines: list[str] | None = None
     used: set[str] = set()
-    for v in keys:
+    for v in sorted(keys):
         tm = _TARGET_KEY.match(v) if has_target and not selectors_only else None
         if v not in words and not tm and not (has_cdt and v.startswith("cdt_") and not selectors_only):
             continue
@@ -402,13 +408,15 @@ def used_variables(keys: Iterable[str], text: str, selectors_only: bool = False)
         elif v.startswith("cdt_") and not selectors_only:
             cand = [ln for ln in lines if v in ln or "cdt(" in ln]
         else:
-            cand = [ln for ln in lines if v in ln.replace("-", "_")]
+            if norm_lines is None:
+                norm_lines = [ln.replace("-", "_") for ln in lines]
+            cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm]
         if not cand:
             continue
         rx = _key_regex(v, selectors_only)
         if any(rx.search(ln) for ln in cand):
             used.add(v)
-    return used
+    return frozenset(used)
 
 
 def used_in_scripts(keys: Iterable[str], src: RecipeSource, windows: bool) -> set[str]:
@@ -442,9 +450,141 @@ class _Selected:
     dropped: dict[int, list[Dropped]] = field(default_factory=dict)  # output index -> drops
 
 
-def select(rendered: str, ns: Mapping[str, Any], file: str, raw: str) -> _Selected:
+@dataclass(slots=True)
+class _Source:
+    """The recipe text after the first selector pass (conda-build's ``FilteredLoader``)."""
+
+    text: str  # false lines blanked (line numbers kept); true selectors kept as comments where safe
+    dropped: dict[int, list[tuple[str, str, str, int]]]  # output -> (section, item text, selector, line)
+
+
+_JINJA_OPEN = re.compile(r"\{\{|\{%|\{#|\}\}|%\}|#\}")
+
+
+def _selector_values(raw: str, ns: Mapping[str, Any], file: str) -> tuple[bool, ...]:
+    values: dict[str, bool] = {}
+    out: list[bool] = []
+    for i, (selector, _line) in enumerate(split_selectors(raw)):
+        if selector is None:
+            continue
+        v = values.get(selector)
+        if v is None:
+            v = values[selector] = sel.is_true(selector, ns, file, i + 1)
+        out.append(v)
+    return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def select_source(raw: str, values: tuple[bool, ...]) -> _Source:
+    """Apply the selectors (``values``, in order of appearance) to the raw recipe text.
+
+    A kept line keeps its ``# [selector]`` comment so the second pass (after Jinja) can tell which
+    selector made each requirement apply, except inside a multi-line Jinja construct, where a
+    comment would be Jinja syntax; there it is stripped as conda-build does.
+    """
+    raw_lines = raw.splitlines()
+    kept: list[str] = []
+    scanner = Scanner()
+    dropped: dict[int, list[tuple[str, str, str, int]]] = {}
+    depth = 0
+    it = iter(values)
+    for i, (selector, line) in enumerate(split_selectors(raw)):
+        if selector is None:
+            kept.append(line)
+            scanner.feed(line)
+        elif next(it):
+            kept.append(raw_lines[i].rstrip() if depth == 0 else line)
+            scanner.feed(line)
+        else:
+            kept.append("")
+            info = scanner.feed(line, mutate=False)
+            if info is not None and info.item is not None:
+                for section in req_sections(info.path):
+                    dropped.setdefault(info.output, []).append(
+                        (section, _norm_item(info.item), " ".join(selector.split()), i + 1))
+        if "{" in kept[-1] or "}" in kept[-1]:
+            for tok in _JINJA_OPEN.findall(kept[-1]):
+                depth += 1 if tok[0] == "{" else -1
+            depth = max(depth, 0)
+    return _Source("\n".join(kept) + "\n", dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How selector lines enter the Jinja template: switched at render time or baked in."""
+
+    switched: tuple[int, ...]  # selector ordinals wrapped in ``{% if _newarch_sel[k] %}``
+    baked: tuple[int, ...]  # selector ordinals inside Jinja constructs: part of the compile key
+
+
+@lru_cache(maxsize=256)
+def _plan(raw: str) -> _Plan:
+    switched: list[int] = []
+    baked: list[int] = []
+    depth = 0
+    ordinal = 0
+    for (selector, line), full in zip(split_selectors(raw), raw.splitlines()):
+        before = depth
+        if "{" in full or "}" in full:
+            for tok in _JINJA_OPEN.findall(full):
+                depth += 1 if tok[0] == "{" else -1
+            depth = max(depth, 0)
+        if selector is None:
+            continue
+        if before == 0 and depth == 0 and "{%" not in line and "{#" not in line:
+            switched.append(ordinal)
+        else:
+            baked.append(ordinal)
+        ordinal += 1
+    return _Plan(tuple(switched), tuple(baked))
+
+
+@lru_cache(maxsize=256)
+def template_text(raw: str, baked_values: tuple[bool, ...]) -> str:
+    """The recipe as one Jinja template for every selector outcome.
+
+    conda-build applies selectors before Jinja (its ``FilteredLoader``). Here a selector line
+    becomes ``{% if _newarch_sel[k] %}line  # [sel]{% endif %}`` so one compiled template serves
+    every variant and platform; the comment is kept for the second pass, which records the
+    condition of each requirement. Lines inside multi-line Jinja constructs (where a wrapper or a
+    comment would change the Jinja) are selected before compiling, like conda-build does.
+    """
+    plan = _plan(raw)
+    baked = dict(zip(plan.baked, baked_values))
+    switched = {o: k for k, o in enumerate(plan.switched)}
+    out: list[str] = []
+    ordinal = 0
+    for (selector, line), full in zip(split_selectors(raw), raw.splitlines()):
+        if selector is None:
+            out.append(line)
+            continue
+        if ordinal in switched:
+            out.append(f"{{% if _newarch_sel[{switched[ordinal]}] %}}{full.rstrip()}{{% endif %}}")
+        else:
+            out.append(line if baked[ordinal] else "")
+        ordinal += 1
+    return "\n".join(out) + "\n"
+
+
+def select(rendered: str, ns: Mapping[str, Any], file: str, source: str) -> _Selected:
+    """The second selector pass, on the Jinja output: conditions of kept requirement lines."""
     pairs = split_selectors(rendered)
     cache: dict[str, bool] = {}
+    for i, (selector, _line) in enumerate(pairs):
+        if selector is not None and selector not in cache:
+            try:
+                cache[selector] = sel.is_true(selector, ns, file)
+            except RenderError as exc:
+                exc.line = line_mapper(source, [p[1] for p in pairs])[i]
+                exc.args = (str(exc),)
+                raise
+    return _select_cached(rendered, tuple(sorted(cache.items())), source)
+
+
+@lru_cache(maxsize=256)
+def _select_cached(rendered: str, values: tuple[tuple[str, bool], ...], source: str) -> _Selected:
+    pairs = split_selectors(rendered)
+    cache = dict(values)
     kept: list[str] = []
     scanner = Scanner()
     out = _Selected("", kept)
@@ -454,13 +594,7 @@ def select(rendered: str, ns: Mapping[str, Any], file: str, raw: str) -> _Select
             kept.append(line)
             scanner.feed(line)
             continue
-        value = cache.get(selector)
-        if value is None:
-            if mapping is None:
-                mapping = line_mapper(raw, [p[1] for p in pairs])
-            value = sel.is_true(selector, ns, file, mapping[i])
-            cache[selector] = value
-        if value:
+        if cache[selector]:
             kept.append(line)
             info = scanner.feed(line)
             if info is None:
@@ -476,17 +610,13 @@ def select(rendered: str, ns: Mapping[str, Any], file: str, raw: str) -> _Select
             info = scanner.feed(line, mutate=False)
             if info is None or info.item is None:
                 continue
-            sections = req_sections(info.path)
-            if not sections:
-                continue
             if mapping is None:
-                mapping = line_mapper(raw, [p[1] for p in pairs])
+                mapping = line_mapper(source, [p[1] for p in pairs])
             name = dep_name(_norm_item(info.item))
-            if not name or "{{" in name:
-                continue
-            for section in sections:
-                out.dropped.setdefault(info.output, []).append(
-                    Dropped(section, name, " ".join(selector.split()), mapping[i]))
+            for section in req_sections(info.path):
+                if name:
+                    out.dropped.setdefault(info.output, []).append(
+                        Dropped(section, name, " ".join(selector.split()), mapping[i]))
     out.text = "\n".join(kept) + "\n"
     return out
 
@@ -737,22 +867,13 @@ def render_v0(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
 def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: str, variant: dict[str, str],
                     env: dict[str, str], used: set[str], has_package: bool) -> list[Output]:
     ns = sel.selector_namespace(host, build, variant, env)
-    ctx = RenderContext(host=host, build=build, variant=variant, env=env, selectors=ns)
-    rendered = render_template(raw, ctx.context(), file)
-    selected = select(rendered, ns, file, raw)
-    mapping_cache: list[list[int]] = []
-
-    def line_of(n: int) -> int:
-        if not mapping_cache:
-            mapping_cache.append(line_mapper(raw, selected.lines))
-        m = mapping_cache[0]
-        return m[n - 1] if 0 < n <= len(m) else n
-
-    meta = load_yaml(selected.text, file, line_of)
-    if meta is None:
-        raise RenderError("recipe is empty", file)
-    if not isinstance(meta, dict):
-        raise RenderError("recipe is not a YAML mapping", file, 1)
+    values = _selector_values(raw, ns, file)
+    source = select_source(raw, values)
+    plan = _plan(raw)
+    text = template_text(raw, tuple(values[o] for o in plan.baked))
+    ctx = RenderContext(host=host, build=build, variant=variant, env=env, selectors=ns,
+                        switches=[values[o] for o in plan.switched])
+    meta, selected = _render_text(text, ctx, ns, file)
     if "PKG_" in raw:
         pkg = meta.get("package") if isinstance(meta.get("package"), dict) else {}
         bld = meta.get("build") if isinstance(meta.get("build"), dict) else {}
@@ -760,32 +881,71 @@ def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: st
         ctx.pkg_version = _scalar((pkg or {}).get("version") or "")
         ctx.pkg_buildnum = _scalar((bld or {}).get("number") or "0")
         ctx.pins.clear()
-        rendered = render_template(raw, ctx.context(), file)
-        selected = select(rendered, ns, file, raw)
-        mapping_cache.clear()
-        meta = load_yaml(selected.text, file, line_of)
-        if not isinstance(meta, dict):
-            raise RenderError("recipe is not a YAML mapping", file, 1)
+        meta, selected = _render_text(text, ctx, ns, file)
+    selected = _Selected(selected.text, selected.lines, selected.conditions, selected.key_selectors,
+                         {k: list(v) for k, v in selected.dropped.items()})
+    jinja_ctx: dict[str, Any] = {}
+    for out_idx, drops in source.dropped.items():
+        for section, item, cond, line in drops:
+            if ("{{" in item or "{%" in item) and not jinja_ctx:
+                jinja_ctx = ctx.context()
+            name = _dropped_name(item, jinja_ctx, file)
+            if name:
+                selected.dropped.setdefault(out_idx, []).append(Dropped(section, name, cond, line))
     outputs = _build_outputs(meta, selected, ctx, variant, has_package, file)
-    used_here = _used_after_selection(raw, ns, file, used)
+    used_here = used_variables(used, source.text) | used_variables(used, raw, selectors_only=True)
     shown = {k: variant[k] for k in sorted(used_here) if k in variant and k not in IMPLICIT_VARIANT_KEYS}
     for out in outputs:
         out.variant = dict(shown)
     return outputs
 
 
-def _used_after_selection(raw: str, ns: Mapping[str, Any], file: str, used: set[str]) -> set[str]:
-    """conda-build: selectors-only use on the raw text, other uses on the raw text with selectors applied."""
-    kept: list[str] = []
-    for selector, line in split_selectors(raw):
-        if selector is None:
-            kept.append(line)
-            continue
+def _render_text(text: str, ctx: RenderContext, ns: Mapping[str, Any], file: str) -> tuple[dict[str, Any], _Selected]:
+    rendered = render_template(text, ctx.context(), file)
+    selected = select(rendered, ns, file, text)
+    mapping: list[list[int]] = []
+
+    def line_of(n: int) -> int:
+        if not mapping:
+            mapping.append(line_mapper(text, selected.lines))
+        m = mapping[0]
+        return m[n - 1] if 0 < n <= len(m) else n
+
+    meta = _load_cached(selected.text, file)
+    if meta is None:
+        meta = load_yaml(selected.text, file, line_of)
+    if meta is None:
+        raise RenderError("recipe is empty", file)
+    if not isinstance(meta, dict):
+        raise RenderError("recipe is not a YAML mapping", file, 1)
+    return meta, selected
+
+
+_YAML_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _load_cached(text: str, file: str) -> Any:
+    """Parsed recipe YAML, cached by text (variants often render identical text); None if not valid."""
+    key = (text, file)
+    if key in _YAML_CACHE:
+        return _YAML_CACHE[key]
+    try:
+        value = load_yaml(text, file)
+    except RenderError:
+        return None
+    if len(_YAML_CACHE) > 256:
+        _YAML_CACHE.clear()
+    _YAML_CACHE[key] = value
+    return value
+
+
+def _dropped_name(item: str, jinja_ctx: dict[str, Any], file: str) -> str:
+    """The package name of a dropped requirement line; Jinja in it is rendered on its own."""
+    if "{{" in item or "{%" in item:
         try:
-            ok = sel.is_true(selector, ns, file)
+            item = render_template(item, jinja_ctx, file)
         except NewarchError:
-            ok = True
-        if ok:
-            kept.append(line)
-    text = "\n".join(kept)
-    return used_variables(used, text) | used_variables(used, raw, selectors_only=True)
+            return ""
+        item = _norm_item(item.split("#", 1)[0])
+    name = dep_name(item)
+    return name if name and "{" not in name else ""
