@@ -353,7 +353,7 @@ def _build_tool_missing(ctx: _Context) -> list[Finding]:
     for o in ctx.built():
         for r in o.reqs("build"):
             n = r.name
-            if n in seen or n in ctx.available or not n or "{" in n or "$" in n or n.startswith("_win-"):
+            if n in seen or n in ctx.available or not n or "{" in n or "$" in n or n == f"_{ctx.pair.target}":
                 continue  # ("_win-arm64": a compiler whose name rendered empty; not a package to look up)
             seen.add(n)
             lines = ctx.dep_lines("build", lambda t, n=n: ctx.normalize(t) == n, o.name)
