@@ -323,3 +323,26 @@ def test_report_command_writes_one_self_contained_page_with_bot_section(tmp_path
     # nothing is loaded from anywhere: no external src/href, no stylesheet links
     assert "<link" not in html and " src=" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
+
+
+@pytest.mark.realdata
+def test_seed_targets_on_the_bundled_snapshot():
+    from newarch.commands.options import SEED_TARGETS
+    from newarch.errors import SnapshotError
+    from newarch.snapshot import load
+
+    try:
+        snap = load()
+    except SnapshotError:
+        pytest.skip("no bundled snapshot in this checkout")
+    plan = plan_for_status(snap, SEED_TARGETS, "win-arm64", "win-64")
+    report = compute_status(snap, plan)
+    assert len(report.configured) == 54  # feedstocks whose conda-forge.yml has win_arm64 (2026-08)
+    for name in report.configured:
+        if name in report.feedstocks:
+            assert report.feedstocks[name].state == "done"
+    mamba = report.feedstocks["mamba"]
+    assert mamba.state in ("done", "ready", "awaiting-parents")
+    assert "mypy" not in report.feedstocks and "mypy" not in mamba.missing_parents
+    # every parent mamba waits for is a planned, not-done feedstock it really needs
+    assert all(p in mamba.needs and report.feedstocks[p].state != "done" for p in mamba.missing_parents)
