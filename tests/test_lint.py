@@ -653,6 +653,12 @@ def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypa
     got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)]
     assert [(r, f) for r, f, _ in got] == [("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
     assert "cross-python_win-arm64" in got[0][2]
+    # --available-build: the names exist on the build platform only; the plan still builds zlib and python
+    names.write_text("python\nzlib\n")
+    res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--available-build", str(names),
+                                    "--format", "json"])
+    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [
+        ("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
 
 
 def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedstocks):

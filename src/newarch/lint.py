@@ -166,7 +166,7 @@ class _Context:
         if cands:
             return cands[0].number
         req = [ln for ln in self.text.lines if ln.key == "requirements"]
-        return req[0].number if req else 1
+        return req[0].number if req else 0  # 0: unknown (e.g. a snapshot without recipe text)
 
     def normalize(self, token: str) -> str:
         """``cross-python_{{ target_platform }}`` -> ``cross-python_win-arm64``."""

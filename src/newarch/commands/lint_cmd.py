@@ -32,11 +32,14 @@ def register(group: click.Group) -> None:
 @click.option("--available", "available", multiple=True, metavar="FILE|URL",
               help="What exists already (repodata.json, channel folder or URL, or a list of names). "
                    "Enables the build-tool-missing rule for the build platform.")
+@click.option("--available-build", "available_build_items", multiple=True, metavar="FILE|URL",
+              help="What exists on the build platform only (same forms as --available); for the "
+                   "build-tool-missing rule, without making the names count as built for the target plan.")
 @click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true).")
 @format_option("table", "json")
 def lint(paths: tuple[Path, ...], use_plan: bool, snapshot_path: Path | None, platform: str,
-         build_platform: str | None, pinning: Path | None, available: tuple[str, ...], env: tuple[str, ...],
-         fmt: str) -> None:
+         build_platform: str | None, pinning: Path | None, available: tuple[str, ...],
+         available_build_items: tuple[str, ...], env: tuple[str, ...], fmt: str) -> None:
     """Find what will break when feedstocks are built for a new platform.
 
     PATHS are feedstock checkouts, bare git mirrors or folders of them. Findings do not change the exit
@@ -45,12 +48,13 @@ def lint(paths: tuple[Path, ...], use_plan: bool, snapshot_path: Path | None, pl
     if not paths and not use_plan:
         raise NewarchError("give feedstock paths, or --plan")
     pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
-    avail = None
-    if available:
-        from ..availability import load_availability
+    from ..availability import load_availability
 
-        avail = load_availability(available, pair.target, pair.build)
+    avail = load_availability(available, pair.target, pair.build) if available else None
     available_build = avail.available_on(pair.build) if avail is not None else None
+    if available_build_items:
+        extra = load_availability(available_build_items, pair.build, pair.build).available_on(pair.build)
+        available_build = (available_build or set()) | extra
 
     planned: list[str] | None = None
     notes: list[str] = []
