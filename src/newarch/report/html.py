@@ -81,14 +81,15 @@ def build_context(rep: StatusReport, sections: Sequence[Section] = (),
         pr_url = safe_url(st.pr.url) if st.pr else ""
         rows.append({
             "name": name, "state": st.state, "state_rank": rank[st.state], "wave": st.wave, "unblocks": st.unblocks,
-            "missing": st.missing_parents, "findings": findings, "reason": st.reason, "pr_url": pr_url,
+            "missing": st.missing_parents, "unresolved": st.unresolved, "mode": st.mode, "findings": findings, "reason": st.reason, "pr_url": pr_url,
             "target": name in target_feedstocks,
-            "search": " ".join([name, st.state, st.reason, *st.missing_parents,
+            "search": " ".join([name, st.state, st.mode, st.reason, *st.missing_parents, *st.unresolved,
                                 *(f"{f.rule} {f.message}" for f in findings)]).lower(),
         })
         nodes_data.append({
             "name": name, "state": st.state, "reason": st.reason, "wave": st.wave, "unblocks": st.unblocks,
             "why": st.why, "needs": st.needs, "missing": st.missing_parents, "mode": st.mode,
+            "unresolved": st.unresolved,
             "pr": pr_url, "findings": [f"{f.severity} {f.rule}: {f.message}"
                                        + (f" ({f.file}:{f.line})" if f.file else "") for f in findings],
             "solve": [o.summary() for o in st.solve],
@@ -108,6 +109,8 @@ def build_context(rep: StatusReport, sections: Sequence[Section] = (),
         "snapshot_date": snap.date,
         "snapshot_source": "; ".join(x for x in (Path(snap.origin).name if snap.origin else "", snap.description) if x),
         "availability": rep.availability,
+        "configured_total": len(rep.configured),
+        "configured_in_plan": sum(1 for n in rep.configured if n in rep.feedstocks),
         "totals": [(s, totals[s]) for s in STATES],
         "rows": rows,
         "layout": lay,
