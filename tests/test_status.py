@@ -269,6 +269,8 @@ def test_prs_file_errors_name_file_and_line(tmp_path):
     with pytest.raises(NewarchError) as e:
         load_prs(_write(tmp_path / "bad.csv", "a,https://x\nonly-one-field\n"))
     assert str(e.value).startswith(f"{tmp_path / 'bad.csv'}:2:")
+    with pytest.raises(NewarchError, match="expected a JSON object"):
+        load_prs(_write(tmp_path / "list.json", '["a"]'))
     with pytest.raises(NewarchError) as e:
         load_prs(_write(tmp_path / "broken.json", '{"a": \n'))
     assert "broken.json:2" in str(e.value)

@@ -181,11 +181,13 @@ def load_prs(path: str | Path) -> dict[str, PullRequest]:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NewarchError(f"cannot read PR list ({getattr(exc, 'strerror', None) or exc})", str(p)) from None
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith(("{", "[")):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise NewarchError(f"not valid JSON ({exc.msg})", str(p), exc.lineno) from None
+        if not isinstance(data, dict):
+            raise NewarchError("expected a JSON object {feedstock: url | {url, state}}", str(p))
         return {_strip(k): _pr_entry(_strip(k), v, str(p)) for k, v in data.items()}
     out: dict[str, PullRequest] = {}
     for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
