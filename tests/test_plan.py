@@ -399,3 +399,16 @@ def test_json_contract(cf):
     pruned = {p["name"] for p in d["pruned"]}
     assert pruned == set(cf.feedstocks) - set(names)
     assert all(p["reason"] for p in d["pruned"])
+
+
+@pytest.mark.parametrize("mode", ["auto", "cross", "native"])
+def test_fast_dependency_collection_agrees_with_the_labelled_edges(cf, mode):
+    b = conda_forge_like()
+    b.fs("a", out("a", build=VS + ["fmt"], host=["fmt", "zlib"], ignore_run_exports_from=["fmt", "vs_win-arm64"],
+                  ignore_run_exports=["libzlib"]))
+    plan = plan_of(b.snapshot(), "mamba", "cffi", "a", mode=mode)
+    for fs in plan.feedstocks.values():
+        followed = {e.dep_output for e in fs.edges if e.dst_feedstock != fs.name or e.dep_output not in fs.outputs}
+        assert set(fs.deps) == followed, fs.name
+    for node in plan.noarch.values():
+        assert set(node.deps) == {e.dep_output for e in node.edges}

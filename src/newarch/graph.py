@@ -28,7 +28,8 @@ VIRTUAL = "virtual"  # __glibc, __win, ...: provided by the system
 UNKNOWN = "unknown"  # nobody provides it
 
 # Run-exports kinds that add run dependencies, by the environment the exporting package is in.
-RUN_EXPORT_KINDS_FROM = {"host": ("weak", "strong"), "build": ("strong",)}
+# "noarch": what a noarch output takes from its host deps.
+RUN_EXPORT_KINDS_FROM = {"host": ("weak", "strong"), "build": ("strong",), "noarch": ("noarch",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,7 @@ class Resolution:
     outputs: tuple[Output, ...] = ()  # the variants of the name in the feedstock's render for the pair
     candidates: tuple[str, ...] = ()  # every feedstock that could provide it
     reason: str = ""  # why this feedstock (when there was a choice) or why none
-
-    @property
-    def noarch(self) -> bool:
-        """True when every rendered variant is noarch (then no target-platform build is needed)."""
-        return bool(self.outputs) and all(o.noarch for o in self.outputs)
+    noarch: bool = False  # every rendered variant is noarch (then no target-platform build is needed)
 
 
 @dataclass(slots=True)
@@ -95,6 +92,7 @@ class PairIndex:
     # names of non-skipped outputs rendered for the build platform as target (any build)
     build_outputs: dict[str, list[Output]] = field(default_factory=dict)
     _cache: dict[str, Resolution] = field(default_factory=dict)
+    _rex: dict[tuple[str, str, bool], tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
     _all_outputs: dict[str, list[Output]] | None = None
 
     @classmethod
@@ -146,7 +144,8 @@ class PairIndex:
                 chosen = listed[0] if listed else cands[0]
                 how = "listed in the output index" if listed else "first by name"
                 reason = f"{len(cands)} feedstocks render '{name}' for {self.pair}; chose {chosen} ({how})"
-            return Resolution(name, RENDERED, chosen, tuple(provs[chosen]), cands, reason)
+            outs = tuple(provs[chosen])
+            return Resolution(name, RENDERED, chosen, outs, cands, reason, all(o.noarch for o in outs))
         if name in self.skipped:
             fs = tuple(sorted(self.skipped[name]))
             return Resolution(name, SKIPPED, fs[0], (), fs,
@@ -200,6 +199,17 @@ class PairIndex:
             if outs:
                 return _union_run_exports(outs)
         return _union_run_exports(self._any_outputs(name))
+
+    def exports(self, name: str, env: str, prefer_build: bool = False) -> tuple[tuple[str, str, str], ...]:
+        """``((kind, dep name, spec), ...)`` that a package ``name`` in environment ``env`` (host, build,
+        or "noarch" for a noarch output's host) adds to the run requirements. Cached."""
+        key = (name, env, prefer_build)
+        hit = self._rex.get(key)
+        if hit is None:
+            kinds = RUN_EXPORT_KINDS_FROM[env]
+            hit = self._rex[key] = tuple((k, dep_name(s), s) for k, s in self.run_exports_of(name, prefer_build)
+                                         if k in kinds)
+        return hit
 
     def _any_outputs(self, name: str) -> list[Output]:
         if self._all_outputs is None:

@@ -20,13 +20,14 @@ Semantics (issue 4), in short:
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from .graph import (RENDERED, RUN_EXPORT_KINDS_FROM, SKIPPED, VIRTUAL, Edge, PairIndex, Resolution,
-                    exported_names, pair_index)
+from .graph import RENDERED, VIRTUAL, Edge, PairIndex, Resolution, pair_index
 from .model import Output, PlatformPair, Requirement
 from .snapshot import Snapshot
 
@@ -61,11 +62,32 @@ class PlannedFeedstock:
     unblocks: int = 0  # planned feedstocks that (transitively) need it
     mode: str = "cross"  # "cross" | "native"
     mode_reason: str = ""
-    edges: list[Edge] = field(default_factory=list)  # followed dependencies of its outputs
-    need_edges: dict[str, list[Edge]] = field(default_factory=dict)  # needs[i] -> the edges behind it
     cycle: int | None = None  # index into Plan.cycles
     notes: list[str] = field(default_factory=list)
     parent_name: str = ""  # the needed output name that first brought it in
+    deps: list[str] = field(default_factory=list)  # followed dependency names (own outputs excluded)
+    plan: Any = field(default=None, repr=False, compare=False)
+    _edges: list[Edge] | None = field(default=None, repr=False, compare=False)
+    _need_edges: dict[str, list[Edge]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def edges(self) -> list[Edge]:
+        """The followed dependencies of its outputs (built on first use)."""
+        if self._edges is None:
+            self._edges = self.plan._feedstock_edges(self)[0]
+        return self._edges
+
+    @property
+    def need_edges(self) -> dict[str, list[Edge]]:
+        """needs[i] -> the edges behind it (through noarch outputs: the edge to the noarch output)."""
+        if self._need_edges is None:
+            ne: dict[str, list[Edge]] = {}
+            for e in self.edges:
+                for t in self.plan._name_targets(e.dep_output):
+                    if t != self.name:
+                        ne.setdefault(t, []).append(e)
+            self._need_edges = ne
+        return self._need_edges
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,7 +166,15 @@ class NoarchNode:
 
     name: str
     feedstock: str
-    edges: list[Edge] = field(default_factory=list)
+    deps: list[str] = field(default_factory=list)  # followed dependency names
+    plan: Any = field(default=None, repr=False, compare=False)
+    _edges: list[Edge] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def edges(self) -> list[Edge]:
+        if self._edges is None:
+            self._edges = self.plan._noarch_edges(self)[0]
+        return self._edges
 
 
 @dataclass(slots=True)
@@ -154,7 +184,6 @@ class Need:
     name: str
     resolution: Resolution
     parent: tuple[str, str]  # ("target", t) | ("fs", feedstock) | ("noarch", output name)
-    edge: Edge | None = None
 
 
 @dataclass(slots=True)
@@ -177,9 +206,80 @@ class Plan:
     tipping_point: dict[str, Any] = field(default_factory=dict)
     available_hits: dict[str, list[str]] = field(default_factory=dict)  # name -> consumers
     ignored_hits: dict[str, list[str]] = field(default_factory=dict)
-    # dependencies seen but deliberately not followed, by dep name (build deps under cross, noarch host...)
-    unfollowed: dict[str, list[Edge]] = field(default_factory=dict)
     _pruned: list[Pruned] | None = None
+    _unfollowed: dict[str, list[Edge]] | None = None
+    _targets_memo: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _cross_only: dict[str, frozenset[Requirement]] = field(default_factory=dict)
+
+    @property
+    def unfollowed(self) -> dict[str, list[Edge]]:
+        """Dependencies seen but deliberately not followed, by dep name: build deps of cross-compiled
+        feedstocks, cross-only build deps of native ones, host deps of noarch outputs."""
+        if self._unfollowed is None:
+            d: dict[str, list[Edge]] = {}
+            for fs in self.feedstocks.values():
+                for e in self._feedstock_edges(fs)[1]:
+                    d.setdefault(e.dep_output, []).append(e)
+            for node in self.noarch.values():
+                for e in self._noarch_edges(node)[1]:
+                    d.setdefault(e.dep_output, []).append(e)
+            self._unfollowed = d
+        return self._unfollowed
+
+    def _make_edges(self, src: str, items: Iterable[tuple], own: Iterable[str] = ()) -> tuple[list[Edge], list[Edge]]:
+        followed: list[Edge] = []
+        unfollowed: list[Edge] = []
+        owns = set(own)
+        for out, dep, section, spec, cond, via, follow in items:
+            r = self.index.resolve(dep)
+            dst = src if (dep in owns or self.index.produces(src, dep)) else r.feedstock
+            e = Edge(src, dst, out.name, dep, section, spec, cond, _via_text(via))
+            (followed if follow else unfollowed).append(e)
+        return followed, unfollowed
+
+    def _feedstock_edges(self, fs: PlannedFeedstock) -> tuple[list[Edge], list[Edge]]:
+        outs = [o for o in self.index.feedstock_outputs.get(fs.name, ()) if not o.noarch]
+        items = _walk_built(self.index, outs, fs.mode == "native", self._cross_only.get(fs.name, frozenset()))
+        return self._make_edges(fs.name, items, fs.outputs)
+
+    def _noarch_edges(self, node: NoarchNode) -> tuple[list[Edge], list[Edge]]:
+        r = self.index.resolve(node.name)
+        return self._make_edges(node.feedstock, _walk_noarch(self.index, r.outputs))
+
+    def _name_targets(self, name: str) -> tuple[str, ...]:
+        """The planned feedstocks a dependency on output ``name`` makes one wait for (through noarch
+        outputs: the planned feedstocks of their run deps, transitively)."""
+        hit = self._targets_memo.get(name)
+        if hit is not None:
+            return hit
+        need = self.needed.get(name)
+        result: tuple[str, ...] = ()
+        if need is not None and name not in self.options.available and need.resolution.kind == RENDERED:
+            r = need.resolution
+            if not r.noarch:
+                if r.feedstock in self.feedstocks:
+                    result = (r.feedstock,)
+            else:
+                acc: dict[str, None] = {}
+                seen = {name}
+                stack = [name]
+                while stack:
+                    node = self.noarch.get(stack.pop())
+                    if node is None:
+                        continue
+                    for d in node.deps:
+                        n = self.needed.get(d)
+                        if n is None or d in self.options.available or n.resolution.kind != RENDERED:
+                            continue
+                        if n.resolution.noarch:
+                            if d not in seen:
+                                seen.add(d)
+                                stack.append(d)
+                        elif n.resolution.feedstock in self.feedstocks:
+                            acc[n.resolution.feedstock] = None
+                result = tuple(acc)
+        self._targets_memo[name] = result
+        return result
 
     @property
     def mode(self) -> str:
@@ -202,6 +302,10 @@ class Plan:
         return self._pruned
 
     def to_json(self) -> dict[str, Any]:
+        with no_gc():
+            return self._to_json()
+
+    def _to_json(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "platform": self.pair.target,
@@ -229,6 +333,18 @@ class Plan:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause cyclic garbage collection (restored after, even on error)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def default_build_platform(snapshot: Snapshot, platform: str) -> str:
     builds = sorted({p.build for p in snapshot.pairs if p.target == platform and p.build != platform})
     if builds:
@@ -248,6 +364,88 @@ def _cross_only(req: Requirement) -> bool:
     return "build_platform!=target_platform" in cond or "target_platform!=build_platform" in cond
 
 
+def _via_text(via: tuple[str, ...] | None) -> str:
+    if not via:
+        return ""
+    if via[0] == "noarch-host":
+        return f"host of noarch output {via[1]}"
+    return f"{via[0]} ({via[1]}, {via[2]})"
+
+
+# The rules, in one place: what a build of a feedstock / a noarch output depends on. Each item is
+# (output, dep name, section, spec, condition, via, followed).
+def _walk_built(idx: PairIndex, outs: list[Output], native: bool,
+                cross_only: frozenset[Requirement]) -> Iterator[tuple]:
+    for out in outs:
+        reqs = out.requirements
+        for section in ("host", "run"):
+            for req in reqs.get(section, ()):
+                yield out, req.name, section, req.spec, req.condition, None, True
+        ire = out.ignore_run_exports
+        irf = out.ignore_run_exports_from
+        for env in ("host", "build"):
+            prefer_build = env == "build" and not native
+            for req in reqs.get(env, ()):
+                if irf and req.name in irf:
+                    continue
+                if native and env == "build" and req in cross_only:
+                    continue
+                for kind, dep, spec in idx.exports(req.name, env, prefer_build):
+                    if ire and dep in ire:
+                        continue
+                    yield out, dep, "run_exports", spec, req.condition, (req.name, env, kind), True
+        for req in reqs.get("build", ()):
+            yield out, req.name, "build", req.spec, req.condition, None, native and req not in cross_only
+
+
+def _deps_built(idx: PairIndex, outs: list[Output], native: bool, cross_only: frozenset[Requirement],
+                owns: set[str]) -> list[str]:
+    """The followed dependency names of ``_walk_built``, without building items (the planner's hot
+    loop; tests check both agree)."""
+    deps: dict[str, None] = {}
+    exports = idx.exports
+    for out in outs:
+        reqs = out.requirements
+        for section in ("host", "run"):
+            for req in reqs.get(section, ()):
+                deps[req.name] = None
+        ire = out.ignore_run_exports
+        irf = out.ignore_run_exports_from
+        for req in reqs.get("host", ()):
+            if irf and req.name in irf:
+                continue
+            for _kind, dep, _spec in exports(req.name, "host", False):
+                if not (ire and dep in ire):
+                    deps[dep] = None
+        for req in reqs.get("build", ()):
+            if native:
+                if req in cross_only:
+                    continue
+                deps[req.name] = None
+            if irf and req.name in irf:
+                continue
+            for _kind, dep, _spec in exports(req.name, "build", not native):
+                if not (ire and dep in ire):
+                    deps[dep] = None
+    return [d for d in deps if d not in owns]
+
+
+def _walk_noarch(idx: PairIndex, outs: Iterable[Output]) -> Iterator[tuple]:
+    for out in outs:
+        for req in out.requirements.get("run", ()):
+            yield out, req.name, "run", req.spec, req.condition, None, True
+        ire = out.ignore_run_exports
+        irf = out.ignore_run_exports_from
+        for req in out.requirements.get("host", ()):
+            yield out, req.name, "host", req.spec, req.condition, ("noarch-host", out.name), False
+            if irf and req.name in irf:
+                continue
+            for kind, dep, spec in idx.exports(req.name, "noarch"):
+                if ire and dep in ire:
+                    continue
+                yield out, dep, "run_exports", spec, req.condition, (req.name, "host", kind), True
+
+
 class _Builder:
     def __init__(self, snapshot: Snapshot, options: PlanOptions, pair: PlatformPair, idx: PairIndex) -> None:
         self.snap = snapshot
@@ -261,7 +459,6 @@ class _Builder:
         self.available = options.available
         self.ignore = options.ignore
 
-    # -- helpers ---------------------------------------------------------------------------------
     def _unknown(self, name: str, who: str, reason: str, kind: str) -> None:
         u = self.unknown.get(name)
         if u is None:
@@ -269,40 +466,29 @@ class _Builder:
         if who not in u.needed_by:
             u.needed_by.append(who)
 
-    def _need(self, name: str, parent: tuple[str, str], edge: Edge | None) -> None:
-        if name in self.plan.needed:
-            return
-        self.plan.needed[name] = Need(name, self.idx.resolve(name), parent, edge)
-        self.queue.append(name)
+    def _need(self, name: str, r: Resolution, parent: tuple[str, str]) -> None:
+        if name not in self.plan.needed:
+            self.plan.needed[name] = Need(name, r, parent)
+            self.queue.append(name)
 
-    def _edge(self, src: str, out: Output, req_name: str, section: str, spec: str, cond: str = "",
-              via: str = "") -> Edge:
-        r = self.idx.resolve(req_name)
-        dst = src if self.idx.produces(src, req_name) else r.feedstock
-        return Edge(src, dst, out.name, req_name, section, spec, cond, via)
+    def _consume(self, deps: Iterable[str], who: str, parent: tuple[str, str]) -> None:
+        """``who`` depends on each name of ``deps``."""
+        plan = self.plan
+        resolve = self.idx.resolve
+        for name in deps:
+            if name in self.available:
+                plan.available_hits.setdefault(name, []).append(who)
+                continue
+            r = resolve(name)
+            if self.ignore and (name in self.ignore or r.feedstock in self.ignore):
+                plan.ignored_hits.setdefault(name, []).append(who)
+                continue
+            if r.kind != RENDERED and r.kind != VIRTUAL:
+                self._unknown(name, who, r.reason, r.kind)
+            if name not in plan.needed:
+                plan.needed[name] = Need(name, r, parent)
+                self.queue.append(name)
 
-    def _follow(self, e: Edge, parent: tuple[str, str], edges: list[Edge]) -> None:
-        edges.append(e)
-        name = e.dep_output
-        if name in self.available:
-            self.plan.available_hits.setdefault(name, []).append(e.src_feedstock)
-            return
-        if name in self.ignore or (e.dst_feedstock and e.dst_feedstock in self.ignore):
-            self.plan.ignored_hits.setdefault(name, []).append(e.src_feedstock)
-            return
-        if parent[0] == "fs" and e.dst_feedstock == e.src_feedstock:
-            fs = self.plan.feedstocks[e.src_feedstock]
-            if name in fs.outputs:
-                return  # built by this very feedstock
-        r = self.idx.resolve(name)
-        if r.kind != RENDERED and r.kind != VIRTUAL:
-            self._unknown(name, e.src_feedstock, r.reason, r.kind)
-        self._need(name, parent, e)
-
-    def _unfollow(self, e: Edge) -> None:
-        self.plan.unfollowed.setdefault(e.dep_output, []).append(e)
-
-    # -- the walk --------------------------------------------------------------------------------
     def run(self) -> Plan:
         for t in self.opt.targets:
             self._add_target(t)
@@ -323,7 +509,12 @@ class _Builder:
         r = self.idx.resolve(t)
         if r.kind == RENDERED or t not in self.snap.feedstocks:
             self.plan.roots.append((t, t))
-            self._need(t, ("target", t), None)
+            if t in self.available:
+                self.plan.available_hits.setdefault(t, []).append("target")
+                return
+            if r.kind != RENDERED and r.kind != VIRTUAL:
+                self._unknown(t, "target", r.reason, r.kind)
+            self._need(t, r, ("target", t))
             return
         # a feedstock name: all its outputs for the pair
         outs = self.idx.feedstock_outputs.get(t)
@@ -338,20 +529,11 @@ class _Builder:
             return
         for name in dict.fromkeys(o.name for o in outs):
             self.plan.roots.append((t, name))
-            self._need(name, ("target", t), None)
+            self._consume([name], "target", ("target", t))
 
     def _process(self, name: str) -> None:
-        need = self.plan.needed[name]
-        r = need.resolution
-        who = need.edge.src_feedstock if need.edge else "target"
-        if need.parent[0] == "target" and name in self.available:
-            self.plan.available_hits.setdefault(name, []).append("target")
-            return
-        if r.kind == VIRTUAL:
-            return
+        r = self.plan.needed[name].resolution
         if r.kind != RENDERED:
-            kind = r.kind
-            self._unknown(name, who, r.reason, kind)
             return
         if r.noarch:
             self._expand_noarch(name, r)
@@ -359,25 +541,11 @@ class _Builder:
             self._plan_feedstock(r.feedstock, name)
 
     def _expand_noarch(self, name: str, r: Resolution) -> None:
-        node = self.plan.noarch.get(name)
-        if node is not None:
+        if name in self.plan.noarch:
             return
-        node = self.plan.noarch[name] = NoarchNode(name, r.feedstock)
-        parent = ("noarch", name)
-        for out in r.outputs:
-            for req in out.reqs("run"):
-                self._follow(self._edge(r.feedstock, out, req.name, "run", req.spec, req.condition), parent,
-                             node.edges)
-            for req in out.reqs("host"):
-                self._unfollow(self._edge(r.feedstock, out, req.name, "host", req.spec, req.condition,
-                                          via=f"host of noarch output {out.name}"))
-                if req.name in out.ignore_run_exports_from:
-                    continue
-                for kind, dep, spec in exported_names(self.idx.run_exports_of(req.name), ("noarch",)):
-                    if dep in out.ignore_run_exports:
-                        continue
-                    self._follow(self._edge(r.feedstock, out, dep, "run_exports", spec, req.condition,
-                                            via=f"{req.name} (host, {kind})"), parent, node.edges)
+        deps = list(dict.fromkeys(item[1] for item in _walk_noarch(self.idx, r.outputs) if item[6]))
+        self.plan.noarch[name] = NoarchNode(name, r.feedstock, deps, self.plan)
+        self._consume(deps, r.feedstock, ("noarch", name))
 
     def _plan_feedstock(self, fname: str, needed_output: str) -> None:
         fs = self.plan.feedstocks.get(fname)
@@ -386,44 +554,26 @@ class _Builder:
                 fs.needed_outputs.append(needed_output)
             return
         outs = [o for o in self.idx.feedstock_outputs.get(fname, ()) if not o.noarch]
-        fs = PlannedFeedstock(fname, outputs=list(dict.fromkeys(o.name for o in outs)),
-                              needed_outputs=[needed_output], parent_name=needed_output)
+        own = list(dict.fromkeys(o.name for o in outs))
+        fs = PlannedFeedstock(fname, outputs=own, needed_outputs=[needed_output], parent_name=needed_output,
+                              plan=self.plan)
         self.plan.feedstocks[fname] = fs
         fs.mode, fs.mode_reason, cross_only = self._decide_mode(fname, outs)
-        parent = ("fs", fname)
-        native = fs.mode == "native"
-        for out in outs:
-            ire = set(out.ignore_run_exports)
-            irf = set(out.ignore_run_exports_from)
-            for section in ("host", "run"):
-                for req in out.reqs(section):
-                    self._follow(self._edge(fname, out, req.name, section, req.spec, req.condition), parent, fs.edges)
-            for env in ("host", "build"):
-                for req in out.reqs(env):
-                    if req.name in irf or (env == "build" and native and req in cross_only):
-                        continue
-                    rex = self.idx.run_exports_of(req.name, prefer_build=(env == "build" and not native))
-                    for kind, dep, spec in exported_names(rex, RUN_EXPORT_KINDS_FROM[env]):
-                        if dep in ire:
-                            continue
-                        self._follow(self._edge(fname, out, dep, "run_exports", spec, req.condition,
-                                                via=f"{req.name} ({env}, {kind})"), parent, fs.edges)
-            for req in out.reqs("build"):
-                e = self._edge(fname, out, req.name, "build", req.spec, req.condition)
-                if native and req not in cross_only:
-                    self._follow(e, parent, fs.edges)
-                else:
-                    self._unfollow(e)
+        if cross_only:
+            self.plan._cross_only[fname] = cross_only
+        fs.deps = _deps_built(self.idx, outs, fs.mode == "native", cross_only, set(own))
+        self._consume(fs.deps, fname, ("fs", fname))
 
-    def _decide_mode(self, fname: str, outs: list[Output]) -> tuple[str, str, set[Requirement]]:
-        builds = [req for o in outs for req in o.reqs("build")]
-        cross_only = {r for r in builds if _cross_only(r)}
+    def _decide_mode(self, fname: str, outs: list[Output]) -> tuple[str, str, frozenset[Requirement]]:
+        builds = [req for o in outs for req in o.requirements.get("build", ())]
+        cross_only = frozenset(r for r in builds if _cross_only(r))
         if not self.pair.cross:
             return "native", f"target and build platform are both {self.pair.target}", cross_only
-        missing = list(dict.fromkeys(r.name for r in builds if not self.idx.exists_on_build(r.name)))
         mode = self.opt.mode
         if mode == "native":
             return "native", "native mode requested", cross_only
+        exists = self.idx.exists_on_build
+        missing = list(dict.fromkeys(r.name for r in builds if not exists(r.name)))
         for m in missing:
             item = self.toolchain.get(m)
             if item is None:
@@ -444,140 +594,129 @@ class _Builder:
 # -- ordering -------------------------------------------------------------------------------------
 
 def _needs(plan: Plan) -> None:
-    """Feedstock-level needs: edges to planned feedstocks, looking through noarch outputs."""
-    feedstocks = plan.feedstocks
-    needed = plan.needed
-    closure_memo: dict[str, dict[str, Edge]] = {}
-
-    def target_of(e: Edge) -> str | None:
-        """'fs' planned feedstock, or None; noarch handled by caller."""
-        name = e.dep_output
-        if name in plan.available_hits and name in plan.options.available:
-            return None
-        n = needed.get(name)
-        if n is None or n.resolution.kind != RENDERED:
-            return None
-        return None if n.resolution.noarch else n.resolution.feedstock
-
-    def noarch_closure(name: str) -> dict[str, Edge]:
-        hit = closure_memo.get(name)
-        if hit is not None:
-            return hit
-        result: dict[str, Edge] = {}
-        seen = {name}
-        stack = [name]
-        while stack:
-            node = plan.noarch.get(stack.pop())
-            if node is None:
-                continue
-            for e in node.edges:
-                dep = e.dep_output
-                n = needed.get(dep)
-                if n is None or dep in plan.options.available:
-                    continue
-                if n.resolution.kind == RENDERED and n.resolution.noarch:
-                    if dep not in seen:
-                        seen.add(dep)
-                        stack.append(dep)
-                    continue
-                t = target_of(e)
-                if t is not None and t in feedstocks and t not in result:
-                    result[t] = e
-        closure_memo[name] = result
-        return result
-
-    for fs in feedstocks.values():
-        ne: dict[str, list[Edge]] = {}
-        for e in fs.edges:
-            n = needed.get(e.dep_output)
-            if n is None or e.dep_output in plan.options.available:
-                continue
-            r = n.resolution
-            if r.kind == RENDERED and r.noarch:
-                for t in noarch_closure(e.dep_output):
-                    if t != fs.name:
-                        ne.setdefault(t, []).append(e)
-                continue
-            t = target_of(e)
-            if t is not None and t != fs.name and t in feedstocks:
-                ne.setdefault(t, []).append(e)
-        fs.need_edges = ne
-        fs.needs = sorted(ne)
+    """Feedstock-level needs: dependencies on planned feedstocks, looking through noarch outputs."""
+    targets = plan._name_targets
+    memo = plan._targets_memo
+    for fs in plan.feedstocks.values():
+        acc: set[str] = set()
+        for d in fs.deps:
+            t = memo.get(d)
+            acc.update(targets(d) if t is None else t)
+        acc.discard(fs.name)
+        fs.needs = sorted(acc)
 
 
-def _order(plan: Plan) -> None:
-    import networkx as nx
-
-    names = sorted(plan.feedstocks)
-    g = nx.DiGraph()
-    g.add_nodes_from(names)
-    # edge dependency -> dependent
-    g.add_edges_from((d, f) for f in names for d in plan.feedstocks[f].needs)
-    sccs = [sorted(c) for c in nx.strongly_connected_components(g)]
-    sccs.sort()
-    comp: dict[str, int] = {}
-    for i, c in enumerate(sccs):
-        for n in c:
-            comp[n] = i
-    # cycles
-    for c in sccs:
-        if len(c) > 1 or g.has_edge(c[0], c[0]):
-            plan.cycles.append(_cycle(plan, g, c))
-    for ci, c in enumerate(plan.cycles):
-        for n in c.members:
-            plan.feedstocks[n].cycle = ci
-    # condensed DAG; waves = longest path from the sources
-    succ: list[set[int]] = [set() for _ in sccs]
-    indeg = [0] * len(sccs)
-    for u, v in g.edges():
-        cu, cv = comp[u], comp[v]
-        if cu != cv and cv not in succ[cu]:
-            succ[cu].add(cv)
-            indeg[cv] += 1
-    wave = [0] * len(sccs)
-    best_pred: list[int] = [-1] * len(sccs)
-    order: list[int] = [i for i in range(len(sccs)) if indeg[i] == 0]
+def _kahn(succ: list[list[int]], n: int) -> tuple[list[int], list[int], list[int]]:
+    """Topological order (possibly partial), longest-path waves and the predecessor on it."""
+    indeg = [0] * n
+    for s_ in succ:
+        for v in s_:
+            indeg[v] += 1
+    wave = [0] * n
+    best_pred = [-1] * n
+    order = [i for i in range(n) if indeg[i] == 0]
     k = 0
     while k < len(order):
         u = order[k]
         k += 1
-        for v in sorted(succ[u]):
-            if wave[u] + 1 > wave[v]:
-                wave[v] = wave[u] + 1
+        wu = wave[u] + 1
+        for v in succ[u]:
+            if wu > wave[v] or (wu == wave[v] and u < best_pred[v]):
+                wave[v] = wu
                 best_pred[v] = u
             indeg[v] -= 1
             if indeg[v] == 0:
                 order.append(v)
-    for n, fs in plan.feedstocks.items():
-        fs.wave = wave[comp[n]]
-    # critical path: the longest chain of the condensed DAG
-    if sccs:
-        end = max(range(len(sccs)), key=lambda i: (wave[i], -i))
+    return order, wave, best_pred
+
+
+def _trim_to_cycles(succ: list[list[int]], pred: list[list[int]], alive: set[int]) -> set[int]:
+    """Remove nodes without dependents among ``alive`` repeatedly: every cycle stays."""
+    outdeg = {u: sum(1 for v in succ[u] if v in alive) for u in alive}
+    queue = [u for u, d in outdeg.items() if d == 0]
+    while queue:
+        u = queue.pop()
+        alive.discard(u)
+        for w in pred[u]:
+            if w in alive:
+                outdeg[w] -= 1
+                if outdeg[w] == 0:
+                    queue.append(w)
+    return alive
+
+
+def _order(plan: Plan) -> None:
+    names = sorted(plan.feedstocks)
+    ix = {n: i for i, n in enumerate(names)}
+    fss = plan.feedstocks
+    pred = [[ix[d] for d in fss[n].needs] for n in names]  # i needs pred[i]
+    succ: list[list[int]] = [[] for _ in names]  # dependency -> dependents
+    for i, ps in enumerate(pred):
+        for d in ps:
+            succ[d].append(i)
+    order, wave, best_pred = _kahn(succ, len(names))
+    sccs: list[list[int]] = [[i] for i in range(len(names))]
+    comp = list(range(len(names)))
+    if len(order) < len(names):
+        # cycles: strongly connected components of what a topological sort cannot place
+        import networkx as nx
+
+        core = _trim_to_cycles(succ, pred, set(range(len(names))) - set(order))
+        g = nx.DiGraph()
+        g.add_nodes_from(sorted(core))
+        g.add_edges_from((d, i) for i in sorted(core) for d in pred[i] if d in core)
+        cyc_sets = sorted(sorted(names[i] for i in c) for c in nx.strongly_connected_components(g)
+                          if len(c) > 1 or any(g.has_edge(i, i) for i in c))
+        for members in cyc_sets:
+            plan.cycles.append(_cycle(plan, members))
+        # condense: one component per cycle, singletons otherwise
+        comp = [-1] * len(names)
+        sccs = []
+        for c in plan.cycles:
+            for n in c.members:
+                comp[ix[n]] = len(sccs)
+            sccs.append([ix[n] for n in c.members])
+        for i in range(len(names)):
+            if comp[i] == -1:
+                comp[i] = len(sccs)
+                sccs.append([i])
+        csucc_sets: list[set[int]] = [set() for _ in sccs]
+        for u, vs in enumerate(succ):
+            cu = comp[u]
+            for v in vs:
+                if comp[v] != cu:
+                    csucc_sets[cu].add(comp[v])
+        succ = [sorted(x) for x in csucc_sets]
+        order, wave, best_pred = _kahn(succ, len(sccs))
+        for ci, c in enumerate(plan.cycles):
+            for n in c.members:
+                fss[n].cycle = ci
+    nc = len(sccs)
+    for i, n in enumerate(names):
+        fss[n].wave = wave[comp[i]]
+    if nc:
+        end = max(range(nc), key=lambda c: (wave[c], -c))
         path: list[int] = []
         while end != -1:
             path.append(end)
             end = best_pred[end]
-        plan.critical_path = [n for i in reversed(path) for n in sccs[i]]
+        plan.critical_path = [names[i] for c in reversed(path) for i in sccs[c]]
     # unblocks: transitive dependents, one bitset per component, in reverse topological order;
     # bits are numbered from the end so a component's set only uses bits below its own.
-    desc = [0] * len(sccs)
-    members_bits = [0] * len(sccs)
+    incl = [0] * nc  # the component and everything that needs it
     nbit = 0
     for c in reversed(order):
-        members_bits[c] = ((1 << len(sccs[c])) - 1) << nbit
+        d = ((1 << len(sccs[c])) - 1) << nbit
         nbit += len(sccs[c])
-        d = 0
         for v in succ[c]:
-            d |= desc[v] | members_bits[v]
-        desc[c] = d
-    for n, fs in plan.feedstocks.items():
-        c = comp[n]
-        fs.unblocks = desc[c].bit_count() + len(sccs[c]) - 1
-    # final order: by wave, then name
-    plan.feedstocks = dict(sorted(plan.feedstocks.items(), key=lambda kv: (kv[1].wave, kv[0])))
+            d |= incl[v]
+        incl[c] = d
+    for i, n in enumerate(names):
+        fss[n].unblocks = incl[comp[i]].bit_count() - 1
+    plan.feedstocks = dict(sorted(fss.items(), key=lambda kv: (kv[1].wave, kv[0])))
 
 
-def _cycle(plan: Plan, g: Any, members: list[str]) -> Cycle:
+def _cycle(plan: Plan, members: list[str]) -> Cycle:
     """A cycle with its edges and the edges to drop (greedy, weakest first) to make it acyclic.
 
     Heuristic: an edge ``A needs B`` is only gone when every output-level edge behind it is gone; its
@@ -617,31 +756,44 @@ def _cycle(plan: Plan, g: Any, members: list[str]) -> Cycle:
                  reason + " — drop order: run < run_exports < build < host")
 
 
-def _why_chain(plan: Plan, fname: str) -> list[str]:
-    chain = [fname]
-    fs = plan.feedstocks[fname]
-    name = fs.parent_name
-    seen: set[str] = set()
-    while name and name not in seen:
-        seen.add(name)
-        need = plan.needed[name]
-        kind, who = need.parent
-        if kind == "target":
-            chain.append(who)
-            break
-        if kind == "fs":
-            chain.append(who)
-            name = plan.feedstocks[who].parent_name
-        else:
-            node = plan.noarch[who]
-            chain.append(node.feedstock)
-            name = who
-    chain.reverse()
-    out: list[str] = []
-    for c in chain:
-        if not out or out[-1] != c:
-            out.append(c)
-    return out
+def _why_chains(plan: Plan) -> None:
+    """``why`` of every planned feedstock: [target, ..., name] along the BFS discovery (shortest)."""
+    memo: dict[str, list[str]] = {}  # needed output name -> chain of feedstocks up to its consumer
+
+    def chain_to(name: str) -> list[str]:
+        hit = memo.get(name)
+        if hit is not None:
+            return hit
+        # walk up iteratively, then fill the memo on the way back
+        path: list[str] = []
+        n: str | None = name
+        base: list[str] = []
+        while n is not None:
+            if n in memo:
+                base = memo[n]
+                break
+            path.append(n)
+            memo[n] = []  # guard
+            kind, who = plan.needed[n].parent
+            if kind == "target":
+                base_n = [who]
+                memo[n] = base_n
+                path.pop()
+                base = base_n
+                n = None
+                break
+            n = plan.feedstocks[who].parent_name if kind == "fs" else who
+        for m in reversed(path):
+            kind, who = plan.needed[m].parent
+            holder = who if kind == "fs" else plan.noarch[who].feedstock
+            prev = memo.get(plan.feedstocks[who].parent_name if kind == "fs" else who) or base
+            chain = prev if prev and prev[-1] == holder else prev + [holder]
+            memo[m] = chain
+        return memo[name]
+
+    for fs in plan.feedstocks.values():
+        chain = chain_to(fs.parent_name)
+        fs.why = chain if chain and chain[-1] == fs.name else chain + [fs.name]
 
 
 def _tool_wave(plan: Plan, names: Iterable[str]) -> tuple[int | None, str]:
@@ -657,7 +809,7 @@ def _tool_wave(plan: Plan, names: Iterable[str]) -> tuple[int | None, str]:
                 continue
             r = need.resolution
             if r.noarch:
-                deps = [plan.feedstocks[t].wave for t in _noarch_needs(plan, name)]
+                deps = [plan.feedstocks[t].wave for t in plan._name_targets(name)]
                 w, how = (max(deps) if deps else -1), f"{name} (noarch) once its run deps are built"
             elif r.feedstock in plan.feedstocks:
                 w, how = plan.feedstocks[r.feedstock].wave, f"{name} from {r.feedstock}"
@@ -668,28 +820,11 @@ def _tool_wave(plan: Plan, names: Iterable[str]) -> tuple[int | None, str]:
     return best
 
 
-def _noarch_needs(plan: Plan, name: str) -> list[str]:
-    out: set[str] = set()
-    seen = {name}
-    stack = [name]
-    while stack:
-        node = plan.noarch.get(stack.pop())
-        if node is None:
-            continue
-        for e in node.edges:
-            n = plan.needed.get(e.dep_output)
-            if n is None or e.dep_output in plan.options.available or n.resolution.kind != RENDERED:
-                continue
-            if n.resolution.noarch:
-                if e.dep_output not in seen:
-                    seen.add(e.dep_output)
-                    stack.append(e.dep_output)
-            elif n.resolution.feedstock in plan.feedstocks:
-                out.add(n.resolution.feedstock)
-    return sorted(out)
-
-
 def _tipping(plan: Plan) -> None:
+    """The wave after which conda, conda-build (or rattler-build) and ninja all exist on the target.
+
+    A node's wave depends only on what it needs, so tools outside the plan get their waves from a
+    plan of the tools alone (same options); those extra feedstocks are listed, not added."""
     def compute(p: Plan) -> tuple[int | None, dict[str, Any]]:
         detail: dict[str, Any] = {}
         waves: list[int] = []
@@ -707,8 +842,7 @@ def _tipping(plan: Plan) -> None:
     extra: list[str] = []
     if wave is None and plan.options.tipping_point:
         tools = [t for g in TIPPING_TOOLS for t in g]
-        opts = PlanOptions(list(plan.options.targets) + [t for t in tools if t not in plan.options.targets],
-                           plan.pair.target, plan.pair.build, plan.options.mode, plan.options.available,
+        opts = PlanOptions(tools, plan.pair.target, plan.pair.build, plan.options.mode, plan.options.available,
                            plan.options.ignore, tipping_point=False)
         aux = make_plan(plan.snapshot, opts)
         wave, detail = compute(aux)
@@ -717,7 +851,7 @@ def _tipping(plan: Plan) -> None:
     plan.tipping_point = {"tools": detail, "extra_feedstocks": extra}
     if extra:
         plan.tipping_point["note"] = (f"the tools need {len(extra)} feedstock(s) outside this plan; "
-                                      "their waves come from the plan with the tools added as targets")
+                                      "their waves come from a plan of the tools alone")
 
 
 def make_plan(snapshot: Snapshot, options: PlanOptions) -> Plan:
@@ -726,11 +860,14 @@ def make_plan(snapshot: Snapshot, options: PlanOptions) -> Plan:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {options.mode!r}")
     build = options.build_platform or default_build_platform(snapshot, options.platform)
     pair = PlatformPair(options.platform, build)
-    idx = pair_index(snapshot, pair)
-    plan = _Builder(snapshot, options, pair, idx).run()
-    _needs(plan)
-    _order(plan)
-    for name in plan.feedstocks:
-        plan.feedstocks[name].why = _why_chain(plan, name)
-    _tipping(plan)
+    # The planner allocates many small objects next to a large, long-lived snapshot: cyclic garbage
+    # collection passes over the snapshot would dominate the run time, and the planner makes no cycles
+    # that need collecting before it returns.
+    with no_gc():
+        idx = pair_index(snapshot, pair)
+        plan = _Builder(snapshot, options, pair, idx).run()
+        _needs(plan)
+        _order(plan)
+        _why_chains(plan)
+        _tipping(plan)
     return plan
