@@ -680,3 +680,32 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert {f["feedstock"] for f in json.loads(res.output)} == {"pyext"}
+
+
+# --- real feedstocks (local mirrors; skipped when NEWARCH_MIRRORS is unset) ---------------------
+@pytest.mark.realdata
+@pytest.mark.parametrize("feedstock,rule,token", [
+    ("pywin32", "cross-python-missing", "- python"),
+    ("libxcb", "mingw-on-arm64", "compiler('m2w64_c')"),
+    ("openmp", "x86-selector", "x86_64"),
+    ("xorg-libx11", "autotools-no-cc-for-build", "m2-autoconf"),
+])
+def test_real_feedstock_findings_point_at_the_right_line(feedstock, rule, token):
+    import os
+    from pathlib import Path
+
+    from newarch.pinning import default_pinning_path
+    from newarch.sources import open_source
+
+    mirrors = os.environ.get("NEWARCH_MIRRORS")
+    pinning = default_pinning_path()
+    path = Path(mirrors or ".") / f"conda-forge+{feedstock}-feedstock"
+    if not mirrors or pinning is None or not path.exists():
+        pytest.skip("needs NEWARCH_MIRRORS with this feedstock and ../shared/data")
+    render = pytest.importorskip("newarch.render")
+    src = open_source(path)
+    res = render.render_source(src, CROSS, render.load_pinning_for(CROSS, pinning)[0])
+    found = [f for f in lint_source(src, CROSS, res) if f.rule == rule]
+    assert found, f"{feedstock}: no {rule}"
+    lines = (src.text(src.recipe_file) or "").splitlines()
+    assert all(token in lines[f.line - 1] for f in found if f.file.endswith(src.recipe_file))
