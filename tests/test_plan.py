@@ -412,3 +412,22 @@ def test_fast_dependency_collection_agrees_with_the_labelled_edges(cf, mode):
         assert set(fs.deps) == followed, fs.name
     for node in plan.noarch.values():
         assert set(node.deps) == {e.dep_output for e in node.edges}
+
+
+def test_noarch_fallback_variant_is_used_instead_of_a_compiled_build():
+    """conda-forge's python noarch variants: compiled per platform + one noarch fallback from linux-64."""
+    b = SnapBuilder()
+    b.fs("conda-build", out("conda-build", noarch="python", run=["chardet", "unixy"]))
+    b.fs("chardet", out("chardet", host=["python", "mypy"], run=["python"]))
+    b.fs("chardet", out("chardet", host=["python", "mypy"], run=["python"]),
+         out("chardet", noarch="python", host=["python"], run=["python"]), pair=LINUX64)
+    # a noarch variant restricted to unix by a virtual package is no fallback on windows
+    b.fs("unixy", out("unixy", host=["python"]))
+    b.fs("unixy", out("unixy", noarch="python", run=["python", "__unix"]), pair=LINUX64)
+    b.fs("python", out("python"))
+    b.fs("mypy", out("mypy"))
+    plan = plan_of(b.snapshot(), "conda-build")
+    assert "chardet" not in plan.feedstocks and "mypy" not in plan.feedstocks
+    assert "chardet" in plan.noarch and "noarch variant" in plan.needed["chardet"].resolution.reason
+    assert "unixy" in plan.feedstocks
+    assert "python" in plan.feedstocks

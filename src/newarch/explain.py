@@ -180,12 +180,13 @@ class _Explainer:
         plat = (snap.pinning.get("platforms") or {}).get(self.key) or {}
         for v in plat.get("python", ()) or ():
             self.pythons.add(_py(str(v)))
-        for fs in snap.feedstocks.values():
-            r = fs.renders.get(self.key)
-            if r:
-                for o in r.outputs:
-                    if "python" in o.variant:
-                        self.pythons.add(_py(o.variant["python"]))
+        if not self.pythons:  # no pinning facts: what the renders for the pair used
+            for fs in snap.feedstocks.values():
+                r = fs.renders.get(self.key)
+                if r:
+                    for o in r.outputs:
+                        if "python" in o.variant and not o.noarch:
+                            self.pythons.add(_py(o.variant["python"]))
         self._other: dict[str, list[tuple[str, str, Output, str, Any]]] | None = None
         self._dropped: dict[str, list[tuple[str, Output, Any]]] | None = None
         self._skipped: dict[tuple[str, str], str] | None = None
@@ -288,8 +289,11 @@ class _Explainer:
                           f"{', '.join(provs)} in this plan", [], fname)
         noarch = sorted(n for n, node in plan.noarch.items() if node.feedstock == fname)
         if noarch:
+            notes = [plan.needed[n].resolution.reason for n in noarch
+                     if n in plan.needed and "noarch variant" in plan.needed[n].resolution.reason]
             return WhyNot("noarch", f"only noarch output(s) {', '.join(noarch)} of {fname} are needed: built once, "
-                          "not for the target; their run deps are in the plan", [], fname)
+                          "not for the target; their run deps are in the plan"
+                          + (f" ({notes[0]})" if notes else ""), notes[1:], fname)
         findings: list[tuple[int, str, str]] = []
         for u in plan.unknown:
             if u.name in names and u.kind in ("skipped", "unrendered"):

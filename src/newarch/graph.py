@@ -145,7 +145,15 @@ class PairIndex:
                 how = "listed in the output index" if listed else "first by name"
                 reason = f"{len(cands)} feedstocks render '{name}' for {self.pair}; chose {chosen} ({how})"
             outs = tuple(provs[chosen])
-            return Resolution(name, RENDERED, chosen, outs, cands, reason, all(o.noarch for o in outs))
+            noarch = all(o.noarch for o in outs)
+            if not noarch:
+                fallback, where = self._noarch_fallback(chosen, name)
+                if fallback:
+                    note = (f"the {self.pair.target} render builds '{name}' compiled, but {chosen} also builds a "
+                            f"noarch variant of it ({where}) that installs on {self.pair.target}")
+                    return Resolution(name, RENDERED, chosen, fallback, cands,
+                                      f"{reason}; {note}" if reason else note, True)
+            return Resolution(name, RENDERED, chosen, outs, cands, reason, noarch)
         if name in self.skipped:
             fs = tuple(sorted(self.skipped[name]))
             return Resolution(name, SKIPPED, fs[0], (), fs,
@@ -170,6 +178,23 @@ class PairIndex:
                               f"'{name}' comes from {', '.join(sorted(index))} (output index), "
                               "not in the snapshot: cannot tell what it needs or whether it is noarch")
         return Resolution(name, UNKNOWN, reason=f"no feedstock in the snapshot or the output index produces '{name}'")
+
+    def _noarch_fallback(self, feedstock: str, name: str) -> tuple[tuple[Output, ...], str]:
+        """Noarch variants of ``name`` the feedstock builds for other pairs (conda-forge's "python
+        noarch variants": compiled where possible plus one noarch fallback built on linux-64),
+        unless they are restricted to another OS by a virtual-package run dependency."""
+        fs = self.snapshot.feedstocks.get(feedstock)
+        if fs is None:
+            return (), ""
+        other_os = _OTHER_OS.get(self.pair.target.split("-")[0], ())
+        for key in sorted(fs.renders):
+            if key == self.pair.key:
+                continue
+            outs = tuple(o for o in fs.renders[key].outputs if o.name == name and o.noarch and not o.skip
+                         and not any(r.name in other_os for r in o.reqs("run")))
+            if outs:
+                return outs, f"rendered for {fs.renders[key].pair}"
+        return (), ""
 
     def produces(self, feedstock: str, name: str) -> bool:
         provs = self.produced.get(name)
@@ -231,6 +256,10 @@ def _union_run_exports(outs: list[Output]) -> list[tuple[str, str]]:
                 seen[(kind, s)] = None
     return list(seen)
 
+
+# Virtual packages that restrict a noarch package to other operating systems than the key.
+_OTHER_OS = {"win": ("__unix", "__linux", "__osx", "__glibc"), "linux": ("__win", "__osx"),
+             "osx": ("__win", "__linux", "__glibc")}
 
 _INDEX_CACHE: dict[tuple[int, str], tuple[Snapshot, PairIndex]] = {}
 
