@@ -431,3 +431,15 @@ def test_noarch_fallback_variant_is_used_instead_of_a_compiled_build():
     assert "chardet" in plan.noarch and "noarch variant" in plan.needed["chardet"].resolution.reason
     assert "unixy" in plan.feedstocks
     assert "python" in plan.feedstocks
+
+
+def test_noarch_package_skipped_for_the_target_but_built_elsewhere_is_used():
+    b = SnapBuilder()
+    b.fs("cffi", out("cffi", host=["m2-patch"]))
+    b.fs("m2-binary-packages", out("m2-patch", noarch="generic", skip=True))
+    b.fs("m2-binary-packages", out("m2-patch", noarch="generic", run=["m2-runtime"]), out("m2-runtime"), pair=WIN64)
+    b.fs("linux-only", out("linux-only", noarch="generic", skip=True))
+    b.fs("cffi", out("cffi", host=["m2-patch", "linux-only"]))
+    plan = plan_of(b.snapshot(), "cffi")
+    assert "m2-patch" in plan.noarch and "m2-patch" not in {u.name for u in plan.unknown}
+    assert {u.name: u.kind for u in plan.unknown}["linux-only"] == "skipped"

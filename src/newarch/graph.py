@@ -156,6 +156,12 @@ class PairIndex:
             return Resolution(name, RENDERED, chosen, outs, cands, reason, noarch)
         if name in self.skipped:
             fs = tuple(sorted(self.skipped[name]))
+            for f in fs:  # a noarch build made elsewhere installs here too (m2-* packages, built on win-64)
+                fallback, where = self._noarch_fallback(f, name)
+                if fallback:
+                    return Resolution(name, RENDERED, f, fallback, fs,
+                                      f"'{name}' is skipped in the {self.pair.target} render of {f}, but its noarch "
+                                      f"build ({where}) installs on {self.pair.target}", True)
             return Resolution(name, SKIPPED, fs[0], (), fs,
                               f"'{name}' is skipped for {self.pair.target} by {', '.join(fs)}")
         if index:
