@@ -493,3 +493,28 @@ def test_real_python_cffi_vc_facts() -> None:
     for o in real("vc", WIN_ARM64):
         if not o.skip and o.name.startswith(("vc14_runtime", "vcomp")):
             assert "ucrt" not in names(o, "run")
+
+
+# --- random mutations of a real-shaped recipe --------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SNIPPETS = ["{{", "}}", "{%", "%}", "# [", "]", ":", "- ", "  ", "\n", "'", '"', "|", "{% for x in y %}",
+             "{% endif %}", "{{ compiler('c') }}", "# [win]", "__class__", "{{ x.__init__ }}", "&a", "*a", "!!python"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(PYTHON_LIKE)), st.integers(0, 8), st.sampled_from(_SNIPPETS)),
+                min_size=1, max_size=4))
+def test_mutated_recipes_render_or_fail_with_a_render_error(edits: list[tuple[int, int, str]]) -> None:
+    text = PYTHON_LIKE
+    for pos, cut, snippet in edits:
+        text = text[:pos] + snippet + text[pos + cut:]
+    try:
+        res = render_v0(src(text), WIN_ARM64, pinning(WIN_ARM64), ENV)
+    except RenderError as exc:
+        assert exc.file == "demo/recipe/meta.yaml"
+        assert "\n" not in str(exc).strip()
+    else:
+        assert all(isinstance(o, Output) for o in res.outputs)

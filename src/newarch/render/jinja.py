@@ -273,9 +273,14 @@ def compile_template(text: str, name: str) -> jinja2.Template:
     try:
         return env.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"Jinja syntax error: {exc.message}", name, exc.lineno) from None
+        raise RenderError(f"Jinja syntax error: {_one_line(exc.message)}", name, exc.lineno) from None
     except RecursionError:
         raise RenderError("Jinja template nests too deeply", name) from None
+
+
+def _one_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else "error"
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -307,11 +312,12 @@ def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
             exc.args = (str(exc),)
         raise
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"Jinja: {exc.message}", file, _template_line(exc)) from None
+        raise RenderError(f"Jinja: {_one_line(exc.message)}", file, _template_line(exc)) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise UnsafeRecipeError(f"Jinja: {exc}", file, _template_line(exc)) from None
+        raise UnsafeRecipeError(f"Jinja: {_one_line(str(exc))}", file, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
-        raise RenderError(f"Jinja: {exc}", file, getattr(exc, "lineno", None) or _template_line(exc)) from None
+        raise RenderError(f"Jinja: {_one_line(str(exc))}", file,
+                          getattr(exc, "lineno", None) or _template_line(exc)) from None
     except RecursionError:
         raise RenderError("Jinja recursion too deep (recursive macro?)", file) from None
     except MemoryError:

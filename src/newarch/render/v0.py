@@ -127,13 +127,25 @@ def _key_of(text: str) -> tuple[str | None, str]:
     return key.strip(), (m.group(4) or "").strip()
 
 
+SKIP = LineInfo(-1, (), None, None)  # a line inside a subtree the renderer never reads
+# Subtrees that never affect requirements; their lines are blanked before the YAML parse (speed).
+SKIP_KEYS = frozenset({"about", "extra", "test", "source", "script", "app"})
+
+
 class Scanner:
     """Tracks the YAML key path of lines by indentation (enough for recipe-shaped YAML)."""
 
     def __init__(self) -> None:
         self.stack: list[tuple[int, str]] = []
         self.output = -1
-        self.block: int | None = None
+        self.block: int | None = None  # inside a block scalar or a skipped subtree under this indent
+        self.block_skip = False
+
+    def _open(self, indent: int, key: str, value: str) -> None:
+        if key in SKIP_KEYS and (not value or _BLOCK_RE.match(value)):
+            self.block, self.block_skip = indent, True
+        elif value[:1] in ("|", ">") and _BLOCK_RE.match(value):
+            self.block, self.block_skip = indent, False
 
     def path(self) -> tuple[str, ...]:
         return tuple(k for _, k in self.stack if k != "-")
@@ -144,8 +156,9 @@ class Scanner:
             return None
         indent = len(line) - len(stripped)
         if self.block is not None:
-            if indent > self.block:
-                return None
+            if indent > self.block or (self.block_skip and indent == self.block and stripped[0] == "-"
+                                       and (stripped == "-" or stripped[1] == " ")):
+                return SKIP if self.block_skip else None
             if mutate:
                 self.block = None
         stack = self.stack if mutate else list(self.stack)
@@ -160,21 +173,21 @@ class Scanner:
             stack.append((indent, "-"))
             rest = stripped[1:].lstrip()
             sub = indent + (len(stripped) - len(rest))
-            key, value = _key_of(rest)
+            key, value = _key_of(rest) if ":" in rest else (None, "")
             if key is not None and not rest.startswith("{{"):
                 stack.append((sub, key))
-                if mutate and _BLOCK_RE.match(value):
-                    self.block = sub
+                if mutate:
+                    self._open(sub, key, value)
                 return LineInfo(output if parent[:1] == ("outputs",) else -1, parent + (key,), None, key)
             return LineInfo(output if parent[:1] == ("outputs",) else -1, parent, rest, None)
-        key, value = _key_of(stripped)
+        key, value = _key_of(stripped) if ":" in stripped else (None, "")
         if key is None:
             return None
         while stack and stack[-1][0] >= indent:
             stack.pop()
         stack.append((indent, key))
-        if mutate and _BLOCK_RE.match(value):
-            self.block = indent
+        if mutate:
+            self._open(indent, key, value)
         path = tuple(k for _, k in stack if k != "-")
         return LineInfo(output if path[:1] == ("outputs",) else -1, path, None, key)
 
@@ -591,13 +604,12 @@ def _select_cached(rendered: str, values: tuple[tuple[str, bool], ...], source: 
     mapping: list[int] | None = None
     for i, (selector, line) in enumerate(pairs):
         if selector is None:
-            kept.append(line)
-            scanner.feed(line)
+            kept.append("" if scanner.feed(line) is SKIP else line)
             continue
         if cache[selector]:
-            kept.append(line)
             info = scanner.feed(line)
-            if info is None:
+            kept.append("" if info is SKIP else line)
+            if info is None or info is SKIP:
                 continue
             cond = " ".join(selector.split())
             if info.item is not None:
