@@ -127,3 +127,93 @@ def load_recipe_variants(text: str, filename: str, pair: PlatformPair, display: 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _strip_migrator_keys(text: str) -> str:
+    """Drop the top-level ``__migrator`` block and ``migrator_ts`` so the rest reads as a variant file."""
+    out: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        top = line[:1] not in ("", " ", "\t", "#", "-")
+        if top:
+            skipping = line.startswith(("__migrator", "migrator_ts"))
+        if not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _migrator_meta(text: str) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except Exception:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    meta = data.get("__migrator")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta["_ts"] = data.get("migrator_ts", 0)
+    return meta
+
+
+def apply_migrations(base: Variants, migrations: dict[str, str], pair: PlatformPair,
+                     display: str) -> tuple[Variants, list[str]]:
+    """Apply a feedstock's ``.ci_support/migrations/*.yaml`` on top of the pinning, as conda-smithy does.
+
+    ``key_add`` (e.g. python314) appends rows to the primary key's zip group; ``key_remove`` drops
+    them; any other migration replaces the values of the keys it names (version migrations).
+    Migrations apply in ``migrator_ts`` order. Returns the variants and one note per migration.
+    """
+    notes: list[str] = []
+    if not migrations:
+        return base, notes
+    ordered = sorted(migrations.items(), key=lambda kv: (float(_migrator_meta(kv[1]).get("_ts") or 0), kv[0]))
+    values = {k: list(v) for k, v in base.values.items()}
+    zips = [list(g) for g in base.zip_keys]
+    for name, text in ordered:
+        meta = _migrator_meta(text)
+        try:
+            mig = load_recipe_variants(_strip_migrator_keys(text), "conda_build_config.yaml", pair,
+                                       f"{display}/{name}")
+        except NewarchError as exc:
+            notes.append(f"migration {name} ignored: {exc}")
+            continue
+        op = str(meta.get("operation") or "")
+        primary = str(meta.get("primary_key") or "")
+        if op in ("key_add", "key_remove") and primary in mig.values:
+            group = next((g for g in zips if primary in g), [primary])
+            extra = [str(k) for k in (meta.get("additional_zip_keys") or []) if str(k) in mig.values]
+            rows = len(values.get(primary, []))
+            cols = list(dict.fromkeys([*group, *extra]))
+            table = {k: list(values.get(k) or [""]) for k in cols}
+            for k in cols:  # a key newly zipped keeps its single value on the existing rows
+                if len(table[k]) != rows:
+                    table[k] = [table[k][0]] * rows
+            changed = 0
+            for i, pval in enumerate(mig.values[primary]):
+                present = pval in table[primary]
+                if op == "key_add" and not present:
+                    for k in cols:
+                        given = mig.values.get(k)
+                        table[k].append(given[min(i, len(given) - 1)] if given else table[k][0])
+                    changed += 1
+                elif op == "key_remove" and present:
+                    idx = table[primary].index(pval)
+                    for k in cols:
+                        del table[k][idx]
+                    changed += 1
+            values.update(table)
+            if extra:
+                zips = [g for g in zips if not set(g) & set(cols)] + [cols]
+            verb = "added" if op == "key_add" else "removed"
+            notes.append(f"migration {name}: {verb} {changed} {primary} variant(s)")
+        else:
+            keys = sorted(k for k in mig.values if not k.startswith("__"))
+            for k in keys:
+                values[k] = list(mig.values[k])
+            if mig.zip_keys:
+                touched = {k for g in mig.zip_keys for k in g}
+                zips = [g for g in zips if not touched & set(g)] + [list(g) for g in mig.zip_keys]
+            notes.append(f"migration {name}: pins {', '.join(keys) or 'nothing'}")
+    return Variants(values, zips), notes

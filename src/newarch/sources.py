@@ -19,6 +19,8 @@ from .model import PlatformSettings
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_RECIPE_BYTES = 32 * 1024 * 1024
 RECIPE_FILES = ("recipe.yaml", "meta.yaml")
+MIGRATIONS_DIR = ".ci_support/migrations/"
+
 
 
 @dataclass(slots=True)
@@ -30,6 +32,8 @@ class RecipeSource:
     kind: str  # "git" | "directory"
     files: dict[str, bytes] = field(default_factory=dict)  # relative to the recipe dir
     conda_forge_yml: bytes | None = None
+    # conda-smithy migrations active in this feedstock: file name -> text (.ci_support/migrations/*.yaml)
+    migrations: dict[str, str] = field(default_factory=dict)
     revision: str = ""
     date: str = ""
     recipe_dir: str = "recipe"  # path of the recipe dir inside the feedstock, for messages
@@ -102,7 +106,7 @@ def read_git(git_dir: Path, name: str | None = None, rev: str = "HEAD") -> Recip
     meta = _git(git_dir, "log", "-1", "--format=%H %cI", rev).decode().split()
     if len(meta) == 2:
         src.revision, src.date = meta[0], meta[1][:10]
-    listing = _git(git_dir, "ls-tree", "-r", "-l", "-z", rev, "--", "recipe/", "conda-forge.yml")
+    listing = _git(git_dir, "ls-tree", "-r", "-l", "-z", rev, "--", "recipe/", "conda-forge.yml", MIGRATIONS_DIR)
     wanted: list[tuple[str, str]] = []
     total = 0
     for entry in listing.split(b"\0"):
@@ -129,6 +133,9 @@ def read_git(git_dir: Path, name: str | None = None, rev: str = "HEAD") -> Recip
         pos = nl + 1 + size + 1
         if path == "conda-forge.yml":
             src.conda_forge_yml = blob
+        elif path.startswith(MIGRATIONS_DIR):
+            if path.count("/") == 2 and path.endswith((".yaml", ".yml")):
+                src.migrations[path.rsplit("/", 1)[-1]] = blob.decode("utf-8", errors="replace")
         else:
             src.files[path[len("recipe/"):]] = blob
     return src
@@ -158,6 +165,11 @@ def read_directory(path: Path, name: str | None = None) -> RecipeSource:
         src.files[f.relative_to(recipe_dir).as_posix()] = f.read_bytes()
     if cf_yml.is_file() and not cf_yml.is_symlink():
         src.conda_forge_yml = cf_yml.read_bytes()
+    mig_dir = cf_yml.parent / MIGRATIONS_DIR
+    if mig_dir.is_dir():
+        for f in sorted(mig_dir.iterdir()):
+            if f.is_file() and not f.is_symlink() and f.suffix in (".yaml", ".yml") and f.stat().st_size <= MAX_FILE_BYTES:
+                src.migrations[f.name] = f.read_text(encoding="utf-8", errors="replace")
     if (path / ".git").is_dir():
         try:
             meta = _git(path / ".git", "log", "-1", "--format=%H %cI").decode().split()

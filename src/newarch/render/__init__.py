@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import NewarchError
 from ..model import PlatformPair, RenderResult
-from ..pinning import Variants, default_pinning_path, load_pinning
+from ..pinning import Variants, apply_migrations, default_pinning_path, load_pinning
 from ..sources import RecipeSource
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,29 +53,32 @@ def render_source(src: RecipeSource, pair: PlatformPair, pinning: Variants,
                   env: dict[str, str] | None = None) -> RenderResult:
     """Render ``src`` for ``pair`` with ``pinning`` in environment ``env`` (default: ``default_env``)."""
     env = default_env(pair) if env is None else dict(env)
+    notes: list[str] = []
     try:
-        if src.schema == "v1":
-            from .v1 import render_v1
-
-            return render_v1(src, pair, pinning, env)
-        if src.schema == "v0":
-            try:
-                from .v0 import render_v0  # written separately; imported lazily
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{__name__}.v0":
-                    raise
-                return RenderResult(pair=pair, error=f"{src.display('meta.yaml')}: the v0 (meta.yaml) renderer "
-                                                     "is not available in this installation")
-            return render_v0(src, pair, pinning, env)
-        return RenderResult(pair=pair, error=f"{src.display('recipe')}: no meta.yaml or recipe.yaml")
+        pinning, notes = apply_migrations(pinning, src.migrations, pair, f"{src.name}/.ci_support/migrations")
+        result = _dispatch(src, pair, pinning, env)
     except NewarchError as exc:
-        return RenderResult(pair=pair, error=str(exc))
+        result = RenderResult(pair=pair, error=str(exc))
     except RecursionError:
-        return RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: recipe nests too deeply to render")
+        result = RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: recipe nests too deeply to render")
     except Exception as exc:  # a renderer bug must not stop a batch: report it as this recipe's error
         first = (str(exc).strip().splitlines() or [""])[0]
-        return RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: cannot render "
-                                             f"({type(exc).__name__}: {first})")
+        result = RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: cannot render "
+                                               f"({type(exc).__name__}: {first})")
+    result.notes[:0] = notes
+    return result
+
+
+def _dispatch(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
+    if src.schema == "v1":
+        from .v1 import render_v1
+
+        return render_v1(src, pair, pinning, env)
+    if src.schema == "v0":
+        from .v0 import render_v0
+
+        return render_v0(src, pair, pinning, env)
+    return RenderResult(pair=pair, error=f"{src.display('recipe')}: no meta.yaml or recipe.yaml")
 
 
 def load_pinning_for(pair: PlatformPair, pinning_path: str | Path | None = None) -> tuple[Variants, str]:
