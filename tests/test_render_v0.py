@@ -402,6 +402,14 @@ requirements:
     assert {o.variant["python"] for o in outs} == {"3.14.* *_cp314"}
 
 
+def test_recipe_cbc_key_selected_away_falls_back_to_the_pinning() -> None:
+    # libiconv-like: the recipe overrides the C compiler on osx only; elsewhere the channel's applies
+    meta = "package:\n  name: p\n  version: 1\nrequirements:\n  build:\n    - {{ compiler('c') }}\n"
+    cbc = "c_compiler:\n  - clang_bootstrap  # [osx]\n"
+    outs = render(meta, WIN_ARM64, conda_build_config_dot_yaml=cbc)
+    assert names(outs[0], "build") == {"vs2022_win-arm64"}
+
+
 # --- bad and hostile input -------------------------------------------------------------------
 
 

@@ -285,7 +285,9 @@ def parse_recipe_cbc(text: str, ns: Mapping[str, Any], display: str) -> tuple[Va
         elif isinstance(value, dict):
             continue  # pin_run_as_build and friends: not variant dimensions
         else:
-            values[key] = [_scalar(x) for x in _ensure_list(value)]
+            vals = [_scalar(x) for x in _ensure_list(value)]
+            if vals:  # conda-build's trim_empty_keys: a key all of whose lines were selected away is unset
+                values[key] = vals
     return Variants(values, zips), {}
 
 
