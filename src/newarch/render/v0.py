@@ -285,9 +285,9 @@ def parse_recipe_cbc(text: str, ns: Mapping[str, Any], display: str) -> tuple[Va
         elif isinstance(value, dict):
             continue  # pin_run_as_build and friends: not variant dimensions
         else:
-            vals = [_scalar(x) for x in _ensure_list(value)]
-            if vals:  # conda-build's trim_empty_keys: a key all of whose lines were selected away is unset
-                values[key] = vals
+            if value in (None, "", []):  # conda-build's trim_empty_keys: all lines selected away -> unset
+                continue
+            values[key] = [_scalar(x) for x in _ensure_list(value)]
     return Variants(values, zips), {}
 
 
