@@ -443,3 +443,26 @@ def test_noarch_package_skipped_for_the_target_but_built_elsewhere_is_used():
     plan = plan_of(b.snapshot(), "cffi")
     assert "m2-patch" in plan.noarch and "m2-patch" not in {u.name for u in plan.unknown}
     assert {u.name: u.kind for u in plan.unknown}["linux-only"] == "skipped"
+
+
+def test_noarch_output_kept_with_skip_true_everywhere_is_taken_as_published():
+    # m2-binary-packages keeps already published msys2 repackages in its recipe with `skip: true`
+    b = SnapBuilder()
+    b.fs("conda", out("conda", noarch="python", run=["m2-bash # win"]))
+    for pair in (PAIR, WIN64):
+        b.fs("m2-binary-packages", out("m2-bash", noarch="generic", skip=True, skip_reason="true",
+                                       run=["m2-runtime"]),
+             out("m2-runtime", noarch="generic", skip=True, skip_reason="true"), pair=pair)
+    b.fs("winonly", out("gone", noarch="generic", skip=True, skip_reason="not linux"))
+    b.fs("conda", out("conda", noarch="python", run=["m2-bash # win", "gone"]))
+    snap = b.snapshot()
+    plan = plan_of(snap, "conda")
+    assert {"m2-bash", "m2-runtime"} <= set(plan.noarch)
+    assert "m2-binary-packages" not in plan.feedstocks
+    unknown = {u.name: u.kind for u in plan.unknown}
+    assert "m2-bash" not in unknown and unknown["gone"] == "skipped"
+    # without the output index entry nothing says it was ever published
+    unlisted = b.snapshot()
+    unlisted.output_index.pop("m2-bash")
+    plan = plan_of(unlisted, "conda")
+    assert {u.name: u.kind for u in plan.unknown}["m2-bash"] == "skipped"

@@ -162,6 +162,14 @@ class PairIndex:
                     return Resolution(name, RENDERED, f, fallback, fs,
                                       f"'{name}' is skipped in the {self.pair.target} render of {f}, but its noarch "
                                       f"build ({where}) installs on {self.pair.target}", True)
+            for f in fs:  # kept in the recipe but skipped everywhere: published by an earlier build
+                outs = self._published_noarch(f, name)
+                if outs:
+                    return Resolution(name, RENDERED, f, outs, fs,
+                                      f"'{name}' is noarch and every render of {f} skips it "
+                                      f"(skip: {outs[0].skip_reason or 'true'}); the output index lists it under "
+                                      f"{f}, so an earlier build published it and it installs on {self.pair.target}",
+                                      True)
             return Resolution(name, SKIPPED, fs[0], (), fs,
                               f"'{name}' is skipped for {self.pair.target} by {', '.join(fs)}")
         if index:
@@ -201,6 +209,22 @@ class PairIndex:
             if outs:
                 return outs, f"rendered for {fs.renders[key].pair}"
         return (), ""
+
+    def _published_noarch(self, feedstock: str, name: str) -> tuple[Output, ...]:
+        """The skipped noarch outputs ``name`` of ``feedstock`` when no render builds it at all and the
+        channel's output index lists it under this feedstock (e.g. m2-binary-packages keeps already
+        published msys2 repackages in its recipe with ``skip: true``)."""
+        if feedstock not in self.snapshot.output_index.get(name, ()):
+            return ()
+        fs = self.snapshot.feedstocks.get(feedstock)
+        if fs is None:
+            return ()
+        outs = [o for r in fs.renders.values() for o in r.outputs if o.name == name]
+        if not outs or not all(o.noarch and o.skip and _unconditional(o.skip_reason) for o in outs):
+            return ()
+        mine = fs.renders.get(self.pair.key)
+        here = tuple(o for o in (mine.outputs if mine else ()) if o.name == name)
+        return here or (outs[0],)
 
     def produces(self, feedstock: str, name: str) -> bool:
         provs = self.produced.get(name)
@@ -252,6 +276,11 @@ class PairIndex:
                             allo.setdefault(o.name, []).append(o)
             self._all_outputs = allo
         return self._all_outputs.get(name, [])
+
+
+def _unconditional(skip_reason: str) -> bool:
+    """``skip: true`` written as such (not a platform or variant condition)."""
+    return skip_reason.strip().strip("'\"").lower() in ("true", "yes")
 
 
 def _union_run_exports(outs: list[Output]) -> list[tuple[str, str]]:
