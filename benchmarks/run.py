@@ -56,12 +56,14 @@ def gc_paused(paused: bool) -> Iterator[None]:
 
 
 def best_of(fn: Callable[[], Any], reps: int, paused: bool = False) -> tuple[float, Any]:
+    """Best CPU time (``process_time``) of ``reps`` runs: on a shared machine wall time varies 2x
+    with other load, the CPU time of a single-threaded computation much less."""
     best, result = math.inf, None
     for _ in range(reps):
         with gc_paused(paused):
-            t = time.perf_counter()
+            t = time.process_time()
             result = fn()
-            best = min(best, time.perf_counter() - t)
+            best = min(best, time.process_time() - t)
     return best, result
 
 
@@ -110,15 +112,15 @@ def render_throughput(label: str, srcs: list[Any], pins: dict[str, Variants], mi
         for pair in RENDER_PAIRS:
             env = default_env(pair)
             n = errors = 0
-            t0 = time.perf_counter()
+            t0 = time.process_time()  # CPU seconds of this process = seconds on one core
             while True:
                 for s in subset:
                     r = render_source(s, pair, pins[pair.key], env)
                     errors += bool(r.error)
                     n += 1
-                if time.perf_counter() - t0 >= min_seconds:
+                if time.process_time() - t0 >= min_seconds:
                     break
-            dt = time.perf_counter() - t0
+            dt = time.process_time() - t0
             reps = n // len(subset)
             out(f"| {label} | {schema} | {pair} | {len(subset)} | {n / dt:8.1f} | {1000 * dt / n:6.2f} | "
                 f"{errors // max(1, reps)} |")
@@ -135,6 +137,8 @@ def plan_once(snap: Any) -> Any:
 
 
 def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
+    out("CPU seconds, best of several runs; the plan is cold (its per-platform index is rebuilt each run).")
+    out()
     out("| feedstocks | edges | top hubs (dependents) | planned | plan (s) | plan, GC paused (s) "
         "| bot-style (s) | bot-style, GC paused (s) | ratio | ratio, GC paused |")
     out("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -168,18 +172,85 @@ def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
     return rows
 
 
-def memory_section(n: int) -> None:
+def memory_probe(n: int) -> dict[str, float]:
+    """Run in a fresh process: RSS with the snapshot loaded, peak allocations and RSS of the plan."""
     snap = graphs.generate(n)
     gc.collect()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_snap = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
     plan_once(snap)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out(f"- plan on the {n:,} graph: peak Python allocations during make_plan {peak / 2**20:.1f} MiB "
-        f"(tracemalloc); process max RSS {rss_after:.0f} MiB (already {rss_before:.0f} MiB with the "
-        "snapshot and earlier benchmarks in memory)")
+    plan_once(snap)
+    rss_plan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"peak_mib": peak / 2**20, "rss_snapshot_mib": rss_snap, "rss_after_plan_mib": rss_plan}
+
+
+def memory_section(n: int) -> None:
+    import json
+
+    proc = subprocess.run([sys.executable, __file__, "--memory-probe", str(n)], capture_output=True, text=True,
+                          check=True)
+    m = json.loads(proc.stdout.strip().splitlines()[-1])
+    out(f"- plan on the {n:,} graph (fresh process): peak Python allocations during `make_plan` "
+        f"{m['peak_mib']:.1f} MiB (tracemalloc); max RSS {m['rss_snapshot_mib']:.0f} MiB with the snapshot "
+        f"generated in memory, {m['rss_after_plan_mib']:.0f} MiB after planning (+"
+        f"{m['rss_after_plan_mib'] - m['rss_snapshot_mib']:.0f} MiB)")
+
+
+# -- 5. node_attrs ---------------------------------------------------------------------------------
+
+def node_attrs_section(n: int, pin_path: Path) -> None:
+    """Convert ``n`` synthetic node_attrs files (the bot's format, ~real size) on 1 and 2 cores."""
+    import json
+    import tempfile
+
+    from newarch.node_attrs import compact_pinning, convert_batch
+    from newarch.snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot
+
+    snap = graphs.generate(n)
+    pairs = [PlatformPair.parse(p) for p in DEFAULT_PAIRS]
+    pins = {p.key: load_pinning(pin_path, p) for p in pairs}
+    filler = "Lorem ipsum dolor sit amet. " * 150  # real files are 20-80 KiB (about, raw_meta_yaml)
+    with tempfile.TemporaryDirectory(prefix="newarch-bench-") as tmp:
+        files: list[Path] = []
+        total = 0
+        for name, fs in snap.feedstocks.items():
+            outs = fs.renders[graphs.PAIRS[1].key].outputs
+            meta = {"about": {"description": filler, "summary": name}, "package": {"name": name, "version": "1.0"},
+                    "schema_version": 0, "build": {"number": "0"},
+                    "outputs": [{"name": o.name, "build": {"noarch": o.noarch} if o.noarch else {},
+                                 "requirements": {k: [r.spec.replace("win-64", "") if "win-" not in r.name
+                                                      else "c_compiler_stub" for r in v]
+                                                  for k, v in o.requirements.items()}} for o in outs]}
+            doc = {"feedstock_name": name, "platforms": ["linux_64", "osx_64", "win_64"],
+                   "conda-forge.yml": {"build_platform": {"osx_arm64": "osx_64"}},
+                   "raw_meta_yaml": filler * 2, "meta_yaml": meta,
+                   **{f"{p}_meta_yaml": meta for p in ("linux_64", "osx_64", "win_64")},
+                   **{f"{p}_requirements": {k: {"__set__": True, "elements": sorted({r.name for o in outs
+                                                                                      for r in o.reqs(k)})}
+                                            for k in ("build", "host", "run")} for p in ("linux_64", "osx_64", "win_64")}}
+            p = Path(tmp) / "node_attrs" / name[:1] / f"{name}.json"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(doc, indent=1, sort_keys=True)
+            p.write_text(text)
+            total += len(text)
+            files.append(p)
+        keys = [p.key for p in pairs]
+        compact = {k: compact_pinning(v) for k, v in pins.items()}
+        t = time.process_time()
+        res = convert_batch([str(f) for f in files], keys, compact)
+        cpu = time.process_time() - t
+        bad = sum(1 for r in res if isinstance(r, dict))
+        out(f"- {len(files):,} files, {total / len(files) / 1024:.0f} KiB each on average, {len(pairs)} pairs: "
+            f"{len(files) / cpu:,.0f} files/s/core ({1000 * cpu / len(files):.2f} ms CPU per file, {bad} errors) "
+            f"-> 25,000 files ~ {25_000 * cpu / len(files):.0f} s on one core")
+        for jobs in (1, 2):
+            req = BuildRequest(sources=[], pairs=pairs, pinnings=pins, jobs=jobs, node_attrs=files)
+            t = time.perf_counter()
+            built = build_snapshot(req)
+            wall = time.perf_counter() - t
+            out(f"- `build_snapshot` over them with -j {jobs}: {wall:.1f} s wall ({len(built.feedstocks):,} feedstocks)")
 
 
 # -- 3. snapshot -----------------------------------------------------------------------------------
@@ -207,7 +278,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions (about a minute)")
     ap.add_argument("--results", type=Path, default=None, help="also write the Markdown report here")
+    ap.add_argument("--memory-probe", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_probe:
+        import json
+
+        print(json.dumps(memory_probe(args.memory_probe)))
+        return 0
     quick = args.quick
     mirrors = os.environ.get("NEWARCH_MIRRORS")
     pin_path = pinning_path()
@@ -219,6 +296,8 @@ def main() -> int:
     out()
 
     out("## 1. Render throughput (one process = one core)")
+    out()
+    out("CPU time of one process; `errors` = recipes of the set that fail to render (per pass).")
     out()
     out("| recipes | schema | pair | n | recipes/s/core | ms/recipe | errors |")
     out("|---|---|---|---:|---:|---:|---:|")
@@ -251,6 +330,11 @@ def main() -> int:
     out("## 4. Peak memory of plan")
     out()
     memory_section(25_000)
+    out()
+
+    out("## 5. cf-graph node_attrs conversion (synthetic files in the bot's format)")
+    out()
+    node_attrs_section(2_000 if quick else 10_000, pin_path)
     if args.results:
         args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -353,3 +353,27 @@ def test_plan_runs_on_a_node_attrs_snapshot(tmp_path):
     assert "minimamba" in names
     assert "libsolv" in plan["unknown"] or "libsolv" in {u if isinstance(u, str) else u.get("name")
                                                           for u in plan["unknown"]}
+
+
+def test_parallel_conversion_gives_the_same_snapshot(tmp_path):
+    """More files than one batch: -j 2 sends Feedstock objects from worker processes; same bytes as -j 1."""
+    from newarch.snapshot_build import NODE_ATTRS_BATCH, BuildRequest, build_snapshot
+
+    nodes = []
+    for i in range(NODE_ATTRS_BATCH + 7):
+        node = linux_only() if i % 2 else noarchish()
+        node["feedstock_name"] = f"pkg{i:03d}"
+        nodes.append(node)
+    root = write_graph(tmp_path, nodes)
+    files = list(iter_node_attrs_files(root))
+    from newarch.pinning import Variants
+
+    pins = {k: Variants({kk: list(vv) for kk, vv in v.items()}) for k, v in PINS.items()}
+    blobs = []
+    for jobs in (1, 2):
+        req = BuildRequest(sources=[], pairs=[WIN_ARM64, LINUX_64], pinnings={k: pins[k] for k in (WIN_ARM64.key, LINUX_64.key)},
+                           jobs=jobs, node_attrs=files, date="2026-11-24")
+        snap = build_snapshot(req)
+        assert len(snap.feedstocks) == len(nodes) and not snap.failures
+        blobs.append(snap.dumps())
+    assert blobs[0] == blobs[1]

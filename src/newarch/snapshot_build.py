@@ -89,7 +89,7 @@ def referenced_names(feedstocks: Iterable[Feedstock]) -> set[str]:
 def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = None) -> Snapshot:
     pinning_facts = {key: v.to_dict() for key, v in sorted(req.pinnings.items())}
     jobs = req.jobs or os.cpu_count() or 1
-    results: list[dict[str, Any]] = []
+    results: list[Any] = []  # Feedstock.to_dict() / Feedstock / {"error", "path"}
     paths = [str(p) for p in req.sources]
     if jobs <= 1 or len(paths) <= 1:
         for p in paths:
@@ -115,12 +115,12 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
     snap = Snapshot(pairs=sorted(req.pairs), description=req.description,
                     pinning={"source": req.pinning_source, "platforms": pinning_facts})
     for r in results:
-        if "error" in r:
+        if isinstance(r, dict) and "error" in r:
             snap.failures[Path(r["path"]).name] = r["error"]
             continue
-        fs = Feedstock.from_dict(r)
+        fs = r if isinstance(r, Feedstock) else Feedstock.from_dict(r)  # node_attrs workers send objects
         if fs.name in snap.feedstocks:
-            snap.failures[fs.name] = f"{r.get('name')}: duplicate feedstock name (kept the first)"
+            snap.failures[fs.name] = f"{fs.name}: duplicate feedstock name (kept the first)"
             continue
         snap.feedstocks[fs.name] = fs
     if req.outputs_map:
@@ -134,7 +134,7 @@ NODE_ATTRS_BATCH = 128
 
 
 def _convert_node_attrs(req: BuildRequest, jobs: int,
-                        progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
+                        progress: Callable[[str], None] | None) -> list[Any]:
     """node_attrs files are already rendered (by the bot): convert them in batches, in parallel."""
     from .node_attrs import compact_pinning, convert_batch
 
@@ -142,7 +142,7 @@ def _convert_node_attrs(req: BuildRequest, jobs: int,
     pins = {k: compact_pinning(v) for k, v in req.pinnings.items()}
     files = [str(p) for p in req.node_attrs]
     batches = [files[i:i + NODE_ATTRS_BATCH] for i in range(0, len(files), NODE_ATTRS_BATCH)]
-    results: list[dict[str, Any]] = []
+    results: list[Any] = []  # Feedstock objects or {"error", "path"}
     if jobs <= 1 or len(batches) <= 1:
         for batch in batches:
             results.extend(convert_batch(batch, keys, pins))
