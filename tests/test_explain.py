@@ -168,6 +168,20 @@ def test_why_not_absent_but_in_output_index():
     plan = plan_of(b.snapshot(channel=False), "a")
     w = why_not(plan.snapshot, plan, "libfoo")
     assert w.code == "absent" and "foo" in w.text
+    assert "not needed" in w.text
+
+
+def test_why_not_absent_says_whether_the_plan_needs_it_through_an_unknown_dep():
+    b = SnapBuilder()
+    b.fs("krb5", out("krb5", host=["perl"]))
+    b.fs("tool", out("tool", host=["krb5"]))
+    b.index("perl", "perl-feedstockname")
+    b.index("cairo", "cairo")
+    plan = plan_of(b.snapshot(channel=False), "tool")
+    needed = why_not(plan.snapshot, plan, "perl-feedstockname")
+    assert needed.code == "absent" and "the plan needs perl" in needed.text and "krb5" in needed.text
+    idle = why_not(plan.snapshot, plan, "cairo")
+    assert idle.code == "absent" and "not needed" in idle.text
 
 
 def test_prune_reasons_cover_every_feedstock_outside_the_plan_with_a_known_code(cf):

@@ -250,6 +250,23 @@ class _Explainer:
             self._dropped = d
         return self._dropped
 
+    def _absent(self, name: str) -> WhyNot:
+        """Not in the snapshot. Every dependency of the plan is resolved or listed under unknown, so
+        whether the plan reaches ``name`` is still known: only through an unknown (external) dep."""
+        snap = self.plan.snapshot
+        producers = snap.output_index.get(name) or []
+        what = (f"{name} is produced by {', '.join(producers)}, which is not in the snapshot" if producers
+                else f"{name} is not in the snapshot (no feedstock of that name, and no rendered recipe mentions an "
+                "output of that name)")
+        via = sorted({u.name for u in self.plan.unknown
+                      if u.name == name or name in (snap.output_index.get(u.name) or ())})
+        if via:
+            needers = sorted({w for u in self.plan.unknown if u.name in via for w in u.needed_by})
+            return WhyNot("absent", f"{what}; the plan needs {', '.join(via)} from it "
+                          f"(needed by {', '.join(needers[:6])}): add it to the snapshot to plan it", [], name)
+        return WhyNot("absent", f"{what}; no dependency of the planned feedstocks comes from it, so it is not "
+                      "needed", [], name)
+
     def explain(self, name: str) -> WhyNot:
         plan = self.plan
         snap = plan.snapshot
@@ -262,12 +279,8 @@ class _Explainer:
                 fname = r.feedstock
             elif owners:
                 fname = sorted(owners)[0]
-            elif snap.output_index.get(name):
-                return WhyNot("absent", f"{name} is produced by {', '.join(snap.output_index[name])}, "
-                              "which is not in the snapshot", [], name)
             else:
-                return WhyNot("absent", f"{name} is not in the snapshot (no feedstock or output of that name)",
-                              [], name)
+                return self._absent(name)
         if fname in plan.feedstocks:
             fs = plan.feedstocks[fname]
             return WhyNot("planned", f"{fname} is in the plan (wave {fs.wave}, {fs.mode}): "
