@@ -58,7 +58,8 @@ class SnapBuilder:
         return self
 
     def python(self, pair: PlatformPair, *versions: str) -> "SnapBuilder":
-        self.pinning["platforms"].setdefault(pair.key, {})["python"] = list(versions)
+        facts = self.pinning["platforms"].setdefault(pair.key, {"values": {}, "zip_keys": []})  # Variants.to_dict()
+        facts["values"]["python"] = list(versions)
         return self
 
     def snapshot(self, channel: bool = True, missing: Iterable[str] = ("cross-python_win-arm64",)) -> Snapshot:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .graph import RENDERED, Edge
-from .model import Output
+from .model import Output, PlatformPair
 from .plan import Plan, Pruned
 
 CODES = ("planned", "absent", "ignored", "available", "other-provider", "noarch", "skipped", "build-only", "noarch-host-only",
@@ -177,8 +177,8 @@ class _Explainer:
                 self.owner.setdefault(n, set()).add(f)
         # python versions the pair builds
         self.pythons: set[str] = set()
-        plat = (snap.pinning.get("platforms") or {}).get(self.key) or {}
-        for v in plat.get("python", ()) or ():
+        plat = (snap.pinning.get("platforms") or {}).get(self.key) or {}  # a Variants.to_dict()
+        for v in (plat.get("values") or {}).get("python", ()) or ():
             self.pythons.add(_py(str(v)))
         if not self.pythons:  # no pinning facts: what the renders for the pair used
             for fs in snap.feedstocks.values():
@@ -350,20 +350,21 @@ class _Explainer:
         refs = self.other_refs()
         out: list[tuple[int, str, str]] = []
         skipped_here = self.skipped_here()
+        seen_in: dict[tuple[int, str, str], list[str]] = {}
         for n in sorted(names):
             for f, k, o, section, req in refs.get(n, ()):
-                where = f"{f}:{o.name} ({k.replace(':', '<-')})"
+                where = f"{f}:{o.name}"
+                out_before = len(out)
                 cond = f" under [{req.condition}]" if req.condition else ""
-                if o.noarch and section == "host":
-                    out.append((2, "noarch-host-only", f"only a host dependency of noarch output {o.name} of {f} "
-                                f"in {where}: noarch outputs are built once elsewhere"
-                                + (" and it is skipped for " + plan.pair.target if (f, o.name) in skipped_here
-                                   else "")))
-                    continue
+                py = o.variant.get("python")
                 if section == "run_constraints":
                     continue
-                py = o.variant.get("python")
-                if (f, o.name) in skipped_here:
+                if o.noarch and section == "host":
+                    out.append((2, "noarch-host-only", f"only a host dependency of noarch output {where}: "
+                                "noarch outputs are built once elsewhere"
+                                + (" and it is skipped for " + plan.pair.target if (f, o.name) in skipped_here
+                                   else "")))
+                elif (f, o.name) in skipped_here:
                     why = skipped_here[(f, o.name)]
                     out.append((5, "skipped", f"only needed by {where}, which is skipped for {plan.pair.target}"
                                 + (f" ({why})" if why else "")))
@@ -379,7 +380,12 @@ class _Explainer:
                 else:
                     out.append((4, "selector", f"{where} needs {req.spec} in {section}, but the {plan.pair} "
                                 "render does not (a selector or variant differs)"))
-        return out
+                if len(out) > out_before:
+                    pair_name = str(PlatformPair.parse(k))
+                    seen_in.setdefault(out.pop(), []).append(pair_name)
+        # one line per finding, naming every render (pair) it was seen in
+        return [(prio, code, f"{text} [seen in the {', '.join(sorted(set(pairs)))} render"
+                 f"{'s' if len(set(pairs)) > 1 else ''}]") for (prio, code, text), pairs in seen_in.items()]
 
 
 def _py(v: str) -> str:
