@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .botstatus import BLOCKED, BotStatus
-from .explain import why
+from .explain import why, why_not
 from .plan import Plan
 from .snapshot import Snapshot
 from .status import FeedstockStatus
@@ -140,10 +140,14 @@ class Comparison:
         }
 
 
-def _absent_reason(snapshot: Snapshot, name: str) -> str:
+def _absent_verdict(snapshot: Snapshot, plan: Plan, name: str) -> tuple[str, str]:
     if name in snapshot.failures:
-        return f"not in the snapshot: it could not be read when the snapshot was made ({snapshot.failures[name]})"
-    return "not in the snapshot (no feedstock of that name was rendered)"
+        return ABSENT, (f"not in the snapshot: it could not be read when the snapshot was made "
+                        f"({snapshot.failures[name]})")
+    # why-not still knows whether the plan reaches it (only through a dependency listed as unknown),
+    # and a name that is also an output of a rendered feedstock gets that output's reason
+    w = why_not(snapshot, plan, name)
+    return ABSENT, w.text if w.code == ABSENT else f"not in the snapshot; as an output: {w.text}"
 
 
 def _verdicts(snapshot: Snapshot, plan: Plan) -> dict[str, tuple[str, str]]:
@@ -164,7 +168,7 @@ def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, 
         if name in verdicts:
             return verdicts[name]
         if name not in snapshot.feedstocks:
-            return ABSENT, _absent_reason(snapshot, name)
+            return _absent_verdict(snapshot, plan, name)
         return "unreachable", f"nothing needed on {plan.pair} depends on {name}"
 
     for name in sorted(bot.nodes):
