@@ -337,7 +337,9 @@ class _Explainer:
                 return WhyNot("skipped", f"{fname} skips every output for {pair.target}"
                               + (f" ({'; '.join(reasons)})" if reasons else "")
                               + "; nothing needed depends on it either", [], fname)
-            return WhyNot("unreachable", f"nothing needed for {', '.join(plan.targets) or 'the targets'} on "
+            targets = (", ".join(plan.targets) if 0 < len(plan.targets) <= 6
+                       else f"the {len(plan.targets)} targets")
+            return WhyNot("unreachable", f"nothing needed for {targets} on "
                           f"{pair} depends on {fname}", [], fname)
         findings.sort(key=lambda t: (t[0], t[2]))
         _, code, text = findings[0]
