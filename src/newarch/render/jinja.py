@@ -323,7 +323,7 @@ def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
     except MemoryError:
         raise RenderError("Jinja template ran out of memory", file) from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError,
-            UnicodeError) as exc:
+            UnicodeError, RuntimeError) as exc:  # RuntimeError: e.g. ``cycler()`` with no items
         first = (str(exc).strip().splitlines() or [""])[0]
         raise RenderError(f"Jinja: {type(exc).__name__}: {first}", file, _template_line(exc)) from None
     finally:
