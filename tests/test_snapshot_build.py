@@ -89,3 +89,20 @@ def test_missing_source_is_a_clear_error(tmp_path):
     assert res.exit_code != 0
     assert "nope: no such file or directory" in res.output
     assert not (tmp_path / "o.xz").exists()
+
+
+def test_outputs_map_restricts_to_mentioned_names_and_feeds_the_build_tool_lint(tmp_path):
+    omap = tmp_path / "outputs.json"
+    # a channel that has everything the fixtures build with, except cross-python_win-arm64
+    omap.write_text('{"python": ["python"], "pip": ["pip"], "setuptools": ["setuptools"], "zlibx": ["zlibx"], '
+                    '"vs2022_win-arm64": ["vc"], "vs_win-arm64": ["vc"], "unrelated-pkg": ["elsewhere"]}')
+    out = tmp_path / "s.json.xz"
+    res = _run("snapshot", str(FIXTURES / "feedstocks"), "--out", str(out), "--platforms", "win-arm64:win-64",
+               "--pinning", str(PINNING), "--outputs-map", str(omap), "-j", "1")
+    assert res.exit_code == 0, res.output
+    snap = snapmod.load(out)
+    assert "unrelated-pkg" not in snap.output_index and snap.output_index["python"] == ["python"]
+    findings = snap.feedstocks["pyext"].renders["win-arm64:win-64"].findings
+    missing = [f for f in findings if f.rule == "build-tool-missing"]
+    assert [f.line for f in missing if "cross-python_win-arm64" in f.message] == [20]
+    assert not [f for f in missing if "vs2022_win-arm64" in f.message]

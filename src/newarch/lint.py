@@ -24,7 +24,7 @@ Rules (ids are stable):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set as AbstractSet
 from dataclasses import dataclass
 
 from .errors import NewarchError
@@ -71,7 +71,7 @@ _VS_ACTIVATION = re.compile(r"^vs20\d\d_")
 
 
 def lint_source(src: RecipeSource, pair: PlatformPair, result: RenderResult,
-                available_build: set[str] | None = None) -> list[Finding]:
+                available_build: AbstractSet[str] | None = None) -> list[Finding]:
     """All findings for one feedstock rendered for ``pair`` (sorted by file, line, rule)."""
     ctx = _Context.make(src, pair, result, available_build)
     findings: list[Finding] = []
@@ -91,13 +91,13 @@ class _Context:
     src: RecipeSource
     pair: PlatformPair
     result: RenderResult
-    available: set[str] | None
+    available: AbstractSet[str] | None
     text: RecipeText
     recipe_rel: str
 
     @classmethod
     def make(cls, src: RecipeSource, pair: PlatformPair, result: RenderResult,
-             available: set[str] | None) -> "_Context":
+             available: AbstractSet[str] | None) -> "_Context":
         rel = src.recipe_file
         return cls(src, pair, result, available, scan(src.text(rel) or ""), rel)
 

@@ -45,6 +45,16 @@ class BuildRequest:
     node_attrs: list[Path] = field(default_factory=list)  # cf-graph node_attrs JSON files (see node_attrs.py)
 
 
+# Names that exist in the channel (from the outputs map), for the build-tool-missing lint. Set once
+# per worker process by ``_init_worker`` instead of being pickled with every task.
+_CHANNEL_NAMES: frozenset[str] | None = None
+
+
+def _init_worker(names: frozenset[str] | None) -> None:
+    global _CHANNEL_NAMES
+    _CHANNEL_NAMES = names
+
+
 def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]],
                 env: dict[str, str]) -> dict[str, Any]:
     """Worker: read and render one feedstock for every pair. Returns ``Feedstock.to_dict()`` or an error."""
@@ -66,7 +76,8 @@ def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[s
         run_env = {**default_env(pair), **env}
         result = render_source(src, pair, variants, run_env)
         try:
-            result.findings = lint_source(src, pair, result)
+            result.findings = lint_source(src, pair, result,
+                                          _CHANNEL_NAMES)
         except Exception as exc:  # a lint bug is reported, never fatal
             result.notes.append(f"lint failed: {type(exc).__name__}: {exc}")
         fs.renders[pair.key] = result
@@ -91,14 +102,17 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
     jobs = req.jobs or os.cpu_count() or 1
     results: list[Any] = []  # Feedstock.to_dict() / Feedstock / {"error", "path"}
     paths = [str(p) for p in req.sources]
+    names = frozenset(req.outputs_map) if req.outputs_map else None
     if jobs <= 1 or len(paths) <= 1:
+        _init_worker(names)
         for p in paths:
             results.append(_render_one(p, req.pairs, pinning_facts, req.env))
             if progress:
                 progress(p)
     else:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(names,)) as pool:
             pending = {pool.submit(_render_one, p, req.pairs, pinning_facts, req.env): p for p in paths}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
