@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -554,19 +555,48 @@ def _plan(raw: str) -> _Plan:
     return _Plan(tuple(switched), tuple(baked))
 
 
+# A selector line without Jinja syntax needs no ``{% if %}`` wrapper (each wrapper costs Jinja
+# compile time): it is emitted verbatim between two markers and kept or removed after rendering
+# (:func:`apply_switches`). The markers carry a per-process random number so recipe text cannot
+# forge them. Only templates whose block tags are plain ``if``/``for``/``set x = ...`` use markers:
+# any block that could see the marked text as a value (``{% set x %}`` blocks, filters, macros,
+# ``raw``) keeps the wrappers, so the result is always the wrapper's.
+_NONCE = str(secrets.randbits(48))
+_MARK_OPEN = "\x02" + _NONCE + "\x18"
+_MARK_CLOSE = "\x03" + _NONCE + "\x18"
+_MARK_RE = re.compile(re.escape(_MARK_OPEN) + r"(\d+)\x1a(.*?)" + re.escape(_MARK_CLOSE))
+_JINJA_SYNTAX = re.compile(r"\{\{|\{%|\{#")
+_BLOCK_TAG = re.compile(r"\{%[-+]?\s*([A-Za-z_]*)([^%]*)")
+_MARKER_SAFE_TAGS = frozenset({"if", "elif", "else", "endif", "for", "endfor"})
+
+
+@lru_cache(maxsize=256)
+def _markers_ok(raw: str) -> bool:
+    for m in _BLOCK_TAG.finditer(raw):
+        tag = m.group(1)
+        if tag in _MARKER_SAFE_TAGS:
+            continue
+        if tag == "set" and "=" in m.group(2):
+            continue
+        return False
+    return True
+
+
 @lru_cache(maxsize=256)
 def template_text(raw: str, baked_values: tuple[bool, ...]) -> str:
     """The recipe as one Jinja template for every selector outcome.
 
     conda-build applies selectors before Jinja (its ``FilteredLoader``). Here a selector line
-    becomes ``{% if _newarch_sel[k] %}line  # [sel]{% endif %}`` so one compiled template serves
-    every variant and platform; the comment is kept for the second pass, which records the
-    condition of each requirement. Lines inside multi-line Jinja constructs (where a wrapper or a
-    comment would change the Jinja) are selected before compiling, like conda-build does.
+    becomes ``{% if _newarch_sel[k] %}line  # [sel]{% endif %}`` (or, without Jinja in it, the
+    line between markers, see :func:`apply_switches`) so one compiled template serves every
+    variant and platform; the comment is kept for the second pass, which records the condition
+    of each requirement. Lines inside multi-line Jinja constructs (where a wrapper or a comment
+    would change the Jinja) are selected before compiling, like conda-build does.
     """
     plan = _plan(raw)
     baked = dict(zip(plan.baked, baked_values))
     switched = {o: k for k, o in enumerate(plan.switched)}
+    markers = _markers_ok(raw)
     out: list[str] = []
     ordinal = 0
     for (selector, line), full in zip(split_selectors(raw), raw.splitlines()):
@@ -574,11 +604,22 @@ def template_text(raw: str, baked_values: tuple[bool, ...]) -> str:
             out.append(line)
             continue
         if ordinal in switched:
-            out.append(f"{{% if _newarch_sel[{switched[ordinal]}] %}}{full.rstrip()}{{% endif %}}")
+            k = switched[ordinal]
+            if markers and not _JINJA_SYNTAX.search(full):
+                out.append(f"{_MARK_OPEN}{k}\x1a{full.rstrip()}{_MARK_CLOSE}")
+            else:
+                out.append(f"{{% if _newarch_sel[{k}] %}}{full.rstrip()}{{% endif %}}")
         else:
             out.append(line if baked[ordinal] else "")
         ordinal += 1
     return "\n".join(out) + "\n"
+
+
+def apply_switches(rendered: str, switches: list[bool]) -> str:
+    """Keep the marked lines whose selector is true, drop the others (as the wrapper would)."""
+    if _MARK_OPEN not in rendered:
+        return rendered
+    return _MARK_RE.sub(lambda m: m.group(2) if switches[int(m.group(1))] else "", rendered)
 
 
 def select(rendered: str, ns: Mapping[str, Any], file: str, source: str) -> _Selected:
@@ -915,7 +956,7 @@ def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: st
 
 
 def _render_text(text: str, ctx: RenderContext, ns: Mapping[str, Any], file: str) -> tuple[dict[str, Any], _Selected]:
-    rendered = render_template(text, ctx.context(), file)
+    rendered = apply_switches(render_template(text, ctx.context(), file), ctx.switches)
     selected = select(rendered, ns, file, text)
     mapping: list[list[int]] = []
 
