@@ -58,6 +58,7 @@ DEFAULT_COMPILERS: dict[str, dict[str, Any]] = {
 _SPEC_NEEDING_STAR = re.compile(r"([\w\d\.\-\_]+)\s+((?<![><=])[\w\d\.\-\_]+?(?!\*))(\s+[\w\d\.\_]+)?$")
 PIN_MARK = "@@NEWARCH_PIN_"
 _PIN_RE = re.compile(r"@@NEWARCH_PIN_(\d+)@@")
+_FOR_TAG = re.compile(r"\{%[-+]?\s*for\b")  # a For node needs this tag (no line statements)
 
 
 def ensure_valid_spec(spec: str) -> str:
@@ -220,8 +221,8 @@ class _RecipeEnvironment(SandboxedEnvironment):
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
-        if "{%" not in source and "~" not in source:
-            return tree
+        if "~" not in source and not _FOR_TAG.search(source):
+            return tree  # no For or Concat node to guard: skip walking the tree
         for node in list(tree.find_all((nodes.For, nodes.Concat))):
             if isinstance(node, nodes.For):
                 node.iter = nodes.Call(nodes.Name("_newarch_iter", "load", lineno=node.lineno), [node.iter], [],
