@@ -159,9 +159,10 @@ def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
         else:
             t_bot_p = math.nan
         rows[n] = {"plan": t_plan, "plan_paused": t_plan_p, "bot": t_bot, "bot_paused": t_bot_p}
+        paused_bot = f"{t_bot_p:.2f}" if t_bot_p == t_bot_p else "(not run)"
+        paused_ratio = f"{t_bot_p / t_plan_p:.1f}x" if t_bot_p == t_bot_p else "—"
         out(f"| {n:,} | {stats['edges']:,} | {stats['top_hubs']} | {len(plan.feedstocks)} (bot: {len(order)}) | "
-            f"{t_plan:.3f} | {t_plan_p:.3f} | {t_bot:.2f} | {t_bot_p:.2f} | {t_bot / t_plan:.1f}x | "
-            f"{(t_bot_p / t_plan_p) if t_bot_p == t_bot_p else math.nan:.1f}x |")
+            f"{t_plan:.3f} | {t_plan_p:.3f} | {t_bot:.2f} | {paused_bot} | {t_bot / t_plan:.1f}x | {paused_ratio} |")
         del snap, plan, order
         gc.collect()
     out()

@@ -179,7 +179,7 @@ def test_multi_output_win64_uses_the_bot_rendering_and_resolves_stubs(tmp_path):
     assert "vcpkg-tool" in {r.name for r in _out(win, "minimamba").reqs("build")}
     linux = fs.render_for(LINUX_64)
     lm = _out(linux, "libminimamba")
-    assert [r.spec for r in lm.reqs("build")][:2] == ["gxx_linux-64 14", "sysroot_linux-64 2.17"]
+    assert [r.spec for r in lm.reqs("build")][:2] == ["gxx_linux-64 14.*", "sysroot_linux-64 2.17.*"]
     assert "winreg" not in {r.name for r in lm.reqs("host")}
     assert "vcpkg-tool" not in {r.name for r in _out(linux, "minimamba").reqs("build")}
 

@@ -191,7 +191,10 @@ class _Converter:
             pkg = lang
         spec = f"{pkg}_{pair.target}"
         if versions and versions[0]:
-            spec += f" {versions[0]}"
+            version = versions[0]
+            if re.fullmatch(r"\d[\w.]*", version):  # conda-build's ensure_valid_spec: "14" -> "14.*"
+                version += ".*"
+            spec += f" {version}"
         return spec, f"{kind}('{lang}') stub from the bot"
 
     def requirement(self, raw: Any, pair: PlatformPair, pinning: dict[str, list[str]]) -> Requirement | None:
