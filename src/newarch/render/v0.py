@@ -406,15 +406,28 @@ def used_variables(keys: Iterable[str], text: str, selectors_only: bool = False)
     return set(_used_variables(frozenset(keys), text, selectors_only))
 
 
+# A requirement line naming a key alone (``  - python``): conda-build's second regex for every
+# key at once. A key made of [A-Za-z0-9_] matches it exactly when the line's name, with ``-``
+# read as ``_``, is the key, which saves compiling that key's regexes (the costly part cold).
+_BARE_REQ = re.compile(r"^\s+\-\s+([A-Za-z0-9_-]+)\s*(?:\s[\[#]|$)")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
+
+
 @lru_cache(maxsize=1024)
 def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> frozenset[str]:
-    words = set(_WORD_RE.findall(text.replace("-", "_")))
+    norm_text = text.replace("-", "_")
+    words = set(_WORD_RE.findall(norm_text))
     has_target = "compiler(" in text or "stdlib(" in text
     has_cdt = "cdt(" in text
     lines = text.splitlines()
     norm_lines: list[str] | None = None
+    bare: set[str] | None = None
     used: set[str] = set()
-    for v in sorted(keys):
+    if (has_target or has_cdt) and not selectors_only:
+        todo = sorted(keys)
+    else:
+        todo = sorted(keys & words)
+    for v in todo:
         tm = _TARGET_KEY.match(v) if has_target and not selectors_only else None
         if v not in words and not tm and not (has_cdt and v.startswith("cdt_") and not selectors_only):
             continue
@@ -426,7 +439,23 @@ def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> fr
         else:
             if norm_lines is None:
                 norm_lines = [ln.replace("-", "_") for ln in lines]
-            cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm]
+            if selectors_only:  # the selector regex needs the key after the line's first '['
+                cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm and "[" in ln
+                        and v in ln[ln.index("["):]]
+            elif _PLAIN_KEY.fullmatch(v):
+                if bare is None:
+                    bare = set()
+                    for ln in lines:
+                        m = _BARE_REQ.match(ln) if "-" in ln else None
+                        if m:
+                            bare.add(m.group(1).replace("-", "_"))
+                if v in bare:
+                    used.add(v)
+                    continue
+                # the other regexes all need a '{'
+                cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm and "{" in ln]
+            else:
+                cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm]
         if not cand:
             continue
         rx = _key_regex(v, selectors_only)
