@@ -89,3 +89,15 @@ def test_bad_snapshot_is_one_clear_error(tmp_path):
     r = run("plan", "--snapshot", str(bad))
     assert r.exit_code == 2
     assert "error:" in r.output and "bad.json.xz" in r.output and "Traceback" not in r.output
+
+
+def test_targets_file_adds_targets_once_and_skips_comments(snap_file, tmp_path):
+    listing = tmp_path / "win_arm64.txt"
+    listing.write_text("# made by hand\nmamba\n\ncffi\nmamba\n")
+    d = json.loads(run("plan", "zlib", "--targets-file", str(listing), "--snapshot", snap_file,
+                       "--format", "json").output)
+    assert d["targets"] == ["zlib", "mamba", "cffi"]
+    r = run("why-not", "mypy", "--targets-file", str(listing), "--snapshot", snap_file)
+    assert r.exit_code == 0 and "mypy [noarch-host-only]" in r.output
+    r = run("plan", "--targets-file", str(tmp_path / "missing.txt"), "--snapshot", snap_file)
+    assert r.exit_code != 0 and "missing.txt" in r.output

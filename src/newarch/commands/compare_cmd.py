@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import SEED_TARGETS, format_option, platform_option, snapshot_option
+from .options import format_option, platform_option, resolve_targets, snapshot_option, targets_file_option
 
 
 def register(group: click.Group) -> None:
@@ -22,8 +22,7 @@ def register(group: click.Group) -> None:
               help="Build subdir (default: the cross build the snapshot rendered, e.g. win-64 for win-arm64).")
 @click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
               help="Build mode used for the plan.")
-@click.option("--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Read targets from a file, one per line (e.g. conda-forge's migration_support/win_arm64.txt).")
+@targets_file_option
 @click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
               help="What exists on the target already (repodata.json, channel folder or URL, name list): "
                    "feedstocks whose needed outputs are there count as done.")
@@ -42,14 +41,10 @@ def compare_bot(status_json: Path, targets: tuple[str, ...], platform: str, buil
     from ..botstatus import load_bot_status
     from ..compare import compare, render_table
     from ..status import compute_status, plan_for_status
-    from ..migrate import read_targets_file
     from .options import load_snapshot
 
     bot = load_bot_status(status_json)  # bad input fails before the (slower) planning
-    names = list(targets)
-    if targets_file is not None:
-        names += read_targets_file(targets_file)
-    names = list(dict.fromkeys(names)) or list(SEED_TARGETS)
+    names = resolve_targets(targets, targets_file)
     snap = load_snapshot(snapshot_path)
     plan = plan_for_status(snap, names, platform, build_platform, mode)
     avail = None

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import NewarchError
-from .options import SEED_TARGETS, platform_option, snapshot_option
+from .options import platform_option, resolve_targets, snapshot_option, targets_file_option
 
 
 def register(group: click.Group) -> None:
@@ -21,8 +21,7 @@ def register(group: click.Group) -> None:
               help="Build subdir for cross builds (default: the cross build the snapshot rendered, e.g. win-64).")
 @click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
               help="Build mode: auto decides per feedstock (cross when the build-platform tools exist).")
-@click.option("--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Read targets from a file, one per line (e.g. conda-forge's migration_support/win_arm64.txt).")
+@targets_file_option
 @click.option("--ignore", "ignore", multiple=True, metavar="NAME", help="Output or feedstock not to follow.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write (replaced as a whole; refused if it holds other files).")
@@ -48,16 +47,13 @@ def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None,
     from rich.console import Console
 
     from ..cfyml import write_change
-    from ..migrate import build_migration, describe_command, feedstock_texts, read_targets_file, write_tree
+    from ..migrate import build_migration, describe_command, feedstock_texts, write_tree
     from ..sources import feedstock_name, is_git_dir
     from ..status import compute_status, plan_for_status
     from .options import load_snapshot
 
     err = Console(stderr=True, highlight=False)
-    names = list(targets)
-    if targets_file is not None:
-        names += read_targets_file(targets_file)
-    names = list(dict.fromkeys(names)) or list(SEED_TARGETS)
+    names = resolve_targets(targets, targets_file)
     apply_map: dict[str, Path] = {}
     for d in apply_dirs:
         if not d.is_dir():

@@ -20,6 +20,22 @@ build_platform_option = click.option("--build-platform", "build_platform", defau
                                      help="Build subdir (default: win-64 for win-arm64, else as the snapshot has it).")
 
 
+targets_file_option = click.option(
+    "--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Read (more) targets from a file, one per line, '#' comments (e.g. conda-forge's "
+         "migration_support/win_arm64.txt).")
+
+
+def resolve_targets(targets: tuple[str, ...] | list[str], targets_file: Path | None) -> list[str]:
+    """Targets from the command line plus ``--targets-file``, in order, once each; the seed list if none."""
+    names = list(targets)
+    if targets_file is not None:
+        from ..migrate import read_targets_file
+
+        names += read_targets_file(targets_file)
+    return list(dict.fromkeys(names)) or list(SEED_TARGETS)
+
+
 def format_option(*choices: str, default: str = "table"):
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
                         help="Output format.")

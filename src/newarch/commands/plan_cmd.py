@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import click
 
-from .options import (SEED_TARGETS, build_platform_option, default_build_platform, format_option, load_snapshot,
-                      platform_option, snapshot_option)
+from .options import (build_platform_option, default_build_platform, format_option, load_snapshot,
+                      platform_option, resolve_targets, snapshot_option, targets_file_option)
 
 
 def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,12 +23,13 @@ def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
                                              "target; auto: per feedstock, cross when its build deps exist.")(f)
     f = build_platform_option(f)
     f = platform_option(f)
+    f = targets_file_option(f)
     f = snapshot_option(f)
     return f
 
 
-def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], platform: str, build_platform: str | None,
-               mode: str, available: tuple[str, ...], ignore: tuple[str, ...]):
+def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], targets_file: Path | None, platform: str,
+               build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...]):
     from ..plan import PlanOptions, make_plan
 
     snap = load_snapshot(snapshot_path)
@@ -37,7 +38,7 @@ def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], platform: s
     if available:
         from ..availability import load_available
         names = load_available(list(available), platform)
-    opts = PlanOptions(list(targets) or list(SEED_TARGETS), platform, build, mode, names, set(ignore))
+    opts = PlanOptions(resolve_targets(targets, targets_file), platform, build, mode, names, set(ignore))
     return snap, make_plan(snap, opts)
 
 
@@ -131,10 +132,10 @@ def _mermaid(plan) -> str:
 @click.argument("targets", nargs=-1)
 @_plan_options
 @format_option("table", "json", "dot", "mermaid")
-def plan_command(targets: tuple[str, ...], snapshot_path: Path | None, platform: str, build_platform: str | None,
+def plan_command(targets: tuple[str, ...], snapshot_path: Path | None, targets_file: Path | None, platform: str, build_platform: str | None,
                  mode: str, available: tuple[str, ...], ignore: tuple[str, ...], fmt: str) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
-    _, plan = _make_plan(snapshot_path, targets, platform, build_platform, mode, available, ignore)
+    _, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     if fmt == "json":
         click.echo(plan.dumps())
     elif fmt == "dot":
@@ -157,13 +158,14 @@ def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @_target_option
 @_plan_options
 @format_option("table", "json")
-def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, platform: str,
+def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, targets_file: Path | None,
+                platform: str,
                 build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...],
                 fmt: str) -> None:
     """The shortest chain(s) from a target to feedstock NAME, each edge with its reason."""
     from ..explain import why, why_not
 
-    snap, plan = _make_plan(snapshot_path, targets, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     chains = why(plan, name)
     if fmt == "json":
         doc: dict[str, Any] = {"schema": "newarch.why/1", "name": name, "platform": plan.pair.target,
@@ -194,13 +196,14 @@ def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None,
 @_target_option
 @_plan_options
 @format_option("text", "json", default="text")
-def why_not_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, platform: str,
+def why_not_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, targets_file: Path | None,
+                    platform: str,
                     build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...],
                     fmt: str) -> None:
     """Why feedstock NAME is not in the plan."""
     from ..explain import why_not
 
-    snap, plan = _make_plan(snapshot_path, targets, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     w = why_not(snap, plan, name)
     if fmt == "json":
         click.echo(json.dumps(w.to_json(), indent=2))

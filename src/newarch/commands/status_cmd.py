@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import SEED_TARGETS, build_platform_option, format_option, platform_option, snapshot_option
+from .options import (build_platform_option, format_option, platform_option, resolve_targets, snapshot_option,
+                      targets_file_option)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,6 +30,7 @@ def register(group: click.Group) -> None:
 def _common(f: Callable) -> Callable:
     for opt in reversed([
         click.argument("targets", nargs=-1),
+        targets_file_option,
         platform_option,
         build_platform_option,
         snapshot_option,
@@ -45,8 +47,8 @@ def _common(f: Callable) -> Callable:
     return f
 
 
-def _compute(targets: tuple[str, ...], platform: str, build_platform: str | None, snapshot_path: Path | None,
-             mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...],
+def _compute(targets: tuple[str, ...], targets_file: Path | None, platform: str, build_platform: str | None,
+             snapshot_path: Path | None, mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...],
              err: "Console") -> "StatusReport":
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -60,7 +62,7 @@ def _compute(targets: tuple[str, ...], platform: str, build_platform: str | None
         avail = load_availability(available, platform, build) if available else None
         pr_map = load_prs(prs) if prs else {}
     with err.status("planning", spinner="dots"):
-        plan = plan_for_status(snap, list(targets or SEED_TARGETS), platform, build, mode, ignore)
+        plan = plan_for_status(snap, resolve_targets(targets, targets_file), platform, build, mode, ignore)
     with Progress(SpinnerColumn(), TextColumn("status"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("", total=len(plan.feedstocks))
@@ -70,7 +72,7 @@ def _compute(targets: tuple[str, ...], platform: str, build_platform: str | None
 @click.command()
 @_common
 @format_option("table", "json")
-def status(targets: tuple[str, ...], platform: str, build_platform: str | None, snapshot_path: Path | None,
+def status(targets: tuple[str, ...], targets_file: Path | None, platform: str, build_platform: str | None, snapshot_path: Path | None,
            mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...], fmt: str) -> None:
     """The state of every feedstock the TARGETS need on the platform (default: the seed targets).
 
@@ -79,7 +81,8 @@ def status(targets: tuple[str, ...], platform: str, build_platform: str | None, 
     from rich.console import Console
 
     err = Console(stderr=True)
-    rep = _compute(targets, platform, build_platform, snapshot_path, mode, available, prs, ignore, err)
+    rep = _compute(targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore,
+                   err)
     if fmt == "json":
         click.echo(json.dumps(rep.to_json(), indent=2))
         return
@@ -172,7 +175,7 @@ def _bot_status_provider(path: Path) -> Callable[["StatusReport"], "Section | No
               help="Folder to write index.html into.")
 @click.option("--bot-status", "bot_status", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The autotick bot's migration status JSON, compared in an extra tab.")
-def report(targets: tuple[str, ...], platform: str, build_platform: str | None, snapshot_path: Path | None,
+def report(targets: tuple[str, ...], targets_file: Path | None, platform: str, build_platform: str | None, snapshot_path: Path | None,
            mode: str, available: tuple[str, ...], prs: Path | None, ignore: tuple[str, ...], out: Path,
            bot_status: Path | None) -> None:
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
@@ -182,7 +185,8 @@ def report(targets: tuple[str, ...], platform: str, build_platform: str | None, 
 
     err = Console(stderr=True)
     providers = [_bot_status_provider(bot_status)] if bot_status else []
-    rep = _compute(targets, platform, build_platform, snapshot_path, mode, available, prs, ignore, err)
+    rep = _compute(targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore,
+                   err)
     path = write_report(rep, out, providers)
     totals = ", ".join(f"{k} {v}" for k, v in rep.totals().items() if v)
     err.print(f"wrote {path} ({len(rep.feedstocks)} feedstocks: {totals})", highlight=False, markup=False)
