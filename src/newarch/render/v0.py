@@ -133,6 +133,29 @@ SKIP = LineInfo(-1, (), None, None)  # a line inside a subtree the renderer neve
 SKIP_KEYS = frozenset({"about", "extra", "test", "source", "script", "app"})
 
 
+@lru_cache(maxsize=65536)
+def _shape(line: str) -> tuple[int, bool, str | None, str, int, str] | None:
+    """What the scanner needs of one line (cached: variants render mostly the same lines).
+
+    None for lines that never change the structure (blank, comments, Jinja statements); else
+    (indent, is a list item, key on the line or None, its value, indent of the item's content,
+    the item's text).
+    """
+    stripped = line.lstrip(" ")
+    if not stripped or stripped.startswith(("#", "{%", "{#")):
+        return None
+    indent = len(line) - len(stripped)
+    if stripped == "-" or stripped.startswith("- "):
+        rest = stripped[1:].lstrip()
+        sub = indent + (len(stripped) - len(rest))
+        key, value = _key_of(rest) if ":" in rest else (None, "")
+        if rest.startswith("{{"):
+            key = None
+        return indent, True, key, value, sub, rest
+    key, value = _key_of(stripped) if ":" in stripped else (None, "")
+    return indent, False, key, value, 0, ""
+
+
 class Scanner:
     """Tracks the YAML key path of lines by indentation (enough for recipe-shaped YAML)."""
 
@@ -152,19 +175,26 @@ class Scanner:
         return tuple(k for _, k in self.stack if k != "-")
 
     def feed(self, line: str, mutate: bool = True) -> LineInfo | None:
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith(("#", "{%", "{#")):
+        """The line's place (None when it has none); with ``mutate`` the scanner moves past it."""
+        return self._feed(line, mutate, True)
+
+    def skip(self, line: str) -> bool:
+        """Move past ``line``; True when it lies in a subtree the renderer never reads."""
+        return self._feed(line, True, False) is SKIP
+
+    def _feed(self, line: str, mutate: bool, info: bool) -> LineInfo | None:
+        shape = _shape(line)
+        if shape is None:
             return None
-        indent = len(line) - len(stripped)
+        indent, is_item, key, value, sub, rest = shape
         if self.block is not None:
-            if indent > self.block or (self.block_skip and indent == self.block and stripped[0] == "-"
-                                       and (stripped == "-" or stripped[1] == " ")):
+            if indent > self.block or (self.block_skip and indent == self.block and is_item):
                 return SKIP if self.block_skip else None
             if mutate:
                 self.block = None
         stack = self.stack if mutate else list(self.stack)
         output = self.output
-        if stripped == "-" or stripped.startswith("- "):
+        if is_item:
             while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and stack[-1][1] == "-")):
                 stack.pop()
             parent = tuple(k for _, k in stack if k != "-")
@@ -172,16 +202,16 @@ class Scanner:
                 self.output += 1
                 output = self.output
             stack.append((indent, "-"))
-            rest = stripped[1:].lstrip()
-            sub = indent + (len(stripped) - len(rest))
-            key, value = _key_of(rest) if ":" in rest else (None, "")
-            if key is not None and not rest.startswith("{{"):
+            if key is not None:
                 stack.append((sub, key))
                 if mutate:
                     self._open(sub, key, value)
+                if not info:
+                    return None
                 return LineInfo(output if parent[:1] == ("outputs",) else -1, parent + (key,), None, key)
+            if not info:
+                return None
             return LineInfo(output if parent[:1] == ("outputs",) else -1, parent, rest, None)
-        key, value = _key_of(stripped) if ":" in stripped else (None, "")
         if key is None:
             return None
         while stack and stack[-1][0] >= indent:
@@ -189,6 +219,8 @@ class Scanner:
         stack.append((indent, key))
         if mutate:
             self._open(indent, key, value)
+        if not info:
+            return None
         path = tuple(k for _, k in stack if k != "-")
         return LineInfo(output if path[:1] == ("outputs",) else -1, path, None, key)
 
@@ -536,10 +568,10 @@ def select_source(raw: str, values: tuple[bool, ...]) -> _Source:
     for i, (selector, line) in enumerate(split_selectors(raw)):
         if selector is None:
             kept.append(line)
-            scanner.feed(line)
+            scanner.skip(line)
         elif next(it):
             kept.append(raw_lines[i].rstrip() if depth == 0 else line)
-            scanner.feed(line)
+            scanner.skip(line)
         else:
             kept.append("")
             info = scanner.feed(line, mutate=False)
@@ -676,7 +708,7 @@ def _select_cached(rendered: str, values: tuple[tuple[str, bool], ...], source: 
     mapping: list[int] | None = None
     for i, (selector, line) in enumerate(pairs):
         if selector is None:
-            kept.append("" if scanner.feed(line) is SKIP else line)
+            kept.append("" if scanner.skip(line) else line)
             continue
         if cache[selector]:
             info = scanner.feed(line)
