@@ -294,6 +294,35 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
+class JinjaVars(dict):  # type: ignore[type-arg]
+    """Template variables that already hold the environment's globals (see :func:`jinja_vars`)."""
+
+    __slots__ = ()
+
+
+def jinja_vars(context: Mapping[str, Any]) -> JinjaVars:
+    """``context`` with the Jinja globals under it, as ``Template.render`` would build it per call.
+
+    :func:`render_template` uses such a mapping as it is (Jinja's ``shared`` context), so one
+    mapping serves many renders without copying a few hundred variant keys each time.
+    """
+    out = JinjaVars(environment().globals)
+    out.update(context)
+    return out
+
+
+def _generate(template: jinja2.Template, context: Mapping[str, Any]) -> Any:
+    """``template.generate(context)``; a :class:`JinjaVars` context is used without a copy."""
+    if type(context) is not JinjaVars:
+        yield from template.generate(context)
+        return
+    ctx = template.new_context(context, shared=True)  # type: ignore[arg-type]
+    try:
+        yield from template.root_render_func(ctx)
+    except Exception:
+        yield template.environment.handle_exception()  # as generate(): template line numbers
+
+
 def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
     """Render ``text`` with ``context``; every failure is a RenderError naming ``file`` and line."""
     template = compile_template(text, file)
@@ -301,7 +330,7 @@ def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
     try:
         chunks: list[str] = []
         total = 0
-        for chunk in template.generate(context):
+        for chunk in _generate(template, context):
             total += len(chunk)
             if total > MAX_OUTPUT_CHARS:
                 raise RenderError(f"rendered recipe larger than {MAX_OUTPUT_CHARS} characters", file)
@@ -465,11 +494,12 @@ class RenderContext:
 
     def context(self) -> dict[str, Any]:
         """The Jinja globals, layered like conda-build: selectors, get_dict, context_processor."""
+        env_dict = self.environ_dict()
         ctx: dict[str, Any] = dict(self.selectors)
-        ctx.update(self.environ_dict())
+        ctx.update(env_dict)
         ctx["CONDA_BUILD_STATE"] = "RENDER"
         environ = dict(self.env)
-        environ.update(self.environ_dict())
+        environ.update(env_dict)
         none = _return_none
         ctx.update(
             compiler=self.compiler, stdlib=self.stdlib, cdt=self.cdt, pin_subpackage=self.pin_subpackage,

@@ -42,7 +42,7 @@ from ..model import Dropped, Output, PlatformPair, RenderResult, Requirement, de
 from ..pinning import Variants
 from ..sources import RecipeSource
 from . import selectors as sel
-from .jinja import PIN_MARK, RenderContext, ensure_valid_spec, render_template, resolve_pins
+from .jinja import PIN_MARK, RenderContext, ensure_valid_spec, jinja_vars, render_template, resolve_pins
 
 MAX_VARIANTS = 64
 REQ_SECTIONS = {"build": "build", "host": "host", "run": "run", "run_constrained": "run_constraints"}
@@ -301,7 +301,7 @@ def parse_recipe_cbc(text: str, ns: Mapping[str, Any], display: str) -> tuple[Va
             kept.append(line)
         else:
             kept.append("")
-    data = load_yaml("\n".join(kept) + "\n", display, loader=_BaseLoader)
+    data = _load_cbc("\n".join(kept) + "\n", display)
     if data is None:
         return Variants(), {}
     if not isinstance(data, dict):
@@ -322,6 +322,12 @@ def parse_recipe_cbc(text: str, ns: Mapping[str, Any], display: str) -> tuple[Va
                 continue
             values[key] = [_scalar(x) for x in _ensure_list(value)]
     return Variants(values, zips), {}
+
+
+@lru_cache(maxsize=256)
+def _load_cbc(text: str, display: str) -> Any:
+    """The parsed file (read only by the caller; cached: every variant and pair reads the same text)."""
+    return load_yaml(text, display, loader=_BaseLoader)
 
 
 def merge_variants(base: Variants, recipe: Variants, display: str) -> tuple[Variants, dict[str, set[str]]]:
@@ -879,6 +885,7 @@ def _build_outputs(meta: dict[str, Any], selected: _Selected, ctx: RenderContext
     top_build = meta.get("build") or {}
     top_skip = _truthy(top_build.get("skip", False)) if isinstance(top_build, dict) else False
     versions = {s.name: s.version for s in specs}
+    by_name: dict[tuple[int, str, str], str] | None = None
     result: list[Output] = []
     for spec in specs:
         reqs = {k: _str_items(v) for k, v in spec.reqs.items()}
@@ -896,7 +903,9 @@ def _build_outputs(meta: dict[str, Any], selected: _Selected, ctx: RenderContext
                 if not cond and spec.uses_top:
                     cond = selected.conditions.get((-1, section, item), "")
                 if not cond:
-                    cond = _condition_for(selected, spec, section, item)
+                    if by_name is None:
+                        by_name = _conditions_by_name(selected.conditions)
+                    cond = _condition_for(by_name, spec, section, item)
                 req = Requirement.from_spec(item, cond)
                 if req.name:
                     seen.append(req)
@@ -928,12 +937,21 @@ def _build_outputs(meta: dict[str, Any], selected: _Selected, ctx: RenderContext
     return result
 
 
-def _condition_for(selected: _Selected, spec: _OutputSpec, section: str, item: str) -> str:
+def _conditions_by_name(conditions: Mapping[tuple[int, str, str], str]) -> dict[tuple[int, str, str], str]:
+    """(output, section, package name) -> the first condition recorded for that name."""
+    out: dict[tuple[int, str, str], str] = {}
+    for (o, s, text), cond in conditions.items():
+        out.setdefault((o, s, dep_name(text)), cond)
+    return out
+
+
+def _condition_for(by_name: Mapping[tuple[int, str, str], str], spec: _OutputSpec, section: str, item: str) -> str:
     """Conditions recorded before variant versions / pins were inserted (bare names)."""
+    name = dep_name(item)
     for idx in ((spec.index, -1) if spec.uses_top else (spec.index,)):
-        for (o, s, text), cond in selected.conditions.items():
-            if o == idx and s == section and dep_name(text) == dep_name(item):
-                return cond
+        cond = by_name.get((idx, section, name))
+        if cond is not None:
+            return cond
     return ""
 
 
@@ -1004,7 +1022,7 @@ def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: st
     for out_idx, drops in source.dropped.items():
         for section, item, cond, line in drops:
             if ("{{" in item or "{%" in item) and not jinja_ctx:
-                jinja_ctx = ctx.context()
+                jinja_ctx = jinja_vars(ctx.context())
             name = _dropped_name(item, jinja_ctx, file)
             if name:
                 selected.dropped.setdefault(out_idx, []).append(Dropped(section, name, cond, line))
@@ -1017,7 +1035,7 @@ def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: st
 
 
 def _render_text(text: str, ctx: RenderContext, ns: Mapping[str, Any], file: str) -> tuple[dict[str, Any], _Selected]:
-    rendered = apply_switches(render_template(text, ctx.context(), file), ctx.switches)
+    rendered = apply_switches(render_template(text, jinja_vars(ctx.context()), file), ctx.switches)
     selected = select(rendered, ns, file, text)
     mapping: list[list[int]] = []
 
