@@ -282,12 +282,16 @@ def snapshot_section(mirror_dir: Path, pin_path: Path, quick: bool) -> None:
     pins = {p.key: load_pinning(pin_path, p) for p in pairs}
     for jobs in (1, 2):
         req = BuildRequest(sources=paths, pairs=pairs, pinnings=pins, pinning_source=pin_path.name, jobs=jobs)
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c0 = time.process_time()
         t = time.perf_counter()
         snap = build_snapshot(req)
         dt = time.perf_counter() - t
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = time.process_time() - c0 + (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
         failed = sum(1 for fs in snap.feedstocks.values() for r in fs.renders.values() if not r.ok)
-        out(f"| {jobs} | {len(paths)} | {len(pairs)} | {dt:.1f} | {len(paths) / dt:.2f} | "
-            f"{len(paths) * len(pairs) / dt:.1f} | {failed} |")
+        out(f"| {jobs} | {len(paths)} | {len(pairs)} | {dt:.1f} | {cpu:.1f} | {cpu / dt:.2f} | "
+            f"{len(paths) * len(pairs) / dt:.1f} | {failed} | {os.getloadavg()[0]:.1f} |")
 
 
 def main() -> int:
@@ -337,8 +341,11 @@ def main() -> int:
     out("## 3. Snapshot time on the fetched set")
     out()
     if mirrors:
-        out("| cores (-j) | feedstocks | pairs | seconds | feedstocks/s | renders/s | failed renders |")
-        out("|---:|---:|---:|---:|---:|---:|---:|")
+        out("Wall seconds; CPU = parent + workers (git reads included). `cores used` = CPU/wall: below the -j "
+            "value when other processes compete for the cores (see the load average after the run).")
+        out()
+        out("| -j | feedstocks | pairs | wall s | CPU s | cores used | renders/s | failed renders | load avg |")
+        out("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         snapshot_section(Path(mirrors), pin_path, quick)
     else:
         out("(skipped: set NEWARCH_MIRRORS to a folder of feedstock mirrors)")
