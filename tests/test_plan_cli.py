@@ -101,3 +101,12 @@ def test_targets_file_adds_targets_once_and_skips_comments(snap_file, tmp_path):
     assert r.exit_code == 0 and "mypy [noarch-host-only]" in r.output
     r = run("plan", "--targets-file", str(tmp_path / "missing.txt"), "--snapshot", snap_file)
     assert r.exit_code != 0 and "missing.txt" in r.output
+
+
+def test_unknown_target_on_the_command_line_is_an_error_with_a_suggestion(snap_file):
+    r = run("plan", "mamaba", "--snapshot", snap_file)
+    assert r.exit_code == 2
+    assert "unknown target 'mamaba' (did you mean mamba" in r.output
+    assert run("status", "mamaba", "--snapshot", snap_file).exit_code == 2
+    # the seed targets and real names still plan
+    assert run("plan", "mamba", "--snapshot", snap_file).exit_code == 0

@@ -41,11 +41,12 @@ def compare_bot(status_json: Path, targets: tuple[str, ...], platform: str, buil
     from ..botstatus import load_bot_status
     from ..compare import compare, render_table
     from ..status import compute_status, plan_for_status
-    from .options import load_snapshot
+    from .options import check_targets, load_snapshot
 
     bot = load_bot_status(status_json)  # bad input fails before the (slower) planning
     names = resolve_targets(targets, targets_file)
     snap = load_snapshot(snapshot_path)
+    check_targets(snap, targets)
     plan = plan_for_status(snap, names, platform, build_platform, mode)
     avail = None
     if available:

@@ -50,7 +50,7 @@ def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None,
     from ..migrate import build_migration, describe_command, feedstock_texts, write_tree
     from ..sources import feedstock_name, is_git_dir
     from ..status import compute_status, plan_for_status
-    from .options import load_snapshot
+    from .options import check_targets, load_snapshot
 
     err = Console(stderr=True, highlight=False)
     names = resolve_targets(targets, targets_file)
@@ -62,6 +62,7 @@ def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None,
             raise NewarchError("--apply needs a checkout with a work tree, not a bare git directory", str(d))
         apply_map[feedstock_name(d)] = d
     snap = load_snapshot(snapshot_path)
+    check_targets(snap, targets)
     plan = plan_for_status(snap, names, platform, build_platform, mode, ignore)
     avail = None
     if available:

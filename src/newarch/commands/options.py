@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import snapshot as snapshot_mod
+from ..errors import NewarchError
 from ..snapshot import Snapshot
 
 SEED_TARGETS: tuple[str, ...] = ("conda", "conda-build", "mamba", "rattler-build", "pixi")
@@ -34,6 +35,24 @@ def resolve_targets(targets: tuple[str, ...] | list[str], targets_file: Path | N
 
         names += read_targets_file(targets_file)
     return list(dict.fromkeys(names)) or list(SEED_TARGETS)
+
+
+def check_targets(snap: Snapshot, explicit: tuple[str, ...] | list[str]) -> None:
+    """Targets typed on the command line must name something the snapshot knows (a feedstock, an output
+    of any render, or a name in its output index); a typo is an error with a suggestion. Targets read
+    from ``--targets-file`` are not checked here: the plan reports them under ``unknown``."""
+    known: set[str] = set(snap.feedstocks) | set(snap.output_index)
+    for fs in snap.feedstocks.values():
+        for render in fs.renders.values():
+            known.update(o.name for o in render.outputs)
+    bad = [t for t in explicit if t not in known]
+    if bad:
+        import difflib
+
+        hints = [f"{t!r}" + (f" (did you mean {', '.join(m)}?)" if (m := difflib.get_close_matches(t, known, 3))
+                             else "") for t in bad]
+        raise NewarchError(f"unknown target {', '.join(hints)}: no feedstock or output of that name in the snapshot",
+                           snap.origin or None)
 
 
 def format_option(*choices: str, default: str = "table"):

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from .options import (build_platform_option, default_build_platform, format_option, load_snapshot,
+from .options import (build_platform_option, check_targets, default_build_platform, format_option, load_snapshot,
                       platform_option, resolve_targets, snapshot_option, targets_file_option)
 
 
@@ -33,6 +33,7 @@ def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], targets_fil
     from ..plan import PlanOptions, make_plan
 
     snap = load_snapshot(snapshot_path)
+    check_targets(snap, targets)
     build = build_platform or default_build_platform(snap, platform)
     names: set[str] = set()
     if available:
@@ -43,6 +44,22 @@ def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], targets_fil
 
 
 # -- plan ---------------------------------------------------------------------------------------
+
+def _target_line(plan, target: str) -> str:
+    """Where a target ends up: a planned feedstock (wave, mode), noarch (built elsewhere), or not planned."""
+    outs = [o for t, o in plan.roots if t == target]
+    where: list[str] = []
+    for o in outs or [target]:
+        fs = next((f for f in plan.feedstocks.values() if o in f.outputs or f.name == o), None)
+        if fs is not None:
+            where.append(f"{fs.name} wave {fs.wave} ({fs.mode})")
+        elif o in plan.noarch:
+            where.append(f"{o} noarch (built elsewhere; its run deps are planned)")
+    if not where:
+        u = next((u for u in plan.unknown if u.name == target), None)
+        where.append(f"not planned: {u.reason}" if u else "not planned (see newarch why-not)")
+    return f"{target} -> {', '.join(dict.fromkeys(where))}"
+
 
 def _print_table(plan) -> None:
     from rich.console import Console
@@ -66,6 +83,7 @@ def _print_table(plan) -> None:
                   f"{len(plan.noarch)} noarch outputs needed (built elsewhere); "
                   f"{len(plan.snapshot.feedstocks) - n} of {len(plan.snapshot.feedstocks)} snapshot feedstocks pruned "
                   "(newarch why-not NAME)")
+    console.print("[bold]targets[/bold]: " + "; ".join(_target_line(plan, t) for t in plan.targets))
     natives = [f for f in plan.feedstocks.values() if f.mode == "native" and plan.options.mode == "auto"]
     if natives:
         console.print("[bold]* native[/bold] (auto mode):")

@@ -54,10 +54,11 @@ def _compute(targets: tuple[str, ...], targets_file: Path | None, platform: str,
 
     from ..availability import load_availability
     from ..status import compute_status, load_prs, plan_for_status
-    from .options import default_build_platform, load_snapshot
+    from .options import check_targets, default_build_platform, load_snapshot
 
     with err.status("loading snapshot and repodata", spinner="dots"):
         snap = load_snapshot(snapshot_path)
+        check_targets(snap, targets)
         build = build_platform or default_build_platform(snap, platform)
         avail = load_availability(available, platform, build) if available else None
         pr_map = load_prs(prs) if prs else {}
