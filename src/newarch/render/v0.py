@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
@@ -451,14 +451,45 @@ _BARE_REQ = re.compile(r"^\s+\-\s+([A-Za-z0-9_-]+)\s*(?:\s[\[#]|$)")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 
+class _Lines:
+    """The lines of a text and where a substring occurs in them (``str.find`` on the joined text)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.joined = "\n".join(self.lines)
+        self.norm = self.joined.replace("-", "_")  # same offsets
+        self.starts: list[int] = []
+        pos = 0
+        for ln in self.lines:
+            self.starts.append(pos)
+            pos += len(ln) + 1
+
+    def having(self, needle: str, norm: bool = False) -> list[int]:
+        """Indices of the lines containing ``needle`` (in the ``-`` -> ``_`` text when ``norm``)."""
+        if not needle or "\n" in needle:
+            hay = [ln.replace("-", "_") for ln in self.lines] if norm else self.lines
+            return [i for i, ln in enumerate(hay) if needle in ln]
+        text = self.norm if norm else self.joined
+        out: list[int] = []
+        n = len(self.lines)
+        i = text.find(needle)
+        while i != -1:
+            line = bisect_right(self.starts, i) - 1
+            out.append(line)
+            if line + 1 >= n:
+                break
+            i = text.find(needle, self.starts[line + 1])
+        return out
+
+
 @lru_cache(maxsize=1024)
 def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> frozenset[str]:
     norm_text = text.replace("-", "_")
     words = set(_WORD_RE.findall(norm_text))
     has_target = "compiler(" in text or "stdlib(" in text
     has_cdt = "cdt(" in text
-    lines = text.splitlines()
-    norm_lines: list[str] | None = None
+    info = _Lines(text)
+    lines = info.lines
     bare: set[str] | None = None
     used: set[str] = set()
     if (has_target or has_cdt) and not selectors_only:
@@ -470,16 +501,16 @@ def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> fr
         if v not in words and not tm and not (has_cdt and v.startswith("cdt_") and not selectors_only):
             continue
         if tm:
-            lang = tm.group(1)
-            cand = [ln for ln in lines if v in ln or lang in ln]
+            lang, call = tm.group(1), tm.group(2) + "("
+            # the regexes need ``compiler(``/``stdlib(`` or the key (``-`` read as ``_``) on the line
+            where = sorted(set(info.having(v, norm=True)) | set(info.having(call)))
+            cand = [lines[i] for i in where if v in lines[i] or lang in lines[i]]
         elif v.startswith("cdt_") and not selectors_only:
             cand = [ln for ln in lines if v in ln or "cdt(" in ln]
         else:
-            if norm_lines is None:
-                norm_lines = [ln.replace("-", "_") for ln in lines]
+            where = info.having(v, norm=True)
             if selectors_only:  # the selector regex needs the key after the line's first '['
-                cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm and "[" in ln
-                        and v in ln[ln.index("["):]]
+                cand = [ln for ln in (lines[i] for i in where) if "[" in ln and v in ln[ln.index("["):]]
             elif _PLAIN_KEY.fullmatch(v):
                 if bare is None:
                     bare = set()
@@ -491,9 +522,9 @@ def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> fr
                     used.add(v)
                     continue
                 # the other regexes all need a '{'
-                cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm and "{" in ln]
+                cand = [ln for ln in (lines[i] for i in where) if "{" in ln]
             else:
-                cand = [ln for ln, norm in zip(lines, norm_lines) if v in norm]
+                cand = [lines[i] for i in where]
         if not cand:
             continue
         rx = _key_regex(v, selectors_only)
