@@ -451,6 +451,17 @@ _BARE_REQ = re.compile(r"^\s+\-\s+([A-Za-z0-9_-]+)\s*(?:\s[\[#]|$)")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 
+@lru_cache(maxsize=64)
+def _target_keys(keys: frozenset[str]) -> dict[str, re.Match[str]]:
+    """The ``<lang>_compiler``/``<lang>_stdlib`` (``_version``) keys among ``keys``."""
+    out: dict[str, re.Match[str]] = {}
+    for v in keys:
+        m = _TARGET_KEY.match(v)
+        if m:
+            out[v] = m
+    return out
+
+
 class _Lines:
     """The lines of a text and where a substring occurs in them (``str.find`` on the joined text)."""
 
@@ -492,12 +503,16 @@ def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> fr
     lines = info.lines
     bare: set[str] | None = None
     used: set[str] = set()
-    if (has_target or has_cdt) and not selectors_only:
-        todo = sorted(keys)
-    else:
-        todo = sorted(keys & words)
-    for v in todo:
-        tm = _TARGET_KEY.match(v) if has_target and not selectors_only else None
+    todo = keys & words
+    targets: dict[str, re.Match[str]] = {}
+    if not selectors_only:
+        if has_target:
+            targets = _target_keys(keys)
+            todo |= targets.keys()
+        if has_cdt:
+            todo |= {v for v in keys if v.startswith("cdt_")}
+    for v in sorted(todo):
+        tm = targets.get(v)
         if v not in words and not tm and not (has_cdt and v.startswith("cdt_") and not selectors_only):
             continue
         if tm:
