@@ -138,6 +138,17 @@ def selector_namespace(host: str, build: str, variant: Mapping[str, str], env: M
     ``win64`` is ``host == "win-64"`` (false on win-arm64, where ``arm64`` and ``win`` are true),
     ``x86_64`` is ``host.endswith("-64")``; ``variant`` values are strings.
     """
+    d = dict(_fixed_namespace(host, build, tuple(env.items()), variant.get("python") or "3.12",
+                              variant.get("numpy") or "1.26", variant.get("perl", "5.26.2"), variant.get("lua", "5")))
+    d.update({k: _auto_type(v) for k, v in variant.items() if k not in d})
+    return d
+
+
+@lru_cache(maxsize=256)
+def _fixed_namespace(host: str, build: str, env_items: tuple[tuple[str, str], ...], py: str, np: str,
+                     perl: str, lua: str) -> dict[str, Any]:
+    """Everything in the namespace but the variant keys (callers copy it: never mutate)."""
+    env = dict(env_items)
     environ = Environ(env)
     d: dict[str, Any] = {
         "linux32": host == "linux-32",
@@ -156,26 +167,20 @@ def selector_namespace(host: str, build: str, variant: Mapping[str, str], env: M
     for arch in {s.split("-", 1)[1] for s in subdirs}:
         d[ARCH_MAP.get(arch, arch)] = host.endswith(f"-{arch}")
     d["x86"] = host.endswith(("-32", "-64"))
-    py = variant.get("python") or "3.12"
     py_ver = py_int(py)
     py_major = py.split(" ")[0].split(".")[0]
     d["build_platform"] = build
     d.update(py=py_ver, py3k=py_major == "3", py2k=py_major == "2", py26=py_ver == 26, py27=py_ver == 27,
              py33=py_ver == 33, py34=py_ver == 34, py35=py_ver == 35, py36=py_ver == 36)
-    np = variant.get("numpy") or "1.26"
     np_digits = re.sub(r"\D", "", "".join(np.split(".")[:2]))
     d["np"] = int(np_digits) if np_digits else 0
-    d["pl"] = variant.get("perl", "5.26.2")
-    lua = variant.get("lua", "5")
+    d["pl"] = perl
     d["lua"] = lua
     d["luajit"] = lua[:1] == "2"
     for key in ("FEATURE_DEBUG", "FEATURE_NOMKL", "FEATURE_OPT"):
         if env.get(key) in ("0", "1"):
             d[key[8:].lower()] = env[key] == "1"
     d.update(env)
-    for k, v in variant.items():
-        if k not in d:
-            d[k] = _auto_type(v)
     return d
 
 
