@@ -415,28 +415,49 @@ _WORD_RE = re.compile(r"[A-Za-z0-9_]+")
 _TARGET_KEY = re.compile(r"(.*?)_(compiler|stdlib)(_version)?$")
 
 
-@lru_cache(maxsize=4096)
-def _key_regex(v: str, selectors_only: bool) -> re.Pattern[str]:
-    """conda-build's ``find_used_variables_in_text`` regexes for one key."""
-    res: list[str] = []
-    tm = _TARGET_KEY.match(v)
-    if tm and not selectors_only:
-        res.append(rf"\{{\s*{tm.group(2)}\([\'\"]{re.escape(tm.group(1))}[\"\'][^\{{]*?\}}")
-    elif v.startswith("cdt_") and not selectors_only:
-        res.append(r"\{\s*cdt\(")
+@lru_cache(maxsize=8192)
+def _part_regex(v: str, part: str) -> re.Pattern[str]:
+    """One of conda-build's ``find_used_variables_in_text`` regexes for key ``v``.
+
+    conda-build searches their alternation; they are compiled one by one here, and only when a
+    line holds what the part needs (see :data:`_PART_NEEDS`), which saves most compiles.
+    """
     ve = re.escape(v)
-    if selectors_only:
-        res.insert(0, rf"^[^#\[]*?\#?\s\[[^\]]*?(?<![_\w\d]){ve}[=\s<>!\]]")
-    else:
+    if part == "sel":
+        return re.compile(rf"^[^#\[]*?\#?\s\[[^\]]*?(?<![_\w\d]){ve}[=\s<>!\]]")
+    if part == "target":
+        tm = _TARGET_KEY.match(v)
+        assert tm is not None
+        return re.compile(rf"\{{\s*{tm.group(2)}\([\'\"]{re.escape(tm.group(1))}[\"\'][^\{{]*?\}}")
+    if part == "cdt":
+        return re.compile(r"\{\s*cdt\(")
+    if part == "expr":
+        return re.compile(rf"\{{\s*(?:pin_[a-z]+\(\s*?['\"])?{ve}(?:[^_0-9a-zA-Z].*?)?\}}\}}")
+    if part == "req":
         v_req = "[-_]".join(map(re.escape, v.split("_")))
-        res += [
-            rf"\{{\s*(?:pin_[a-z]+\(\s*?['\"])?{ve}(?:[^_0-9a-zA-Z].*?)?\}}\}}",
-            rf"^\s+\-\s+{v_req}\s*(?:\s[\[#]|$)",
-            r"(?:^|[^\{])\{%\s*(?:el)?if\s*.*" + ve + r"\s*(?:[^%]*?)?%\}",
-            r"(?:^|[^\{])\{%\s*for\s*.*\s*in\s*" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
-            r"(?:^|[^\{])\{%\s*set\s*.*\s*=\s*.*(?<![a-zA-Z_0-9])" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
-        ]
-    return re.compile("|".join(res))
+        return re.compile(rf"^\s+\-\s+{v_req}\s*(?:\s[\[#]|$)")
+    return re.compile("|".join([  # "block"
+        r"(?:^|[^\{])\{%\s*(?:el)?if\s*.*" + ve + r"\s*(?:[^%]*?)?%\}",
+        r"(?:^|[^\{])\{%\s*for\s*.*\s*in\s*" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
+        r"(?:^|[^\{])\{%\s*set\s*.*\s*=\s*.*(?<![a-zA-Z_0-9])" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
+    ]))
+
+
+def _key_used_in(v: str, selectors_only: bool, lines: Iterable[str]) -> bool:
+    """Whether one of ``lines`` matches conda-build's regexes for ``v`` (a part is tried only on
+    lines holding the text every match of it contains)."""
+    parts: list[tuple[str, str]]
+    if selectors_only:
+        parts = [("[", "sel")]
+    else:
+        tm = _TARGET_KEY.match(v)
+        parts = [(tm.group(2) + "(", "target")] if tm else [("cdt(", "cdt")] if v.startswith("cdt_") else []
+        parts += [("}}", "expr"), ("-", "req"), ("{%", "block")]
+    for ln in lines:
+        for needle, part in parts:
+            if needle in ln and _part_regex(v, part).search(ln):
+                return True
+    return False
 
 
 def used_variables(keys: Iterable[str], text: str, selectors_only: bool = False) -> set[str]:
@@ -540,10 +561,7 @@ def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> fr
                 cand = [ln for ln in (lines[i] for i in where) if "{" in ln]
             else:
                 cand = [lines[i] for i in where]
-        if not cand:
-            continue
-        rx = _key_regex(v, selectors_only)
-        if any(rx.search(ln) for ln in cand):
+        if cand and _key_used_in(v, selectors_only, cand):
             used.add(v)
     return frozenset(used)
 
