@@ -125,6 +125,35 @@ def test_auto_mode_cross_compiles_once_cross_python_exists():
     assert plan.toolchain == []
 
 
+def test_build_tool_the_feedstock_already_uses_on_the_build_platform_is_not_missing():
+    # krb5-like: `posix` (from msys2, in no conda-forge feedstock) is in build on win-64 already
+    b = SnapBuilder()
+    b.fs("krb5", out("krb5", build=["posix", "vs2022_win-arm64"]))
+    b.fs("krb5", out("krb5", build=["posix", "vs2022_win-64"]), pair=WIN64)
+    b.fs("newtool", out("newtool", build=["posix"]))  # no win-64 render: nothing says posix is there
+    b.index("vs2022_win-arm64", "vc")
+    snap = b.snapshot(missing=("posix",))
+    plan = plan_of(snap, "krb5", "newtool")
+    assert plan.feedstocks["krb5"].mode == "cross"
+    assert plan.feedstocks["newtool"].mode == "native"
+    assert [(t.name, t.needed_by) for t in plan.toolchain] == [("posix", ["newtool"])]
+
+
+def test_conda_forge_yml_decides_the_mode_in_auto(cf):
+    from newarch.model import PlatformSettings
+
+    b = conda_forge_like()
+    b.feedstocks["cffi"].settings = PlatformSettings(build_platform={"win_arm64": "win_64"})
+    b.feedstocks["zlib"].settings = PlatformSettings(provider={"win_arm64": "github_actions"})
+    plan = plan_of(b.snapshot(), "cffi")
+    cffi, zlib = plan.feedstocks["cffi"], plan.feedstocks["zlib"]
+    assert cffi.mode == "cross" and "already has it cross-compiled" in cffi.mode_reason
+    assert "cross-python_win-arm64 does not exist" in cffi.mode_reason
+    assert zlib.mode == "native" and "already has it built natively" in zlib.mode_reason
+    # an explicit --mode still wins
+    assert plan_of(b.snapshot(), "cffi", mode="native").feedstocks["cffi"].mode == "native"
+
+
 def test_cross_mode_lists_missing_toolchain_but_stays_cross(cf):
     plan = plan_of(cf, "cffi", mode="cross")
     assert plan.feedstocks["cffi"].mode == "cross"

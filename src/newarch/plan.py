@@ -573,7 +573,12 @@ class _Builder:
         if mode == "native":
             return "native", "native mode requested", cross_only
         exists = self.idx.exists_on_build
-        missing = list(dict.fromkeys(r.name for r in builds if not exists(r.name)))
+        # what the feedstock already builds with on the build platform itself exists there (from conda-forge
+        # or another channel its CI uses, e.g. msys2's posix); only the others need checking
+        native = self.idx.snapshot.feedstocks[fname].renders.get(f"{self.pair.build}:{self.pair.build}")
+        used_on_build = {r.name for o in (native.outputs if native else ()) if not o.skip
+                         for r in o.requirements.get("build", ())}
+        missing = list(dict.fromkeys(r.name for r in builds if not exists(r.name) and r.name not in used_on_build))
         for m in missing:
             item = self.toolchain.get(m)
             if item is None:
@@ -584,6 +589,12 @@ class _Builder:
             if missing:
                 return "cross", f"cross mode requested; missing on {self.pair.build}: {', '.join(missing)}", cross_only
             return "cross", "cross mode requested", cross_only
+        configured = self.idx.snapshot.feedstocks[fname].settings.configured(self.pair.target)
+        if configured:  # conda-forge.yml says how conda-forge builds it today: that is a fact, not a guess
+            how = "cross-compiled" if configured == "cross" else "built natively"
+            return (configured, f"conda-forge.yml already has it {how} for {self.pair.target}"
+                    + (f" (though {', '.join(missing)} does not exist for {self.pair.build})"
+                       if missing and configured == "cross" else ""), cross_only)
         if missing:
             return ("native",
                     f"{', '.join(missing)} does not exist for {self.pair.build}, so it cannot be cross-compiled "
