@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .options import format_option, platform_option, resolve_targets, snapshot_option, targets_file_option
+from .options import (build_platform_option, format_option, mode_option, platform_option, resolve_targets,
+                      snapshot_option, targets_file_option)
 
 
 def register(group: click.Group) -> None:
@@ -18,10 +19,8 @@ def register(group: click.Group) -> None:
 @click.argument("status_json", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("targets", nargs=-1)
 @platform_option
-@click.option("--build-platform", "build_platform", default=None,
-              help="Build subdir (default: the cross build the snapshot rendered, e.g. win-64 for win-arm64).")
-@click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
-              help="Build mode used for the plan.")
+@build_platform_option
+@mode_option
 @targets_file_option
 @click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
               help="What exists on the target already (repodata.json, channel folder or URL, name list): "

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import NewarchError
-from .options import platform_option, resolve_targets, snapshot_option, targets_file_option
+from .options import (build_platform_option, ignore_option, mode_option, platform_option, resolve_targets,
+                      snapshot_option, targets_file_option)
 
 
 def register(group: click.Group) -> None:
@@ -17,12 +18,10 @@ def register(group: click.Group) -> None:
 @click.command()
 @click.argument("targets", nargs=-1)
 @platform_option
-@click.option("--build-platform", "build_platform", default=None,
-              help="Build subdir for cross builds (default: the cross build the snapshot rendered, e.g. win-64).")
-@click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
-              help="Build mode: auto decides per feedstock (cross when the build-platform tools exist).")
+@build_platform_option
+@mode_option
 @targets_file_option
-@click.option("--ignore", "ignore", multiple=True, metavar="NAME", help="Output or feedstock not to follow.")
+@ignore_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write (replaced as a whole; refused if it holds other files).")
 @click.option("--feedstocks", "feedstocks", multiple=True, type=click.Path(path_type=Path),

@@ -17,8 +17,15 @@ snapshot_option = click.option(
     help="Snapshot file to read (default: the bundled conda-forge snapshot).")
 platform_option = click.option("--platform", "platform", default="win-arm64", show_default=True,
                                help="Target subdir.")
-build_platform_option = click.option("--build-platform", "build_platform", default=None,
-                                     help="Build subdir (default: win-64 for win-arm64, else as the snapshot has it).")
+build_platform_option = click.option(
+    "--build-platform", "build_platform", default=None,
+    help="Build subdir (default: the cross build the snapshot rendered for the platform, e.g. win-64 for win-arm64).")
+mode_option = click.option(
+    "--mode", "mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
+    help="cross: build deps run on the build platform; native: on the target; auto: per feedstock, as its "
+         "conda-forge.yml says, else cross when its build deps exist on the build platform.")
+ignore_option = click.option("--ignore", "ignore", multiple=True, metavar="NAME",
+                             help="Output or feedstock name not to follow (repeatable).")
 
 
 targets_file_option = click.option(

@@ -8,19 +8,16 @@ from typing import Any, Callable
 
 import click
 
-from .options import (build_platform_option, check_targets, default_build_platform, format_option, load_snapshot,
+from .options import (build_platform_option, check_targets, ignore_option, mode_option, default_build_platform, format_option, load_snapshot,
                       platform_option, resolve_targets, snapshot_option, targets_file_option)
 
 
 def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--ignore", "ignore", multiple=True, metavar="NAME",
-                     help="Output or feedstock name not to follow (repeatable).")(f)
+    f = ignore_option(f)
     f = click.option("--available", "available", multiple=True, metavar="FILE|URL",
                      help="What already exists on the target: repodata.json, channel dir/URL, or a text "
                           "file of package names (repeatable).")(f)
-    f = click.option("--mode", "mode", type=click.Choice(["auto", "cross", "native"]), default="auto",
-                     show_default=True, help="cross: build deps run on the build platform; native: on the "
-                                             "target; auto: per feedstock, cross when its build deps exist.")(f)
+    f = mode_option(f)
     f = build_platform_option(f)
     f = platform_option(f)
     f = targets_file_option(f)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import (build_platform_option, format_option, platform_option, resolve_targets, snapshot_option,
+from .options import (build_platform_option, format_option, ignore_option, mode_option, platform_option, resolve_targets, snapshot_option,
                       targets_file_option)
 
 if TYPE_CHECKING:
@@ -34,14 +34,13 @@ def _common(f: Callable) -> Callable:
         platform_option,
         build_platform_option,
         snapshot_option,
-        click.option("--mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
-                     help="How feedstocks are built (see 'newarch plan')."),
+        mode_option,
         click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
                      help="repodata.json (target subdir, noarch), a channel folder or URL, or a text file of "
                           "names; marks outputs done and enables the installability solves. Repeatable."),
         click.option("--prs", "prs", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Open PRs: JSON {feedstock: url | {url, state}} or CSV feedstock,url[,state]."),
-        click.option("--ignore", "ignore", multiple=True, metavar="NAME", help="Names not to follow."),
+        ignore_option,
     ]):
         f = opt(f)
     return f
