@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ def _strip_migrator_keys(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+@lru_cache(maxsize=256)
 def _migrator_meta(text: str) -> dict[str, Any]:
     from ruamel.yaml import YAML
 
@@ -155,6 +157,16 @@ def _migrator_meta(text: str) -> dict[str, Any]:
     meta = dict(meta) if isinstance(meta, dict) else {}
     meta["_ts"] = data.get("migrator_ts", 0)
     return meta
+
+
+@lru_cache(maxsize=512)
+def _migration_variants(text: str, pair: PlatformPair) -> Variants | str:
+    """A migration file's variant keys for ``pair``, or why it cannot be read. Cached: the same few
+    migrations (python314, ...) recur in most feedstocks. Callers only read the result."""
+    try:
+        return load_recipe_variants(_strip_migrator_keys(text), "conda_build_config.yaml", pair, "")
+    except NewarchError as exc:
+        return exc.message
 
 
 def apply_migrations(base: Variants, migrations: dict[str, str], pair: PlatformPair,
@@ -173,11 +185,9 @@ def apply_migrations(base: Variants, migrations: dict[str, str], pair: PlatformP
     zips = [list(g) for g in base.zip_keys]
     for name, text in ordered:
         meta = _migrator_meta(text)
-        try:
-            mig = load_recipe_variants(_strip_migrator_keys(text), "conda_build_config.yaml", pair,
-                                       f"{display}/{name}")
-        except NewarchError as exc:
-            notes.append(f"migration {name} ignored: {exc}")
+        mig = _migration_variants(text, pair)
+        if isinstance(mig, str):
+            notes.append(f"migration {name} ignored: {display}/{name}: {mig}")
             continue
         op = str(meta.get("operation") or "")
         primary = str(meta.get("primary_key") or "")
