@@ -7,6 +7,7 @@ import lzma
 
 import pytest
 
+from newarch import files
 from newarch import snapshot as snapmod
 from newarch.errors import SnapshotError
 from newarch.model import (Dropped, Feedstock, Finding, Output, PlatformPair, PlatformSettings, RenderResult,
@@ -109,7 +110,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(snapmod.os, "replace", boom)
+    monkeypatch.setattr(files.os, "replace", boom)
     snap = _snap()
     snap.date = "2026-09-01"
     with pytest.raises(OSError):

@@ -11,12 +11,12 @@ non-string entries are warnings, and the rest is used.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import NewarchError
+from .files import read_json
 
 BUCKETS: tuple[str, ...] = ("done", "in-pr", "awaiting-parents", "awaiting-pr", "not-solvable", "bot-error")
 BLOCKED: tuple[str, ...] = ("awaiting-parents", "awaiting-pr", "not-solvable", "bot-error")
@@ -139,17 +139,5 @@ def _read_feedstock_status(status: BotStatus, fs_status: dict[str, Any]) -> None
 
 
 def load_bot_status(path: str | Path) -> BotStatus:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise NewarchError("bot status file not found", str(p)) from exc
-    except OSError as exc:
-        raise NewarchError(f"cannot read bot status file ({exc.strerror})", str(p)) from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise NewarchError("bot status file is not UTF-8 text", str(p)) from exc
-    except json.JSONDecodeError as exc:
-        raise NewarchError(f"bot status file is not JSON ({exc.msg})", str(p), exc.lineno) from exc
-    return parse_bot_status(data, str(p))
+    data = read_json(path, "bot status file")
+    return parse_bot_status(data, str(path))

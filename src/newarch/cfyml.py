@@ -28,7 +28,7 @@ from ruamel.yaml.error import YAMLError
 
 from .errors import NewarchError
 from .model import PlatformSettings
-from .snapshot import write_atomic
+from .files import write_atomic
 
 FILENAME = "conda-forge.yml"
 TEST_SETTING = "native_and_emulated"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .cfyml import CfYmlChange, change_from_settings, plan_change, platform_key
 from .errors import NewarchError
+from .files import read_text
 from .explain import why
 from .model import Finding
 from .plan import Plan
@@ -34,12 +35,7 @@ MARKER = ".newarch-migrate"
 def read_targets_file(path: str | Path) -> list[str]:
     """Feedstock names from a target list: one a line, ``#`` comments and blank lines ignored."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise NewarchError("targets file not found", str(p)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NewarchError(f"cannot read targets file ({getattr(exc, 'strerror', None) or exc})", str(p)) from exc
+    text = read_text(p, "targets file")
     names: list[str] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         item = line.split("#", 1)[0].strip()

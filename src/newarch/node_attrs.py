@@ -17,7 +17,6 @@ converted in separate processes (:func:`convert_batch`).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NewarchError
+from .files import parse_json, read_bytes
 from .model import Feedstock, Output, PlatformPair, PlatformSettings, Requirement, SECTIONS
 from .pinning import Variants
 
@@ -105,33 +105,11 @@ def iter_node_attrs_files(path: str | Path, limit_depth: int = 12) -> Iterator[P
 
 def load_node_attrs(path: str | Path) -> dict[str, Any]:
     """Parse one node_attrs file. Malformed or truncated JSON -> NewarchError with file and line."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NewarchError(f"node_attrs file is too large ({size} bytes)", str(p))
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise NewarchError("node_attrs file not found", str(p)) from exc
-    except OSError as exc:
-        raise NewarchError(f"cannot read node_attrs file ({exc.strerror})", str(p)) from exc
-    return parse_node_attrs(data, str(p))
+    return parse_node_attrs(read_bytes(path, "node_attrs file", max_bytes=MAX_FILE_BYTES), str(path))
 
 
 def parse_node_attrs(data: bytes | str, origin: str) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError as exc:
-        raise NewarchError(f"node_attrs file is not UTF-8 (byte {exc.start})", origin) from exc
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # a whole node_attrs file ends with the closing brace of its object
-        what = "malformed" if text.rstrip().endswith("}") else "truncated"
-        raise NewarchError(f"node_attrs JSON is {what}: {exc.msg} (column {exc.colno})", origin,
-                           exc.lineno) from exc
-    except RecursionError as exc:
-        raise NewarchError("node_attrs JSON is nested too deeply", origin) from exc
+    obj = parse_json(data, "node_attrs file", origin)
     if not isinstance(obj, dict):
         raise NewarchError(f"node_attrs file must hold a JSON object, not {type(obj).__name__}", origin, 1)
     return obj

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import lzma
-import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import SnapshotError
+from .files import read_bytes, write_atomic
 from .model import Feedstock, PlatformPair
 
 FORMAT = "newarch.snapshot"
@@ -82,21 +81,6 @@ class Snapshot:
         write_atomic(Path(path), self.dumps())
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # an ordinary file, not mkstemp's private 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def loads(data: bytes, origin: str = "<bytes>") -> Snapshot:
     try:
         text = lzma.decompress(data)
@@ -120,11 +104,4 @@ def load(path: str | Path | None = None) -> Snapshot:
         except FileNotFoundError as exc:
             raise SnapshotError("the bundled snapshot is missing from this installation", str(ref)) from exc
         return loads(data, f"<bundled {BUNDLED_NAME}>")
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise SnapshotError("snapshot file not found", str(p)) from exc
-    except OSError as exc:
-        raise SnapshotError(f"cannot read snapshot ({exc.strerror})", str(p)) from exc
-    return loads(data, str(p))
+    return loads(read_bytes(path, "snapshot file", SnapshotError), str(path))

@@ -6,7 +6,6 @@ that cannot be read at all, ``RenderResult.error`` for one platform) and reporte
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NewarchError
+from .files import read_json
 from .model import Feedstock, PlatformPair
 from .pinning import Variants
 from .snapshot import Snapshot
@@ -181,12 +181,7 @@ def _convert_node_attrs(req: BuildRequest, jobs: int,
 
 def load_outputs_map(path: Path) -> dict[str, list[str]]:
     """conda-forge/feedstock-outputs style JSON: ``{output: [feedstock, ...]}``."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise NewarchError("outputs map not found", str(path)) from exc
-    except json.JSONDecodeError as exc:
-        raise NewarchError(f"outputs map is not valid JSON: {exc.msg}", str(path), exc.lineno) from exc
+    data = read_json(path, "outputs map")
     if not isinstance(data, dict):
         raise NewarchError("outputs map must be a JSON object {output: [feedstock, ...]}", str(path))
     out: dict[str, list[str]] = {}

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import NewarchError
+from .files import read_text
 from .model import PlatformSettings
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -224,10 +225,7 @@ def _is_feedstock(p: Path) -> bool:
 
 def select_names(paths: list[Path], names_file: Path) -> list[Path]:
     """Keep the feedstock paths whose names are listed in ``names_file``; a listed name not found is an error."""
-    try:
-        lines = Path(names_file).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise NewarchError(f"cannot read names file ({exc.strerror})", str(names_file)) from exc
+    lines = read_text(names_file, "names file").splitlines()
     wanted = {ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")}
     by_name: dict[str, Path] = {}
     # a folder named like a feedstock wins over another repository that maps to the same name
