@@ -106,3 +106,12 @@ def test_outputs_map_restricts_to_mentioned_names_and_feeds_the_build_tool_lint(
     missing = [f for f in findings if f.rule == "build-tool-missing"]
     assert [f.line for f in missing if "cross-python_win-arm64" in f.message] == [20]
     assert not [f for f in missing if "vs2022_win-arm64" in f.message]
+    alone = snap.feedstocks["pyext"].renders["win-arm64:win-64"].findings
+    assert [f.rule for f in alone if "m2-patch" in f.message] == ["build-tool-missing"]
+    # pyext builds with m2-patch on win; the channel map lacks it, but the native win-64 render uses it too
+    res = _run("snapshot", str(FIXTURES / "feedstocks"), "--out", str(out), "--platforms", "win-arm64:win-64,win-64",
+               "--pinning", str(PINNING), "--outputs-map", str(omap), "-j", "1")
+    snap = snapmod.load(out)
+    with_native = snap.feedstocks["pyext"].renders["win-arm64:win-64"].findings
+    assert [f.message for f in with_native if "m2-patch" in f.message] == []
+    assert [f for f in with_native if "cross-python_win-arm64" in f.message]

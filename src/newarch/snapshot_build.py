@@ -71,13 +71,18 @@ def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[s
         return {"error": f"{path}: cannot read ({type(exc).__name__}: {exc})", "path": path}
     fs = Feedstock(name=src.name, schema=src.schema, revision=src.revision, date=src.date, source=src.kind,
                    settings=settings)
-    for pair in pairs:
+    # native pairs first: a cross pair's build tools that the feedstock already uses when building on the
+    # build platform itself exist there (from conda-forge or another channel its CI uses)
+    for pair in sorted(pairs, key=lambda p: p.cross):
         variants = Variants.from_dict(pinnings[pair.key])
         run_env = {**default_env(pair), **env}
         result = render_source(src, pair, variants, run_env)
+        available = _CHANNEL_NAMES
+        native = fs.renders.get(f"{pair.build}:{pair.build}")
+        if available is not None and pair.cross and native is not None:
+            available = available | {r.name for o in native.outputs if not o.skip for r in o.reqs("build")}
         try:
-            result.findings = lint_source(src, pair, result,
-                                          _CHANNEL_NAMES)
+            result.findings = lint_source(src, pair, result, available)
         except Exception as exc:  # a lint bug is reported, never fatal
             result.notes.append(f"lint failed: {type(exc).__name__}: {exc}")
         fs.renders[pair.key] = result
