@@ -189,8 +189,8 @@ class PairIndex:
                 return Resolution(name, UNRENDERED, f, (), tuple(sorted(index)),
                                   f"'{name}' comes from feedstock {f} (output index), which {why}")
             return Resolution(name, EXTERNAL, "", (), tuple(sorted(index)),
-                              f"'{name}' comes from {', '.join(sorted(index))} (output index), "
-                              "not in the snapshot: cannot tell what it needs or whether it is noarch")
+                              f"'{name}' comes from {', '.join(sorted(index))}, which is not in the snapshot "
+                              "(what it needs, and whether it is noarch, is unknown)")
         return Resolution(name, UNKNOWN, reason=f"no feedstock in the snapshot or the output index produces '{name}'")
 
     def _noarch_fallback(self, feedstock: str, name: str) -> tuple[tuple[Output, ...], str]:
