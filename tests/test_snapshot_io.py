@@ -117,3 +117,20 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         snap.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["s.json.xz"]
+
+
+def test_bundled_snapshot_loads_and_round_trips_byte_identically():
+    from importlib import resources
+    from pathlib import Path
+
+    raw = (resources.files("newarch") / "data" / snapmod.BUNDLED_NAME).read_bytes()
+    snap = snapmod.load(None)
+    assert snap.dumps() == raw
+    assert len(snap.feedstocks) >= 170 and snap.date.startswith("2026-08")
+    assert {p.key for p in snap.pairs} >= {"win-arm64:win-64", "win-64:win-64", "linux-64:linux-64",
+                                          "linux-aarch64:linux-64", "linux-riscv64:linux-64", "osx-64:osx-64",
+                                          "osx-arm64:osx-64"}
+    listed = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "feedstocks.txt"
+    if listed.is_file():  # the bundled snapshot covers conda-forge's bootstrap list exactly
+        names = {ln.strip() for ln in listed.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
+        assert set(snap.feedstocks) == names
