@@ -215,7 +215,7 @@ _HTML = """\
 <h2>Compared with the bot</h2>
 <p>Bot migration status <code>{{ c.status_origin }}</code> against the plan for
 <code>{{ c.platform }}</code>{% if c.build_platform != c.platform %} built on <code>{{ c.build_platform }}</code>{% endif %}
-(targets: {{ c.targets|join(", ") }}; snapshot {{ c.snapshot_date or "undated" }}).</p>
+ (targets: {{ c.targets|join(", ") }}; snapshot {{ c.snapshot_date or "undated" }}).</p>
 <ul class="compare-sizes">
 <li>in both: <strong>{{ s.both }}</strong></li>
 <li>bot only: <strong>{{ s.bot_only }}</strong>{% if s.absent %} ({{ s.absent }} absent from the snapshot){% endif %}</li>
