@@ -14,7 +14,7 @@ Groups:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .botstatus import BLOCKED, BotStatus
@@ -27,32 +27,34 @@ SCHEMA = "newarch.compare-bot/1"
 ABSENT = "absent"
 
 
+class _Row:
+    """A result row whose JSON form is exactly its fields."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass(slots=True)
-class BothRow:
+class BothRow(_Row):
     name: str
     bot_state: str
     our_state: str
     wave: int
     mode: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "bot_state": self.bot_state, "our_state": self.our_state, "wave": self.wave,
-                "mode": self.mode}
-
 
 @dataclass(slots=True)
-class BotOnlyRow:
+class BotOnlyRow(_Row):
     name: str
     bot_state: str
     code: str
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "bot_state": self.bot_state, "code": self.code, "reason": self.reason}
-
 
 @dataclass(slots=True)
-class OursOnlyRow:
+class OursOnlyRow(_Row):
     name: str
     our_state: str
     wave: int
@@ -60,22 +62,15 @@ class OursOnlyRow:
     chain: list[str]  # [target, ..., name]
     edges: list[str] = field(default_factory=list)  # labelled edges of the shortest chain
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "our_state": self.our_state, "wave": self.wave, "mode": self.mode,
-                "chain": list(self.chain), "edges": list(self.edges)}
-
 
 @dataclass(slots=True)
-class HeldBy:
+class HeldBy(_Row):
     """A bot parent that is not done in the bot's view, with our verdict on it."""
 
     name: str
     bot_state: str
     verdict: str  # "needed (<our state>)" or a why-not code
     reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "bot_state": self.bot_state, "verdict": self.verdict, "reason": self.reason}
 
 
 @dataclass(slots=True)
