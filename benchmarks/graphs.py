@@ -59,10 +59,13 @@ def _feedstock(name: str, outputs: list[Output]) -> Feedstock:
         for o in outputs:
             reqs = dict(o.requirements)
             if pair.target != "win-arm64" and reqs.get("build"):
-                reqs["build"] = tuple(Requirement(r.name.replace("win-arm64", "win-64"), r.spec.replace(
-                    "win-arm64", "win-64")) for r in reqs["build"])
-            outs.append(Output(name=o.name, version="1.0", noarch=o.noarch, requirements=reqs,
-                               run_exports=dict(o.run_exports)))
+                reqs["build"] = tuple(
+                    Requirement(r.name.replace("win-arm64", "win-64"), r.spec.replace("win-arm64", "win-64"))
+                    for r in reqs["build"]
+                )
+            outs.append(
+                Output(name=o.name, version="1.0", noarch=o.noarch, requirements=reqs, run_exports=dict(o.run_exports))
+            )
         fs.renders[pair.key] = RenderResult(pair=pair, outputs=outs)
     return fs
 
@@ -71,15 +74,40 @@ def generate(n: int, seed: int = 20261124) -> Snapshot:
     """A snapshot of ``n`` feedstocks (hubs and targets included)."""
     rng = random.Random(seed)
     snap = Snapshot(date="2026-11-24", description=f"synthetic {n}", pairs=list(PAIRS))
-    base = ["ca-certificates", "bzip2", "libffi", "xz", "tk", "libuv", "libblas", "liblapack",
-            "libcurl", "sqlite", "zlib", "openssl", "python", "setuptools", "pip", "numpy",
-            "cmake", "ninja", "make", "pkg-config", "vs2022", "vs"]
+    base = [
+        "ca-certificates",
+        "bzip2",
+        "libffi",
+        "xz",
+        "tk",
+        "libuv",
+        "libblas",
+        "liblapack",
+        "libcurl",
+        "sqlite",
+        "zlib",
+        "openssl",
+        "python",
+        "setuptools",
+        "pip",
+        "numpy",
+        "cmake",
+        "ninja",
+        "make",
+        "pkg-config",
+        "vs2022",
+        "vs",
+    ]
     names: list[str] = []
     popularity: list[str] = []  # one entry per dependent: preferential attachment
     for b in base:
         if b in ("vs2022", "vs"):
-            outs = [Output(name=f"{b}_win-arm64", run_exports={"strong": ("vc14_runtime",) if b == "vs2022" else ("ucrt",)}),
-                    Output(name=f"{b}_win-64")]
+            outs = [
+                Output(
+                    name=f"{b}_win-arm64", run_exports={"strong": ("vc14_runtime",) if b == "vs2022" else ("ucrt",)}
+                ),
+                Output(name=f"{b}_win-64"),
+            ]
             snap.feedstocks[b] = _feedstock(b, outs)
             continue
         deps = HUB_DEPS.get(b, [])
@@ -122,12 +150,19 @@ def generate(n: int, seed: int = 20261124) -> Snapshot:
             (host if rng.random() < 0.5 else run).append(_req(d, f"{d} >=1"))
         if rng.random() < 0.001 and count > 100:  # a back edge -> cycle
             run.append(_req(f"pkg{i + rng.randrange(1, 50):06d}"))
-        outputs = [Output(name=name, noarch=noarch,
-                          requirements={"build": tuple(build), "host": tuple(host), "run": tuple(run)},
-                          run_exports={"weak": (name,)} if not noarch else {})]
+        outputs = [
+            Output(
+                name=name,
+                noarch=noarch,
+                requirements={"build": tuple(build), "host": tuple(host), "run": tuple(run)},
+                run_exports={"weak": (name,)} if not noarch else {},
+            )
+        ]
         if not noarch and rng.random() < 0.15:
             for j in range(rng.randrange(1, 4)):
-                outputs.append(Output(name=f"lib{name}-{j}", requirements={"host": (_req(name),), "run": (_req(name),)}))
+                outputs.append(
+                    Output(name=f"lib{name}-{j}", requirements={"host": (_req(name),), "run": (_req(name),)})
+                )
         snap.feedstocks[name] = _feedstock(name, outputs)
         names.append(name)
         popularity.append(name)
@@ -146,12 +181,16 @@ def edge_stats(snap: Snapshot) -> dict[str, float]:
         for d in deps:
             indeg[d] = indeg.get(d, 0) + 1
     top = sorted(indeg.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    return {"feedstocks": len(snap.feedstocks), "edges": edges,
-            "mean_deps": round(edges / max(1, len(snap.feedstocks)), 2),
-            "top_hubs": ", ".join(f"{k}:{v}" for k, v in top)}
+    return {
+        "feedstocks": len(snap.feedstocks),
+        "edges": edges,
+        "mean_deps": round(edges / max(1, len(snap.feedstocks)), 2),
+        "top_hubs": ", ".join(f"{k}:{v}" for k, v in top),
+    }
 
 
 # -- the bot's approach, re-implemented ----------------------------------------------------------
+
 
 def bot_graph(snap: Snapshot, pair: PlatformPair) -> nx.DiGraph:
     """The autotick bot's graph: one node per feedstock with its attributes as payload, an edge
@@ -179,8 +218,9 @@ def bot_graph(snap: Snapshot, pair: PlatformPair) -> nx.DiGraph:
 def pluck(g: nx.DiGraph, node: str) -> None:
     """The bot's ``pluck``: remove a node, connecting each of its parents to each of its children."""
     if node in g:
-        new_edges = list(itertools.product({u for u, _ in g.in_edges(node)} - {node},
-                                           {v for _, v in g.out_edges(node)} - {node}))
+        new_edges = list(
+            itertools.product({u for u, _ in g.in_edges(node)} - {node}, {v for _, v in g.out_edges(node)} - {node})
+        )
         g.remove_node(node)
         g.add_edges_from(new_edges)
 

@@ -105,8 +105,10 @@ def main(argv: list[str]) -> int:
         runs, argv = int(argv[1]), argv[2:]
     where = os.environ.get("NEWARCH_MIRRORS") or str(HERE / "recipes")
     print(f"v0 recipes under {where}; pinning {_pinning_path()}; best of {runs} processes per pair")
-    print(f"{'pair':20} {'recipes':>7}  {'v0 cold':>8} {'v0 warm':>8}  {'render_source cold':>18} {'warm':>8}"
-          "   (recipes per CPU second, one core)")
+    print(
+        f"{'pair':20} {'recipes':>7}  {'v0 cold':>8} {'v0 warm':>8}  {'render_source cold':>18} {'warm':>8}"
+        "   (recipes per CPU second, one core)"
+    )
     for key in argv or PAIRS:
         best: dict = {}
         names: list[str] = []
@@ -124,9 +126,11 @@ def main(argv: list[str]) -> int:
         n = len(names)
         rate = {k: n / max(sum(v), 1e-9) for k, v in best.items()}
         slow = max(zip(best[("v0", "cold")], names)) if names else (0.0, "-")
-        print(f"{key:20} {n:7d}  {rate[('v0', 'cold')]:8.1f} {rate[('v0', 'warm')]:8.1f}  "
-              f"{rate[('render_source', 'cold')]:18.1f} {rate[('render_source', 'warm')]:8.1f}"
-              f"   slowest cold: {slow[1]} {slow[0] * 1000:.0f} ms")
+        print(
+            f"{key:20} {n:7d}  {rate[('v0', 'cold')]:8.1f} {rate[('v0', 'warm')]:8.1f}  "
+            f"{rate[('render_source', 'cold')]:18.1f} {rate[('render_source', 'warm')]:8.1f}"
+            f"   slowest cold: {slow[1]} {slow[0] * 1000:.0f} ms"
+        )
     return 0
 
 

@@ -23,7 +23,8 @@ import tracemalloc
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -83,11 +84,14 @@ def machine() -> str:
         pass
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{cores} cores ({cpu or platform.machine()}), {platform.system()} {platform.release()}, " \
-           f"Python {platform.python_version()}; load average at start {load}"
+    return (
+        f"{cores} cores ({cpu or platform.machine()}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; load average at start {load}"
+    )
 
 
 # -- 1. render throughput ------------------------------------------------------------------------
+
 
 def load_sources(paths: list[Path]) -> list[Any]:
     from newarch.errors import NewarchError
@@ -125,25 +129,29 @@ def render_throughput(label: str, srcs: list[Any], pins: dict[str, Variants], mi
                     break
             dt = time.process_time() - t0
             reps = n // len(subset)
-            out(f"| {label} | {schema} | {pair} | {len(subset)} | {len(subset) / first:8.1f} | {n / dt:8.1f} | "
-                f"{1000 * dt / n:6.2f} | {errors // max(1, reps)} |")
+            out(
+                f"| {label} | {schema} | {pair} | {len(subset)} | {len(subset) / first:8.1f} | {n / dt:8.1f} | "
+                f"{1000 * dt / n:6.2f} | {errors // max(1, reps)} |"
+            )
 
 
 # -- 2 + 4. plan ---------------------------------------------------------------------------------
+
 
 def plan_once(snap: Any) -> Any:
     from newarch.plan import PlanOptions, make_plan
 
     graph_mod._INDEX_CACHE.clear()  # cold: the per-pair index is part of the cost
-    return make_plan(snap, PlanOptions(targets=list(graphs.TARGETS), platform="win-arm64",
-                                       build_platform="win-64"))
+    return make_plan(snap, PlanOptions(targets=list(graphs.TARGETS), platform="win-arm64", build_platform="win-64"))
 
 
 def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
     out("CPU seconds, best of several runs; the plan is cold (its per-platform index is rebuilt each run).")
     out()
-    out("| feedstocks | edges | top hubs (dependents) | planned | plan (s) | plan, GC paused (s) "
-        "| bot-style (s) | bot-style, GC paused (s) | ratio | ratio, GC paused |")
+    out(
+        "| feedstocks | edges | top hubs (dependents) | planned | plan (s) | plan, GC paused (s) "
+        "| bot-style (s) | bot-style, GC paused (s) | ratio | ratio, GC paused |"
+    )
     out("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     rows: dict[int, dict[str, float]] = {}
     for n in sizes:
@@ -161,18 +169,28 @@ def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
         rows[n] = {"plan": t_plan, "plan_paused": t_plan_p, "bot": t_bot, "bot_paused": t_bot_p}
         paused_bot = f"{t_bot_p:.2f}" if t_bot_p == t_bot_p else "(not run)"
         paused_ratio = f"{t_bot_p / t_plan_p:.1f}x" if t_bot_p == t_bot_p else "—"
-        out(f"| {n:,} | {stats['edges']:,} | {stats['top_hubs']} | {len(plan.feedstocks)} (bot: {len(order)}) | "
-            f"{t_plan:.3f} | {t_plan_p:.3f} | {t_bot:.2f} | {paused_bot} | {t_bot / t_plan:.1f}x | {paused_ratio} |")
+        out(
+            f"| {n:,} | {stats['edges']:,} | {stats['top_hubs']} | {len(plan.feedstocks)} (bot: {len(order)}) | "
+            f"{t_plan:.3f} | {t_plan_p:.3f} | {t_bot:.2f} | {paused_bot} | {t_bot / t_plan:.1f}x | {paused_ratio} |"
+        )
         del snap, plan, order
         gc.collect()
     out()
     ns = sorted(rows)
-    for key, label in (("plan", "newarch plan"), ("plan_paused", "newarch plan, GC paused"),
-                       ("bot", "bot-style cut-and-pluck")):
-        exps = [math.log(rows[b][key] / rows[a][key]) / math.log(b / a) for a, b in zip(ns, ns[1:])
-                if rows[a][key] > 0 and rows[b][key] > 0]
-        out(f"- growth of {label}: time ~ n^k with k = " + ", ".join(
-            f"{e:.2f} ({a:,}->{b:,})" for e, (a, b) in zip(exps, zip(ns, ns[1:]))))
+    for key, label in (
+        ("plan", "newarch plan"),
+        ("plan_paused", "newarch plan, GC paused"),
+        ("bot", "bot-style cut-and-pluck"),
+    ):
+        exps = [
+            math.log(rows[b][key] / rows[a][key]) / math.log(b / a)
+            for a, b in zip(ns, ns[1:])
+            if rows[a][key] > 0 and rows[b][key] > 0
+        ]
+        out(
+            f"- growth of {label}: time ~ n^k with k = "
+            + ", ".join(f"{e:.2f} ({a:,}->{b:,})" for e, (a, b) in zip(exps, zip(ns, ns[1:])))
+        )
     return rows
 
 
@@ -205,16 +223,20 @@ def memory_probe(n: int) -> dict[str, float]:
 def memory_section(n: int) -> None:
     import json
 
-    proc = subprocess.run([sys.executable, __file__, "--memory-probe", str(n)], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--memory-probe", str(n)], capture_output=True, text=True, check=True
+    )
     m = json.loads(proc.stdout.strip().splitlines()[-1])
-    out(f"- plan on the {n:,} graph (fresh process): peak Python allocations during `make_plan` "
+    out(
+        f"- plan on the {n:,} graph (fresh process): peak Python allocations during `make_plan` "
         f"{m['peak_mib']:.1f} MiB (tracemalloc); max RSS {m['rss_snapshot_mib']:.0f} MiB with the snapshot "
         f"generated in memory, {m['rss_after_plan_mib']:.0f} MiB after planning (+"
-        f"{m['rss_after_plan_mib'] - m['rss_snapshot_mib']:.0f} MiB)")
+        f"{m['rss_after_plan_mib'] - m['rss_snapshot_mib']:.0f} MiB)"
+    )
 
 
 # -- 5. node_attrs ---------------------------------------------------------------------------------
+
 
 def node_attrs_section(n: int, pin_path: Path) -> None:
     """Convert ``n`` synthetic node_attrs files (the bot's format, ~real size) on 1 and 2 cores."""
@@ -233,19 +255,38 @@ def node_attrs_section(n: int, pin_path: Path) -> None:
         total = 0
         for name, fs in snap.feedstocks.items():
             outs = fs.renders[graphs.PAIRS[1].key].outputs
-            meta = {"about": {"description": filler, "summary": name}, "package": {"name": name, "version": "1.0"},
-                    "schema_version": 0, "build": {"number": "0"},
-                    "outputs": [{"name": o.name, "build": {"noarch": o.noarch} if o.noarch else {},
-                                 "requirements": {k: [r.spec.replace("win-64", "") if "win-" not in r.name
-                                                      else "c_compiler_stub" for r in v]
-                                                  for k, v in o.requirements.items()}} for o in outs]}
-            doc = {"feedstock_name": name, "platforms": ["linux_64", "osx_64", "win_64"],
-                   "conda-forge.yml": {"build_platform": {"osx_arm64": "osx_64"}},
-                   "raw_meta_yaml": filler * 2, "meta_yaml": meta,
-                   **{f"{p}_meta_yaml": meta for p in ("linux_64", "osx_64", "win_64")},
-                   **{f"{p}_requirements": {k: {"__set__": True, "elements": sorted({r.name for o in outs
-                                                                                      for r in o.reqs(k)})}
-                                            for k in ("build", "host", "run")} for p in ("linux_64", "osx_64", "win_64")}}
+            meta = {
+                "about": {"description": filler, "summary": name},
+                "package": {"name": name, "version": "1.0"},
+                "schema_version": 0,
+                "build": {"number": "0"},
+                "outputs": [
+                    {
+                        "name": o.name,
+                        "build": {"noarch": o.noarch} if o.noarch else {},
+                        "requirements": {
+                            k: [r.spec.replace("win-64", "") if "win-" not in r.name else "c_compiler_stub" for r in v]
+                            for k, v in o.requirements.items()
+                        },
+                    }
+                    for o in outs
+                ],
+            }
+            doc = {
+                "feedstock_name": name,
+                "platforms": ["linux_64", "osx_64", "win_64"],
+                "conda-forge.yml": {"build_platform": {"osx_arm64": "osx_64"}},
+                "raw_meta_yaml": filler * 2,
+                "meta_yaml": meta,
+                **{f"{p}_meta_yaml": meta for p in ("linux_64", "osx_64", "win_64")},
+                **{
+                    f"{p}_requirements": {
+                        k: {"__set__": True, "elements": sorted({r.name for o in outs for r in o.reqs(k)})}
+                        for k in ("build", "host", "run")
+                    }
+                    for p in ("linux_64", "osx_64", "win_64")
+                },
+            }
             p = Path(tmp) / "node_attrs" / name[:1] / f"{name}.json"
             p.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps(doc, indent=1, sort_keys=True)
@@ -258,18 +299,23 @@ def node_attrs_section(n: int, pin_path: Path) -> None:
         res = convert_batch([str(f) for f in files], keys, compact)
         cpu = time.process_time() - t
         bad = sum(1 for r in res if isinstance(r, dict))
-        out(f"- {len(files):,} files, {total / len(files) / 1024:.0f} KiB each on average, {len(pairs)} pairs: "
+        out(
+            f"- {len(files):,} files, {total / len(files) / 1024:.0f} KiB each on average, {len(pairs)} pairs: "
             f"{len(files) / cpu:,.0f} files/s/core ({1000 * cpu / len(files):.2f} ms CPU per file, {bad} errors) "
-            f"-> 25,000 files ~ {25_000 * cpu / len(files):.0f} s on one core")
+            f"-> 25,000 files ~ {25_000 * cpu / len(files):.0f} s on one core"
+        )
         for jobs in (1, 2):
             req = BuildRequest(sources=[], pairs=pairs, pinnings=pins, jobs=jobs, node_attrs=files)
             t = time.perf_counter()
             built = build_snapshot(req)
             wall = time.perf_counter() - t
-            out(f"- `build_snapshot` over them with -j {jobs}: {wall:.1f} s wall ({len(built.feedstocks):,} feedstocks)")
+            out(
+                f"- `build_snapshot` over them with -j {jobs}: {wall:.1f} s wall ({len(built.feedstocks):,} feedstocks)"
+            )
 
 
 # -- 3. snapshot -----------------------------------------------------------------------------------
+
 
 def snapshot_section(mirror_dir: Path, pin_path: Path, quick: bool) -> None:
     from newarch.snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot
@@ -290,8 +336,10 @@ def snapshot_section(mirror_dir: Path, pin_path: Path, quick: bool) -> None:
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = time.process_time() - c0 + (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
         failed = sum(1 for fs in snap.feedstocks.values() for r in fs.renders.values() if not r.ok)
-        out(f"| {jobs} | {len(paths)} | {len(pairs)} | {dt:.1f} | {cpu:.1f} | {cpu / dt:.2f} | "
-            f"{len(paths) * len(pairs) / dt:.1f} | {failed} | {os.getloadavg()[0]:.1f} |")
+        out(
+            f"| {jobs} | {len(paths)} | {len(pairs)} | {dt:.1f} | {cpu:.1f} | {cpu / dt:.2f} | "
+            f"{len(paths) * len(pairs) / dt:.1f} | {failed} | {os.getloadavg()[0]:.1f} |"
+        )
 
 
 def main() -> int:
@@ -311,16 +359,20 @@ def main() -> int:
 
     out(f"# newarch benchmarks — {date.today().isoformat()}")
     out()
-    out(f"Machine: {machine()}. Mode: {'--quick' if quick else 'full'}. Pinning: {pin_path.name} "
-        f"({'conda-forge' if pin_path.parent.name == 'data' else 'benchmarks/recipes'}).")
+    out(
+        f"Machine: {machine()}. Mode: {'--quick' if quick else 'full'}. Pinning: {pin_path.name} "
+        f"({'conda-forge' if pin_path.parent.name == 'data' else 'benchmarks/recipes'})."
+    )
     out()
 
     out("## 1. Render throughput (one process = one core)")
     out()
     out("CPU time of one process; `errors` = recipes of the set that fail to render (per pass).")
     out()
-    out("| recipes | schema | pair | n | recipes/s/core, first pass | recipes/s/core, repeated | ms/recipe, repeated "
-        "| errors |")
+    out(
+        "| recipes | schema | pair | n | recipes/s/core, first pass | recipes/s/core, repeated | ms/recipe, repeated "
+        "| errors |"
+    )
     out("|---|---|---|---:|---:|---:|---:|---:|")
     pins = {p.key: load_pinning(pin_path, p) for p in RENDER_PAIRS}
     own = load_sources(sorted(p for p in (HERE / "recipes").iterdir() if p.is_dir()))
@@ -341,8 +393,10 @@ def main() -> int:
     out("## 3. Snapshot time on the fetched set")
     out()
     if mirrors:
-        out("Wall seconds; CPU = parent + workers (git reads included). `cores used` = CPU/wall: below the -j "
-            "value when other processes compete for the cores (see the load average after the run).")
+        out(
+            "Wall seconds; CPU = parent + workers (git reads included). `cores used` = CPU/wall: below the -j "
+            "value when other processes compete for the cores (see the load average after the run)."
+        )
         out()
         out("| -j | feedstocks | pairs | wall s | CPU s | cores used | renders/s | failed renders | load avg |")
         out("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

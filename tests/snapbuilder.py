@@ -9,7 +9,8 @@ Requirement strings may carry a condition after ``#``: ``"ucrt >=10 # win64"``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from newarch.model import Dropped, Feedstock, Output, PlatformPair, PlatformSettings, RenderResult, Requirement
 from newarch.snapshot import Snapshot
@@ -24,16 +25,35 @@ def req(text: str) -> Requirement:
     return Requirement.from_spec(spec.strip(), cond.strip())
 
 
-def out(name: str, *, build: Iterable[str] = (), host: Iterable[str] = (), run: Iterable[str] = (),
-        noarch: str = "", skip: bool = False, skip_reason: str = "", run_exports: dict[str, list[str]] | None = None,
-        variant: dict[str, str] | None = None, ignore_run_exports: Iterable[str] = (),
-        ignore_run_exports_from: Iterable[str] = (), dropped: Iterable[tuple[str, str, str]] = ()) -> Output:
+def out(
+    name: str,
+    *,
+    build: Iterable[str] = (),
+    host: Iterable[str] = (),
+    run: Iterable[str] = (),
+    noarch: str = "",
+    skip: bool = False,
+    skip_reason: str = "",
+    run_exports: dict[str, list[str]] | None = None,
+    variant: dict[str, str] | None = None,
+    ignore_run_exports: Iterable[str] = (),
+    ignore_run_exports_from: Iterable[str] = (),
+    dropped: Iterable[tuple[str, str, str]] = (),
+) -> Output:
     reqs = {s: tuple(req(r) for r in rs) for s, rs in (("build", build), ("host", host), ("run", run)) if rs}
-    return Output(name=name, version="1.0", noarch=noarch, skip=skip, skip_reason=skip_reason,
-                  variant=dict(variant or {}), requirements=reqs,
-                  run_exports={k: tuple(v) for k, v in (run_exports or {}).items()},
-                  ignore_run_exports=tuple(ignore_run_exports), ignore_run_exports_from=tuple(ignore_run_exports_from),
-                  dropped=tuple(Dropped(s, n, c) for s, n, c in dropped))
+    return Output(
+        name=name,
+        version="1.0",
+        noarch=noarch,
+        skip=skip,
+        skip_reason=skip_reason,
+        variant=dict(variant or {}),
+        requirements=reqs,
+        run_exports={k: tuple(v) for k, v in (run_exports or {}).items()},
+        ignore_run_exports=tuple(ignore_run_exports),
+        ignore_run_exports_from=tuple(ignore_run_exports_from),
+        dropped=tuple(Dropped(s, n, c) for s, n, c in dropped),
+    )
 
 
 class SnapBuilder:
@@ -43,8 +63,14 @@ class SnapBuilder:
         self.output_index: dict[str, list[str]] = {}
         self.pinning: dict[str, Any] = {"platforms": {}}
 
-    def fs(self, name: str, *outputs: Output, pair: PlatformPair | None = None, error: str = "",
-           settings: PlatformSettings | None = None) -> "SnapBuilder":
+    def fs(
+        self,
+        name: str,
+        *outputs: Output,
+        pair: PlatformPair | None = None,
+        error: str = "",
+        settings: PlatformSettings | None = None,
+    ) -> SnapBuilder:
         """Add (or extend) feedstock ``name`` with a render of ``outputs`` for ``pair``."""
         p = pair or self.pair
         f = self.feedstocks.setdefault(name, Feedstock(name=name, source="test"))
@@ -53,11 +79,11 @@ class SnapBuilder:
         f.renders[p.key] = RenderResult(p, list(outputs), error=error)
         return self
 
-    def index(self, name: str, *feedstocks: str) -> "SnapBuilder":
+    def index(self, name: str, *feedstocks: str) -> SnapBuilder:
         self.output_index[name] = list(feedstocks)
         return self
 
-    def python(self, pair: PlatformPair, *versions: str) -> "SnapBuilder":
+    def python(self, pair: PlatformPair, *versions: str) -> SnapBuilder:
         facts = self.pinning["platforms"].setdefault(pair.key, {"values": {}, "zip_keys": []})  # Variants.to_dict()
         facts["values"]["python"] = list(versions)
         return self
@@ -74,8 +100,14 @@ class SnapBuilder:
                         if o.name not in skip and f.name not in index.setdefault(o.name, []):
                             index[o.name].append(f.name)
         pairs = sorted({PlatformPair.parse(k) for f in self.feedstocks.values() for k in f.renders} | {self.pair})
-        return Snapshot(date="2026-08-01", description="test", pairs=pairs, pinning=self.pinning,
-                        feedstocks=dict(self.feedstocks), output_index=index)
+        return Snapshot(
+            date="2026-08-01",
+            description="test",
+            pairs=pairs,
+            pinning=self.pinning,
+            feedstocks=dict(self.feedstocks),
+            output_index=index,
+        )
 
 
 def conda_forge_like() -> SnapBuilder:
@@ -83,56 +115,125 @@ def conda_forge_like() -> SnapBuilder:
     b = SnapBuilder()
     compilers = ["vs2022_win-arm64", "vs_win-arm64"]
     py = {"python": "3.14.* *_cp314"}
-    b.fs("vc",
-         out("vc14_runtime", run=[]),
-         out("vc", run=["vc14_runtime"]),
-         out("vs2022_win-arm64", run_exports={"strong": ["vc >=14.3,<15", "vc14_runtime >=14.40"]}),
-         out("vs_win-arm64", run=["vs2022_win-arm64"],
-             run_exports={"strong": ["vc >=14.3,<15", "vc14_runtime >=14.40"]}))
+    b.fs(
+        "vc",
+        out("vc14_runtime", run=[]),
+        out("vc", run=["vc14_runtime"]),
+        out("vs2022_win-arm64", run_exports={"strong": ["vc >=14.3,<15", "vc14_runtime >=14.40"]}),
+        out(
+            "vs_win-arm64", run=["vs2022_win-arm64"], run_exports={"strong": ["vc >=14.3,<15", "vc14_runtime >=14.40"]}
+        ),
+    )
     # on win-64 the same activation package also exports ucrt
-    b.fs("vc", out("vs2022_win-64", run_exports={"strong": ["vc >=14.3,<15", "vc14_runtime >=14.40",
-                                                           "ucrt >=10.0.20348.0"]}), pair=WIN64)
+    b.fs(
+        "vc",
+        out("vs2022_win-64", run_exports={"strong": ["vc >=14.3,<15", "vc14_runtime >=14.40", "ucrt >=10.0.20348.0"]}),
+        pair=WIN64,
+    )
     b.fs("ucrt", out("ucrt"))
-    b.fs("zlib", out("libzlib", build=compilers, run_exports={"weak": ["libzlib >=1.3.1,<2"]}),
-         out("zlib", build=compilers, host=["libzlib"], run=["libzlib"]))
-    b.fs("openssl", out("openssl", build=compilers + ["m2-perl"], host=["ca-certificates"],
-                        run_exports={"weak": ["openssl >=3.5,<4"]}))
+    b.fs(
+        "zlib",
+        out("libzlib", build=compilers, run_exports={"weak": ["libzlib >=1.3.1,<2"]}),
+        out("zlib", build=compilers, host=["libzlib"], run=["libzlib"]),
+    )
+    b.fs(
+        "openssl",
+        out(
+            "openssl",
+            build=compilers + ["m2-perl"],
+            host=["ca-certificates"],
+            run_exports={"weak": ["openssl >=3.5,<4"]},
+        ),
+    )
     b.fs("ca-certificates", out("ca-certificates", build=compilers))
-    b.fs("m2-binary-packages", out("m2-perl", noarch="generic", run=["m2-msys2-runtime"]),
-         out("m2-msys2-runtime", noarch="generic"))
+    b.fs(
+        "m2-binary-packages",
+        out("m2-perl", noarch="generic", run=["m2-msys2-runtime"]),
+        out("m2-msys2-runtime", noarch="generic"),
+    )
     b.fs("libffi", out("libffi", build=compilers, run_exports={"strong": ["libffi >=3.5,<3.6"]}))
-    b.fs("python", out("python", build=compilers, host=["zlib", "openssl", "libffi"],
-                       run=["tzdata"], variant=py,
-                       run_exports={"noarch": ["python"], "weak": ["python_abi 3.14.* *_cp314"]}))
+    b.fs(
+        "python",
+        out(
+            "python",
+            build=compilers,
+            host=["zlib", "openssl", "libffi"],
+            run=["tzdata"],
+            variant=py,
+            run_exports={"noarch": ["python"], "weak": ["python_abi 3.14.* *_cp314"]},
+        ),
+    )
     b.fs("python_abi", out("python_abi", variant=py))
     b.fs("tzdata", out("tzdata", noarch="generic"))
     # cffi: cross-python in build when cross-compiling
-    b.fs("cffi", out("cffi", build=["python", "cross-python_win-arm64 # build_platform != target_platform"]
-                     + compilers, host=["python", "pip", "setuptools"], run=["python", "pycparser"], variant=py))
+    b.fs(
+        "cffi",
+        out(
+            "cffi",
+            build=["python", "cross-python_win-arm64 # build_platform != target_platform"] + compilers,
+            host=["python", "pip", "setuptools"],
+            run=["python", "pycparser"],
+            variant=py,
+        ),
+    )
     b.fs("pip", out("pip", noarch="python", host=["python"], run=["python"]))
     b.fs("setuptools", out("setuptools", noarch="python", host=["python"], run=["python"]))
     b.fs("pycparser", out("pycparser", noarch="python", host=["python"], run=["python"]))
     b.fs("cmake", out("cmake", build=compilers, host=["zlib"]))
     b.fs("ninja", out("ninja", build=compilers))
     # libmamba, produced by both the libmamba and the mamba feedstocks
-    b.fs("libmamba", out("libmamba", build=compilers + ["cmake", "ninja"], host=["libsolv", "fmt"],
-                         run_exports={"strong": ["libmamba >=2.3,<2.4"]}))
-    b.fs("libsolv", out("libsolv", build=compilers + ["cmake"], host=["zlib"],
-                        run_exports={"weak": ["libsolv >=0.7,<0.8"]}))
+    b.fs(
+        "libmamba",
+        out(
+            "libmamba",
+            build=compilers + ["cmake", "ninja"],
+            host=["libsolv", "fmt"],
+            run_exports={"strong": ["libmamba >=2.3,<2.4"]},
+        ),
+    )
+    b.fs(
+        "libsolv",
+        out("libsolv", build=compilers + ["cmake"], host=["zlib"], run_exports={"weak": ["libsolv >=0.7,<0.8"]}),
+    )
     b.fs("fmt", out("fmt", build=compilers, run_exports={"weak": ["fmt >=11.2,<11.3"]}))
-    b.fs("mamba",
-         out("libmamba", build=compilers + ["cmake", "ninja"], host=["libsolv", "fmt"],
-             run_exports={"strong": ["libmamba >=2.3,<2.4"]}),
-         out("libmambapy", build=compilers + ["cmake", "ninja", "python",
-                                              "cross-python_win-arm64 # build_platform != target_platform"],
-             host=["python", "libmamba", "pybind11"], run=["python"], variant=py),
-         out("libmambapy-stubs", noarch="python", skip=True, skip_reason="env.exists('CI') and not linux64",
-             host=["python", "mypy", "libmambapy"], run=[]),
-         out("mamba", build=compilers + ["cmake", "ninja"], host=["libmamba", "fmt"], run=["libmambapy"],
-             ignore_run_exports_from=["fmt"]))
-    b.fs("mamba", out("libmambapy-stubs", noarch="python", host=["python", "mypy", "libmambapy"]),
-         out("libmambapy", host=["python", "libmamba"], run=["python"], variant={"python": "3.12.* *_cp312"}),
-         pair=LINUX64)
+    b.fs(
+        "mamba",
+        out(
+            "libmamba",
+            build=compilers + ["cmake", "ninja"],
+            host=["libsolv", "fmt"],
+            run_exports={"strong": ["libmamba >=2.3,<2.4"]},
+        ),
+        out(
+            "libmambapy",
+            build=compilers
+            + ["cmake", "ninja", "python", "cross-python_win-arm64 # build_platform != target_platform"],
+            host=["python", "libmamba", "pybind11"],
+            run=["python"],
+            variant=py,
+        ),
+        out(
+            "libmambapy-stubs",
+            noarch="python",
+            skip=True,
+            skip_reason="env.exists('CI') and not linux64",
+            host=["python", "mypy", "libmambapy"],
+            run=[],
+        ),
+        out(
+            "mamba",
+            build=compilers + ["cmake", "ninja"],
+            host=["libmamba", "fmt"],
+            run=["libmambapy"],
+            ignore_run_exports_from=["fmt"],
+        ),
+    )
+    b.fs(
+        "mamba",
+        out("libmambapy-stubs", noarch="python", host=["python", "mypy", "libmambapy"]),
+        out("libmambapy", host=["python", "libmamba"], run=["python"], variant={"python": "3.12.* *_cp312"}),
+        pair=LINUX64,
+    )
     b.fs("pybind11", out("pybind11", build=compilers, host=["python"], run=["python"], variant=py))
     b.fs("mypy", out("mypy", build=compilers, host=["python"], run=["python"], variant=py))
     b.python(PAIR, "3.14")

@@ -15,8 +15,7 @@ CHANNEL = Path(__file__).parent / "data" / "repodata"
 
 
 def test_repodata_files_target_and_noarch():
-    names = load_available([CHANNEL / "win-arm64" / "repodata.json", CHANNEL / "noarch" / "repodata.json"],
-                           "win-arm64")
+    names = load_available([CHANNEL / "win-arm64" / "repodata.json", CHANNEL / "noarch" / "repodata.json"], "win-arm64")
     assert {"python", "openssl", "vc", "tzdata", "pip"} <= names
     assert "ninja" not in names  # win-64 only, not given
 
@@ -72,11 +71,14 @@ def test_bad_name_in_list_names_file_and_line(tmp_path):
     assert str(e.value).startswith(f"{f}:2: not a package name")
 
 
-@pytest.mark.parametrize("text, line", [
-    ('{"info": {"subdir": "win-arm64"},\n "packages": {"broken": {}}}', 2),
-    ('{"info": {"subdir": "win-arm64"}, "packages": {\n', 2),
-    ("{]", 1),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('{"info": {"subdir": "win-arm64"},\n "packages": {"broken": {}}}', 2),
+        ('{"info": {"subdir": "win-arm64"}, "packages": {\n', 2),
+        ("{]", 1),
+    ],
+)
 def test_malformed_repodata_names_file_and_line(tmp_path, text, line):
     f = tmp_path / "win-arm64" / "repodata.json"
     f.parent.mkdir()

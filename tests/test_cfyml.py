@@ -44,7 +44,7 @@ remote_ci_setup:
 
 
 def comments(text: str) -> list[str]:
-    return [line[line.index("#"):] for line in text.splitlines() if "#" in line]
+    return [line[line.index("#") :] for line in text.splitlines() if "#" in line]
 
 
 def top_keys(text: str) -> list[str]:
@@ -74,7 +74,9 @@ def test_cross_keeps_every_line_comment_and_key_order():
     diff = change.diff()
     assert diff.startswith("--- a/conda-forge.yml\n+++ b/conda-forge.yml\n")
     assert sorted(line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")) == [
-        "+  win_arm64: win_64", "+test: native_and_emulated"]
+        "+  win_arm64: win_64",
+        "+test: native_and_emulated",
+    ]
     assert not [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
 
 
@@ -155,8 +157,9 @@ def test_bad_yaml_names_file_and_line():
 
 
 def test_synthesized_diff_says_so_and_cannot_be_written(tmp_path):
-    change = change_from_settings("demo", PlatformSettings(build_platform={"osx_arm64": "osx_64"}),
-                                  "win-arm64", "win-64", "cross")
+    change = change_from_settings(
+        "demo", PlatformSettings(build_platform={"osx_arm64": "osx_64"}), "win-arm64", "win-64", "cross"
+    )
     assert change.synthesized
     assert change.diff().startswith("# demo: synthesized")
     with pytest.raises(NewarchError):

@@ -25,8 +25,11 @@ def small_snapshot():
     """app needs libfoo (done) and has a noarch stubs output whose host needs mypy (the mamba pattern)."""
     b = SnapBuilder()
     b.fs("libfoo", out("libfoo", run_exports={"weak": ["libfoo >=1"]}), settings=CROSS)
-    b.fs("app", out("app", host=["libfoo"]),
-         out("app-stubs", noarch="python", skip=True, skip_reason="not linux64", host=["mypy"]))
+    b.fs(
+        "app",
+        out("app", host=["libfoo"]),
+        out("app-stubs", noarch="python", skip=True, skip_reason="not linux64", host=["mypy"]),
+    )
     b.fs("app", out("app", host=["libfoo"]), out("app-stubs", noarch="python", host=["mypy", "app"]), pair=LINUX64)
     b.fs("mypy", out("mypy", host=["libbar"]))
     b.fs("libbar", out("libbar"))
@@ -115,6 +118,7 @@ def test_json_and_html_output():
 
 # -- reading status files -------------------------------------------------------------------------
 
+
 def test_real_format_is_read_with_edges():
     st = parse_bot_status(BOT, "bot.json")
     assert st.warnings == []
@@ -123,12 +127,15 @@ def test_real_format_is_read_with_edges():
     assert st.counts()["awaiting-parents"] == 4
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("{not json", "not JSON"),
-    ("[1, 2]", "top level is a list"),
-    ('{"foo": []}', "none of the state buckets"),
-    ("", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "top level is a list"),
+        ('{"foo": []}', "none of the state buckets"),
+        ("", "not JSON"),
+    ],
+)
 def test_bad_status_files_are_clear_errors(tmp_path, text, needle):
     p = tmp_path / "status.json"
     p.write_text(text)
@@ -138,8 +145,13 @@ def test_bad_status_files_are_clear_errors(tmp_path, text, needle):
 
 
 def test_odd_content_gives_warnings_and_is_used():
-    data = {"done": ["a", 3, ""], "in-pr": "b", "awaiting-parents": ["a", "c"], "surprise": 1,
-            "_feedstock_status": {"c": {"immediate_children": "x"}, "d": {"immediate_children": ["c"]}, "e": 5}}
+    data = {
+        "done": ["a", 3, ""],
+        "in-pr": "b",
+        "awaiting-parents": ["a", "c"],
+        "surprise": 1,
+        "_feedstock_status": {"c": {"immediate_children": "x"}, "d": {"immediate_children": ["c"]}, "e": 5},
+    }
     st = parse_bot_status(data, "odd.json")
     text = "\n".join(st.warnings)
     assert "unknown key 'surprise'" in text
@@ -159,6 +171,7 @@ def test_missing_file_is_an_error(tmp_path):
 
 # -- command line ---------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def snap_file(tmp_path):
     path = tmp_path / "snap.json.xz"
@@ -169,8 +182,9 @@ def snap_file(tmp_path):
 def test_cli_json_and_table(tmp_path, snap_file):
     status = tmp_path / "status.json"
     status.write_text(json.dumps(BOT))
-    res = CliRunner().invoke(main, ["compare-bot", str(status), "app", "--snapshot", str(snap_file),
-                                    "--format", "json"])
+    res = CliRunner().invoke(
+        main, ["compare-bot", str(status), "app", "--snapshot", str(snap_file), "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["sizes"]["blocked_ready"] == 1 and doc["targets"] == ["app"]
@@ -188,6 +202,7 @@ def test_cli_bad_status_file_exits_2_without_traceback(tmp_path, snap_file):
 
 
 # -- real data (bundled snapshot + shared status file) --------------------------------------------
+
 
 def _bundled():
     from newarch.errors import SnapshotError

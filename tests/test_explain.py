@@ -20,6 +20,7 @@ def cf():
 
 # -- why ----------------------------------------------------------------------------------------
 
+
 def test_why_gives_the_shortest_chains_with_labelled_edges(cf):
     plan = plan_of(cf, "mamba")
     chains = why(plan, "zlib")
@@ -30,8 +31,12 @@ def test_why_gives_the_shortest_chains_with_labelled_edges(cf):
     assert ("mamba", "libsolv", "zlib") in paths and ("mamba", "python", "zlib") in paths
     c = next(c for c in chains if c.feedstocks == ["mamba", "libsolv", "zlib"])
     first, second = c.edges
-    assert (first.src_feedstock, first.output, first.dep_output, first.section) == ("mamba", "libmamba",
-                                                                                   "libsolv", "host")
+    assert (first.src_feedstock, first.output, first.dep_output, first.section) == (
+        "mamba",
+        "libmamba",
+        "libsolv",
+        "host",
+    )
     assert (second.src_feedstock, second.dst_feedstock, second.section) == ("libsolv", "zlib", "host")
     assert c.to_json()["edges"][0]["section"] == "host"
 
@@ -68,6 +73,7 @@ def test_why_of_a_target_is_the_target_itself(cf):
 
 
 # -- why not --------------------------------------------------------------------------------------
+
 
 def test_why_not_mypy_is_noarch_host_only(cf):
     plan = plan_of(cf, "mamba")
@@ -123,8 +129,12 @@ def test_why_not_selector_from_another_platform_render():
 def test_why_not_python_variant():
     b = SnapBuilder().python(PAIR, "3.14")
     b.fs("conda", out("conda", host=["python"], variant={"python": "3.14.* *_cp314"}))
-    b.fs("conda", out("conda", host=["python"], run=["backports.zstd"], variant={"python": "3.12.* *_cp312"}),
-         out("conda", host=["python"], variant={"python": "3.14.* *_cp314"}), pair=WIN64)
+    b.fs(
+        "conda",
+        out("conda", host=["python"], run=["backports.zstd"], variant={"python": "3.12.* *_cp312"}),
+        out("conda", host=["python"], variant={"python": "3.14.* *_cp314"}),
+        pair=WIN64,
+    )
     b.fs("python", out("python"))
     b.fs("backports.zstd", out("backports.zstd"))
     snap = b.snapshot()
@@ -193,4 +203,3 @@ def test_prune_reasons_cover_every_feedstock_outside_the_plan_with_a_known_code(
     assert codes["mypy"] == "noarch-host-only"
     assert codes["libmamba"] == "other-provider"
     assert codes["cffi"] == "unreachable"
-

@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,15 +31,27 @@ from newarch.sources import RecipeSource
 
 PAIR = PlatformPair("win-arm64", "win-64")
 PINNING = Variants(
-    values={"python": ["3.14.* *_cp314"], "c_compiler": ["vs2022"], "cxx_compiler": ["vs2022"],
-            "c_stdlib": ["vs"], "c_stdlib_version": ["2022.14"], "vc": ["14"], "python_min": ["3.10"],
-            "target_platform": ["win-arm64"], "cuda_compiler_version": ["None"]},
+    values={
+        "python": ["3.14.* *_cp314"],
+        "c_compiler": ["vs2022"],
+        "cxx_compiler": ["vs2022"],
+        "c_stdlib": ["vs"],
+        "c_stdlib_version": ["2022.14"],
+        "vc": ["14"],
+        "python_min": ["3.10"],
+        "target_platform": ["win-arm64"],
+        "cuda_compiler_version": ["None"],
+    },
     zip_keys=[],
 )
 TIME_LIMIT = 10.0  # seconds per example; rendering a short recipe takes milliseconds
 # bounded for CI; NEWARCH_FUZZ_EXAMPLES=2000 for a deeper local run
-FUZZ = settings(max_examples=int(os.environ.get("NEWARCH_FUZZ_EXAMPLES", "100")), deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("NEWARCH_FUZZ_EXAMPLES", "100")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 ERROR_RE = re.compile(r"^fuzz/recipe/(meta|recipe)\.yaml(:(?P<line>\d+))?: \S")
 
 
@@ -71,6 +82,7 @@ def no_exec(monkeypatch, tmp_path):
     """Any attempt to run a command fails the test; the cwd is an empty folder that must stay empty."""
     # import everything a render may import lazily before the guards go up
     import newarch.render.v1  # noqa: F401
+
     try:
         import newarch.render.v0  # noqa: F401
     except ImportError:
@@ -79,8 +91,19 @@ def no_exec(monkeypatch, tmp_path):
     def forbidden(*args, **kwargs):
         raise CodeExecuted(f"a recipe ran a command: {args!r}")
 
-    for name in ("system", "popen", "execv", "execve", "execvp", "execvpe", "spawnv", "spawnve", "fork",
-                 "posix_spawn", "posix_spawnp"):
+    for name in (
+        "system",
+        "popen",
+        "execv",
+        "execve",
+        "execvp",
+        "execvpe",
+        "spawnv",
+        "spawnve",
+        "fork",
+        "posix_spawn",
+        "posix_spawnp",
+    ):
         if hasattr(os, name):
             monkeypatch.setattr(os, name, forbidden)
     monkeypatch.setattr(subprocess, "Popen", forbidden)
@@ -125,6 +148,7 @@ def v0_available() -> bool:
 
 
 # -- the two explicit cases of the issue ---------------------------------------------------------
+
 
 def test_jinja_mro_escape_is_rejected_and_has_no_effect(no_exec):
     sentinel = no_exec.parent / "X"
@@ -179,13 +203,27 @@ def test_hostile_jinja_is_contained(no_exec, snippet):
     assert not (no_exec / "X").exists()
 
 
-@pytest.mark.parametrize("selector", [
-    "__import__('os').system('touch X')", "open('X', 'w')", "os.system('touch X')",
-    "win.__class__.__mro__", "environ.__class__", "os.environ.__class__.__init__.__globals__",
-    "(lambda: 1)()", "eval('1')", "getattr(os, 'system')('touch X')", "[x for x in ().__class__.__bases__]",
-    "9" * 5000, "2 ** 2 ** 2 ** 2 ** 2 ** 2", "(" * 3000 + "win" + ")" * 3000, "not " * 3000 + "win",
-    "'a' * 10**10", "py > 3" + " and win" * 3000,
-])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "__import__('os').system('touch X')",
+        "open('X', 'w')",
+        "os.system('touch X')",
+        "win.__class__.__mro__",
+        "environ.__class__",
+        "os.environ.__class__.__init__.__globals__",
+        "(lambda: 1)()",
+        "eval('1')",
+        "getattr(os, 'system')('touch X')",
+        "[x for x in ().__class__.__bases__]",
+        "9" * 5000,
+        "2 ** 2 ** 2 ** 2 ** 2 ** 2",
+        "(" * 3000 + "win" + ")" * 3000,
+        "not " * 3000 + "win",
+        "'a' * 10**10",
+        "py > 3" + " and win" * 3000,
+    ],
+)
 def test_hostile_selectors_are_contained(no_exec, selector):
     text = f"package:\n  name: evil\n  version: 1.0\nrequirements:\n  host:\n    - zlib  # [{selector}]\n"
     render(text)
@@ -196,28 +234,76 @@ def test_yaml_alias_bomb_is_contained(no_exec):
     levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for i in range(1, 9):
         levels.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
-    text = ("package:\n  name: bomb\n  version: 1.0\nextra:\n"
-            + "".join(f"  {ln}\n" for ln in levels)
-            + "requirements:\n  host: *a8\n")
+    text = (
+        "package:\n  name: bomb\n  version: 1.0\nextra:\n"
+        + "".join(f"  {ln}\n" for ln in levels)
+        + "requirements:\n  host: *a8\n"
+    )
     render(text)
 
 
 def test_python_object_tags_are_not_constructed(no_exec):
-    text = ("package:\n  name: tags\n  version: 1.0\nrequirements:\n  host:\n"
-            "    - !!python/object/apply:os.system ['touch X']\n")
+    text = (
+        "package:\n  name: tags\n  version: 1.0\nrequirements:\n  host:\n"
+        "    - !!python/object/apply:os.system ['touch X']\n"
+    )
     render(text)
 
 
 # -- random selectors ------------------------------------------------------------------------------
 
-NAMES = ["win", "linux", "osx", "unix", "arm64", "x86_64", "aarch64", "win64", "py", "np", "py3k",
-         "target_platform", "build_platform", "vc", "cuda_compiler_version", "python_min", "environ",
-         "os", "__import__", "__builtins__", "__class__", "eval", "exec", "open", "getattr", "globals",
-         "self", "lambda", "undefined_name", "True", "None"]
-ATTRS = ["__class__", "__mro__", "__subclasses__", "__globals__", "__init__", "__dict__", "system",
-         "startswith", "endswith", "get", "lower", "format", "environ", "getenv", "split"]
+NAMES = [
+    "win",
+    "linux",
+    "osx",
+    "unix",
+    "arm64",
+    "x86_64",
+    "aarch64",
+    "win64",
+    "py",
+    "np",
+    "py3k",
+    "target_platform",
+    "build_platform",
+    "vc",
+    "cuda_compiler_version",
+    "python_min",
+    "environ",
+    "os",
+    "__import__",
+    "__builtins__",
+    "__class__",
+    "eval",
+    "exec",
+    "open",
+    "getattr",
+    "globals",
+    "self",
+    "lambda",
+    "undefined_name",
+    "True",
+    "None",
+]
+ATTRS = [
+    "__class__",
+    "__mro__",
+    "__subclasses__",
+    "__globals__",
+    "__init__",
+    "__dict__",
+    "system",
+    "startswith",
+    "endswith",
+    "get",
+    "lower",
+    "format",
+    "environ",
+    "getenv",
+    "split",
+]
 literals = st.one_of(
-    st.integers(min_value=-10**6, max_value=10**6).map(str),
+    st.integers(min_value=-(10**6), max_value=10**6).map(str),
     st.integers(min_value=1, max_value=4000).map(lambda n: "9" * n),
     st.text(alphabet="abcxyz-_.0123 %{}", max_size=12).map(repr),
     st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
@@ -229,9 +315,13 @@ def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
         children.map(lambda a: f"({a})"),
         children.map(lambda a: f"not {a}"),
-        st.tuples(children, st.sampled_from(["and", "or", "==", "!=", "<", ">=", "in", "not in", "is",
-                                             "+", "-", "*", "**", "/", "//", "%"]), children)
-        .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        st.tuples(
+            children,
+            st.sampled_from(
+                ["and", "or", "==", "!=", "<", ">=", "in", "not in", "is", "+", "-", "*", "**", "/", "//", "%"]
+            ),
+            children,
+        ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
         st.tuples(children, st.sampled_from(ATTRS)).map(lambda t: f"{t[0]}.{t[1]}"),
         st.tuples(children, st.lists(children, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
         st.tuples(children, children).map(lambda t: f"{t[0]}[{t[1]}]"),
@@ -243,8 +333,9 @@ def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 selector_exprs = st.one_of(
     st.recursive(literals, _compose, max_leaves=12),
-    st.tuples(st.integers(1, 4000), st.sampled_from(["(", "not ", "-", "[", "(1,"]))
-    .map(lambda t: t[1] * t[0] + "win" + {"(": ")", "[": "]", "(1,": ")"}.get(t[1], "") * t[0]),
+    st.tuples(st.integers(1, 4000), st.sampled_from(["(", "not ", "-", "[", "(1,"])).map(
+        lambda t: t[1] * t[0] + "win" + {"(": ")", "[": "]", "(1,": ")"}.get(t[1], "") * t[0]
+    ),
 )
 
 
@@ -252,8 +343,9 @@ selector_exprs = st.one_of(
 @given(expr=selector_exprs)
 def test_random_selectors_in_a_recipe(no_exec, expr):
     expr = expr.replace("\n", " ").replace("]", ")")  # a selector ends at the first ']'
-    text = (f"package:\n  name: sel\n  version: 1.0\nrequirements:\n  host:\n"
-            f"    - zlib  # [{expr}]\n    - bzip2  # [win]\n")
+    text = (
+        f"package:\n  name: sel\n  version: 1.0\nrequirements:\n  host:\n    - zlib  # [{expr}]\n    - bzip2  # [win]\n"
+    )
     result = render(text)
     if result.error and v0_available():
         assert ERROR_RE.match(result.error).group("line"), result.error
@@ -263,8 +355,7 @@ def test_random_selectors_in_a_recipe(no_exec, expr):
 @given(expr=st.recursive(literals, _compose, max_leaves=16))
 def test_random_selectors_direct(no_exec, expr):
     selectors = pytest.importorskip("newarch.render.selectors")
-    ns = selectors.selector_namespace("win-arm64", "win-64", {"python": "3.14.* *_cp314", "vc": "14"},
-                                      {"CI": "true"})
+    ns = selectors.selector_namespace("win-arm64", "win-64", {"python": "3.14.* *_cp314", "vc": "14"}, {"CI": "true"})
     with time_limit():
         try:
             value = selectors.evaluate(expr, ns, "fuzz/recipe/meta.yaml", 12)
@@ -273,23 +364,68 @@ def test_random_selectors_direct(no_exec, expr):
             return
     # plain values, or the evaluator's own safe stand-ins (its ``os``/``environ`` objects, bound methods
     # of them): never a real Python module, function or class
-    assert (value is None or isinstance(value, (bool, int, float, str, tuple, list))
-            or type(value).__module__ == selectors.__name__), type(value)
+    assert (
+        value is None
+        or isinstance(value, (bool, int, float, str, tuple, list))
+        or type(value).__module__ == selectors.__name__
+    ), type(value)
 
 
 # -- random Jinja ---------------------------------------------------------------------------------
 
-JINJA_ATOMS = ["version", "name", "PYTHON", "py", "target_platform", "environ", "os", "self", "cycler",
-               "lipsum", "namespace", "joiner", "config", "''", "[]", "1", "10**9", "'x' * 1000",
-               "compiler('c')", "stdlib('c')", "pin_subpackage('x', exact=True)", "pin_compatible('y')",
-               "load_setup_py_data()", "load_file_regex(load_file='../../../etc/passwd', regex_pattern='.')",
-               "environ.get('HOME')", "os.environ.get('CI', 'no')", "range(10**9)", "datetime"]
-JINJA_SUFFIXES = ["", ".__class__", ".__mro__", ".__globals__", ".__init__", "|attr('__class__')", "|length",
-                  "|upper", "|list", "|join(',')", ".split('.')", "[0]", "()", "|format('a')", "|int", "|string"]
+JINJA_ATOMS = [
+    "version",
+    "name",
+    "PYTHON",
+    "py",
+    "target_platform",
+    "environ",
+    "os",
+    "self",
+    "cycler",
+    "lipsum",
+    "namespace",
+    "joiner",
+    "config",
+    "''",
+    "[]",
+    "1",
+    "10**9",
+    "'x' * 1000",
+    "compiler('c')",
+    "stdlib('c')",
+    "pin_subpackage('x', exact=True)",
+    "pin_compatible('y')",
+    "load_setup_py_data()",
+    "load_file_regex(load_file='../../../etc/passwd', regex_pattern='.')",
+    "environ.get('HOME')",
+    "os.environ.get('CI', 'no')",
+    "range(10**9)",
+    "datetime",
+]
+JINJA_SUFFIXES = [
+    "",
+    ".__class__",
+    ".__mro__",
+    ".__globals__",
+    ".__init__",
+    "|attr('__class__')",
+    "|length",
+    "|upper",
+    "|list",
+    "|join(',')",
+    ".split('.')",
+    "[0]",
+    "()",
+    "|format('a')",
+    "|int",
+    "|string",
+]
 jinja_exprs = st.recursive(
     st.tuples(st.sampled_from(JINJA_ATOMS), st.sampled_from(JINJA_SUFFIXES)).map("".join),
-    lambda c: st.one_of(st.tuples(c, st.sampled_from([" ~ ", " + ", " * ", " if 1 else "]), c).map("".join),
-                        c.map(lambda a: f"({a})")),
+    lambda c: st.one_of(
+        st.tuples(c, st.sampled_from([" ~ ", " + ", " * ", " if 1 else "]), c).map("".join), c.map(lambda a: f"({a})")
+    ),
     max_leaves=6,
 )
 jinja_blocks = st.one_of(
@@ -305,8 +441,10 @@ jinja_blocks = st.one_of(
 @given(blocks=st.lists(jinja_blocks, min_size=1, max_size=4))
 def test_random_jinja_in_a_recipe(no_exec, blocks):
     body = "".join(f"    - dep{i}-{b}\n" for i, b in enumerate(blocks))
-    text = ("{% set name = 'jfuzz' %}{% set version = '1.2.3' %}\n"
-            "package:\n  name: {{ name }}\n  version: {{ version }}\nrequirements:\n  host:\n" + body)
+    text = (
+        "{% set name = 'jfuzz' %}{% set version = '1.2.3' %}\n"
+        "package:\n  name: {{ name }}\n  version: {{ version }}\nrequirements:\n  host:\n" + body
+    )
     render(text)
 
 
@@ -407,16 +545,52 @@ outputs:
         - python
 """
 
-SNIPPETS = ["{{", "}}", "{%", "%}", "{% endfor %}", "# [win]", "# [__import__('os').system('touch X')]",
-            "# [", "]", ": ", "- ", "\t", "  ", "&a", "*a", "<<: *a", "!!python/object/apply:os.system [x]",
-            "{{ ''.__class__.__mro__ }}", "${{ ''.__class__ }}", "${{ env.get('HOME') }}", "if: ", "then: ",
-            "'", '"', "\\", "\x00", "\u202e", "{{ 'a' * 10**9 }}", "{% for i in range(10**9) %}", "---", "...",
-            "outputs:", "requirements:", "- name: x", "${{", "${{ compiler('fortran') }}", "9" * 400]
+SNIPPETS = [
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{% endfor %}",
+    "# [win]",
+    "# [__import__('os').system('touch X')]",
+    "# [",
+    "]",
+    ": ",
+    "- ",
+    "\t",
+    "  ",
+    "&a",
+    "*a",
+    "<<: *a",
+    "!!python/object/apply:os.system [x]",
+    "{{ ''.__class__.__mro__ }}",
+    "${{ ''.__class__ }}",
+    "${{ env.get('HOME') }}",
+    "if: ",
+    "then: ",
+    "'",
+    '"',
+    "\\",
+    "\x00",
+    "\u202e",
+    "{{ 'a' * 10**9 }}",
+    "{% for i in range(10**9) %}",
+    "---",
+    "...",
+    "outputs:",
+    "requirements:",
+    "- name: x",
+    "${{",
+    "${{ compiler('fortran') }}",
+    "9" * 400,
+]
 
-mutation = st.tuples(st.sampled_from(["delete", "duplicate", "swap", "insert", "indent", "dedent", "truncate",
-                                      "replace"]),
-                     st.integers(min_value=0, max_value=10_000), st.integers(min_value=0, max_value=10_000),
-                     st.sampled_from(SNIPPETS))
+mutation = st.tuples(
+    st.sampled_from(["delete", "duplicate", "swap", "insert", "indent", "dedent", "truncate", "replace"]),
+    st.integers(min_value=0, max_value=10_000),
+    st.integers(min_value=0, max_value=10_000),
+    st.sampled_from(SNIPPETS),
+)
 
 
 def mutate(text: str, ops: list[tuple[str, int, int, str]]) -> str:
@@ -486,17 +660,32 @@ def snapshots(draw):
     """Random feedstocks over a small name pool: shared output names, self-loops, cycles, unknown names,
     noarch and skipped outputs, failed renders."""
     snap = Snapshot(date="2026-11-24", pairs=[PAIR, PlatformPair("win-64", "win-64")])
-    feedstocks = draw(st.lists(st.tuples(st.sampled_from(POOL[:14] + [f"f{i}" for i in range(8)]),
-                                         st.lists(output_specs, min_size=1, max_size=3),
-                                         st.integers(0, 20)), min_size=1, max_size=16))
+    feedstocks = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(POOL[:14] + [f"f{i}" for i in range(8)]),
+                st.lists(output_specs, min_size=1, max_size=3),
+                st.integers(0, 20),
+            ),
+            min_size=1,
+            max_size=16,
+        )
+    )
     for fname, specs, fail in feedstocks:
         if fname in snap.feedstocks:
             continue
         outs = []
         for name, deps, noarch, skip in specs:
             reqs = {sec: tuple(Requirement(d, d) for s2, d in deps if s2 == sec) for sec in ("build", "host", "run")}
-            outs.append(Output(name=name, noarch=noarch, skip=skip, requirements=reqs,
-                               run_exports={"weak": tuple(d for s2, d in deps if s2 == "run_exports")}))
+            outs.append(
+                Output(
+                    name=name,
+                    noarch=noarch,
+                    skip=skip,
+                    requirements=reqs,
+                    run_exports={"weak": tuple(d for s2, d in deps if s2 == "run_exports")},
+                )
+            )
         fs = Feedstock(name=fname)
         for pair in snap.pairs:
             error = "fuzz/recipe/meta.yaml:3: boom" if fail == 0 and pair == PAIR else ""
@@ -506,13 +695,23 @@ def snapshots(draw):
 
 
 @FUZZ
-@given(snap=snapshots(), targets=st.lists(st.sampled_from(POOL), min_size=1, max_size=4, unique=True),
-       mode=st.sampled_from(["auto", "cross", "native"]),
-       available=st.sets(st.sampled_from(POOL), max_size=3), ignore=st.sets(st.sampled_from(POOL), max_size=2))
+@given(
+    snap=snapshots(),
+    targets=st.lists(st.sampled_from(POOL), min_size=1, max_size=4, unique=True),
+    mode=st.sampled_from(["auto", "cross", "native"]),
+    available=st.sets(st.sampled_from(POOL), max_size=3),
+    ignore=st.sets(st.sampled_from(POOL), max_size=2),
+)
 def test_random_graphs_plan(no_exec, snap, targets, mode, available, ignore):
     plan_mod = pytest.importorskip("newarch.plan")
-    opts = plan_mod.PlanOptions(targets=targets, platform="win-arm64", build_platform="win-64", mode=mode,
-                                available=set(available), ignore=set(ignore))
+    opts = plan_mod.PlanOptions(
+        targets=targets,
+        platform="win-arm64",
+        build_platform="win-64",
+        mode=mode,
+        available=set(available),
+        ignore=set(ignore),
+    )
     with time_limit():
         try:
             plan = plan_mod.make_plan(snap, opts)
@@ -538,22 +737,68 @@ def test_random_graphs_plan(no_exec, snap, targets, mode, available, ignore):
 # -- random node_attrs -----------------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.text(max_size=8),
-              st.sampled_from(["c_compiler_stub", "python >=3.10", "noarch", "true", "win_64"])),
-    lambda c: st.one_of(st.lists(c, max_size=4),
-                        st.dictionaries(st.sampled_from(["name", "outputs", "requirements", "build", "host", "run",
-                                                         "run_exports", "skip", "noarch", "package", "version",
-                                                         "__set__", "elements", "run_constrained", "by_name",
-                                                         "ignore_run_exports", "weak", "strong"]), c, max_size=5)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.text(max_size=8),
+        st.sampled_from(["c_compiler_stub", "python >=3.10", "noarch", "true", "win_64"]),
+    ),
+    lambda c: st.one_of(
+        st.lists(c, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "outputs",
+                    "requirements",
+                    "build",
+                    "host",
+                    "run",
+                    "run_exports",
+                    "skip",
+                    "noarch",
+                    "package",
+                    "version",
+                    "__set__",
+                    "elements",
+                    "run_constrained",
+                    "by_name",
+                    "ignore_run_exports",
+                    "weak",
+                    "strong",
+                ]
+            ),
+            c,
+            max_size=5,
+        ),
+    ),
     max_leaves=20,
 )
 
 
 @FUZZ
-@given(doc=st.dictionaries(st.sampled_from(["feedstock_name", "platforms", "meta_yaml", "win_64_meta_yaml",
-                                            "linux_64_meta_yaml", "win_arm64_meta_yaml", "conda-forge.yml",
-                                            "parsing_error", "feedstock_hash_ts", "archived", "outputs_names"]),
-                           json_values, max_size=8))
+@given(
+    doc=st.dictionaries(
+        st.sampled_from(
+            [
+                "feedstock_name",
+                "platforms",
+                "meta_yaml",
+                "win_64_meta_yaml",
+                "linux_64_meta_yaml",
+                "win_arm64_meta_yaml",
+                "conda-forge.yml",
+                "parsing_error",
+                "feedstock_hash_ts",
+                "archived",
+                "outputs_names",
+            ]
+        ),
+        json_values,
+        max_size=8,
+    )
+)
 def test_random_node_attrs(no_exec, doc):
     from newarch.node_attrs import feedstock_from_node_attrs, parse_node_attrs
 

@@ -17,13 +17,22 @@ LINUX = PlatformPair("linux-64", "linux-64")
 
 
 def source(files: dict[str, str], name: str = "demo") -> RecipeSource:
-    return RecipeSource(name=name, origin="test", kind="directory",
-                        files={k: textwrap.dedent(v).lstrip("\n").encode() for k, v in files.items()})
+    return RecipeSource(
+        name=name,
+        origin="test",
+        kind="directory",
+        files={k: textwrap.dedent(v).lstrip("\n").encode() for k, v in files.items()},
+    )
 
 
 def output(name: str, noarch: str = "", skip: bool = False, **sections: list[str]) -> Output:
-    return Output(name=name, version="1.0", noarch=noarch, skip=skip,
-                  requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()})
+    return Output(
+        name=name,
+        version="1.0",
+        noarch=noarch,
+        skip=skip,
+        requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()},
+    )
 
 
 def result(pair: PlatformPair, *outputs: Output, error: str = "") -> RenderResult:
@@ -46,7 +55,13 @@ def test_render_failed_names_file_and_line():
     src = source({"meta.yaml": "package:\n  name: demo\n"})
     res = result(CROSS, error="demo/recipe/meta.yaml:7: undefined Jinja variable 'foo'")
     (f,) = lint_source(src, CROSS, res)
-    assert (f.rule, f.severity, f.file, f.line, f.feedstock) == ("render-failed", "error", "recipe/meta.yaml", 7, "demo")
+    assert (f.rule, f.severity, f.file, f.line, f.feedstock) == (
+        "render-failed",
+        "error",
+        "recipe/meta.yaml",
+        7,
+        "demo",
+    )
     assert "undefined Jinja variable 'foo'" in f.message and "win-arm64<-win-64" in f.message
 
 
@@ -134,8 +149,9 @@ def test_cross_python_scriptless_output_of_a_cross_aware_recipe():
           host:
             - python
     """
-    res = result(CROSS, output("tool", build=["cross-python_win-arm64"], host=["python"]),
-                 output("tool-extras", host=["python"]))
+    res = result(
+        CROSS, output("tool", build=["cross-python_win-arm64"], host=["python"]), output("tool-extras", host=["python"])
+    )
     assert lint_source(source({"meta.yaml": text}), CROSS, res) == []
     # without cross-python anywhere the scriptless output is reported too
     res = result(CROSS, output("tool", host=["python"]), output("tool-extras", host=["python"]))
@@ -219,12 +235,18 @@ def test_mingw_through_the_generic_compiler_names_the_compiler_line():
         - {{ compiler('fortran') }}
         - gfortran_impl_{{ build_platform }}  # [build_platform != target_platform]
     """
-    res = result(CROSS, output("demo", build=["m2w64-sysroot_win-arm64", "gcc_win-arm64", "gfortran_win-arm64",
-                                             "gfortran_impl_win-64"]))
+    res = result(
+        CROSS,
+        output(
+            "demo", build=["m2w64-sysroot_win-arm64", "gcc_win-arm64", "gfortran_win-arm64", "gfortran_impl_win-64"]
+        ),
+    )
     found = {f.message.split()[3]: f.line for f in lint_source(source({"meta.yaml": text}), CROSS, res)}
     # the MinGW sysroot exists for win-arm64; the compilers do not
-    assert found == {"gcc_win-arm64": line_of(text, "compiler('c')"),
-                     "gfortran_win-arm64": line_of(text, "compiler('fortran')")}
+    assert found == {
+        "gcc_win-arm64": line_of(text, "compiler('c')"),
+        "gfortran_win-arm64": line_of(text, "compiler('fortran')"),
+    }
 
 
 def test_mingw_pieces_targeting_another_platform_are_not_arm64_toolchains():
@@ -247,7 +269,8 @@ def test_mingw_build_tool_is_not_the_toolchain():
     assert lint_source(source({"meta.yaml": text}), CROSS, res) == []
     res = result(CROSS, output("demo", build=["m2w64-gcc", "m2w64-pkg-config", "m2w64-sysroot_win-arm64"]))
     assert [(f.rule, f.message.split()[3]) for f in lint_source(source({"meta.yaml": text}), CROSS, res)] == [
-        ("mingw-on-arm64", "m2w64-gcc")]
+        ("mingw-on-arm64", "m2w64-gcc")
+    ]
 
 
 def test_mingw_fine_on_win64_and_msvc_on_arm64():
@@ -275,7 +298,11 @@ def test_autotools_without_cc_for_build():
     src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "bash -lc ./configure\nmake -j%CPU_COUNT%\n"})
     res = result(CROSS, output("demo", build=["clang_win-arm64", "m2-autoconf", "m2-make"]))
     (f,) = lint_source(src, CROSS, res)
-    assert (f.rule, f.severity, f.line) == ("autotools-no-cc-for-build", "warning", line_of(V0_AUTOTOOLS, "m2-autoconf"))
+    assert (f.rule, f.severity, f.line) == (
+        "autotools-no-cc-for-build",
+        "warning",
+        line_of(V0_AUTOTOOLS, "m2-autoconf"),
+    )
     assert "build_demo.bat" in f.message and "nothing sets CC_FOR_BUILD" in f.message
 
 
@@ -306,16 +333,21 @@ def test_autotools_with_cc_for_build_or_not_windows_cross():
 
 def test_make_alone_needs_a_configure_run():
     text = "package:\n  name: demo\nrequirements:\n  build:\n    - cmake\n    - make\n"
-    nmake = source({"meta.yaml": text, "bld.bat": "cmake -G \"NMake Makefiles\" .\nnmake install\n"})
+    nmake = source({"meta.yaml": text, "bld.bat": 'cmake -G "NMake Makefiles" .\nnmake install\n'})
     assert lint_source(nmake, CROSS, result(CROSS, output("demo", build=["cmake", "make"]))) == []
-    conf = source({"meta.yaml": text, "bld.bat": "bash -lc \"./configure --prefix=$PREFIX\"\nmake\n"})
+    conf = source({"meta.yaml": text, "bld.bat": 'bash -lc "./configure --prefix=$PREFIX"\nmake\n'})
     (f,) = lint_source(conf, CROSS, result(CROSS, output("demo", build=["cmake", "make"])))
     assert f.rule == "autotools-no-cc-for-build" and f.line == 6 and "configure run in bld.bat" in f.message
 
 
 def test_cc_for_build_in_a_helper_script_counts():
-    src = source({"meta.yaml": V0_AUTOTOOLS, "build_demo.bat": "bash %RECIPE_DIR%/build.sh\n",
-                  "build.sh": "export CC_FOR_BUILD=${CC_FOR_BUILD:-cl}\n./configure\n"})
+    src = source(
+        {
+            "meta.yaml": V0_AUTOTOOLS,
+            "build_demo.bat": "bash %RECIPE_DIR%/build.sh\n",
+            "build.sh": "export CC_FOR_BUILD=${CC_FOR_BUILD:-cl}\n./configure\n",
+        }
+    )
     assert lint_source(src, CROSS, result(CROSS, output("demo", build=["m2-make"]))) == []
 
 
@@ -363,22 +395,26 @@ def test_selector_that_also_matches_arm64(selector):
     assert (f.rule, f.severity, f.line) == ("x86-selector", "warning", 5)
 
 
-@pytest.mark.parametrize("selector", ["win and x86_64", "x86_64", "not (win and x86_64)",
-                                      "target_platform == 'win-64'"])
+@pytest.mark.parametrize(
+    "selector", ["win and x86_64", "x86_64", "not (win and x86_64)", "target_platform == 'win-64'"]
+)
 def test_selector_that_drops_arm64(selector):
     src = _selector_recipe("- zlib", f"- libfoo  # [{selector}]")
     (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["zlib"])))
     assert (f.rule, f.line) == ("x86-selector", 6)
 
 
-@pytest.mark.parametrize("lines", [
-    ("- libfoo  # [win and x86_64]", "- libbar  # [win and arm64]"),  # the recipe knows arm64
-    ("- libfoo  # [linux and x86_64]",),  # irrelevant on Windows
-    ("- libfoo  # [win]", "- libbar  # [unix]"),  # same on win-64 and win-arm64
-    ("- libfoo  # [win32]",),
-    ("- libfoo  # [py>=312 and win]",),  # undecidable from the platform: not ours to judge
-    ("# - libfoo  # [win and x86_64]",),  # commented out
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ("- libfoo  # [win and x86_64]", "- libbar  # [win and arm64]"),  # the recipe knows arm64
+        ("- libfoo  # [linux and x86_64]",),  # irrelevant on Windows
+        ("- libfoo  # [win]", "- libbar  # [unix]"),  # same on win-64 and win-arm64
+        ("- libfoo  # [win32]",),
+        ("- libfoo  # [py>=312 and win]",),  # undecidable from the platform: not ours to judge
+        ("# - libfoo  # [win and x86_64]",),  # commented out
+    ],
+)
 def test_selector_not_flagged(lines):
     src = _selector_recipe(*lines)
     assert lint_source(src, CROSS, result(CROSS, output("demo"))) == []
@@ -434,23 +470,34 @@ def test_binary_repack_prebuilt_zip():
     assert "x86_64" in found[0].message
 
 
-@pytest.mark.parametrize("url", ["https://example.org/dl/tool-setup-1.0.exe",
-                                 "https://files.example.org/tool-1.0-cp314-cp314-win_amd64.whl",
-                                 "https://example.org/win64/tool-1.0.zip"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/dl/tool-setup-1.0.exe",
+        "https://files.example.org/tool-1.0-cp314-cp314-win_amd64.whl",
+        "https://example.org/win64/tool-1.0.zip",
+    ],
+)
 def test_binary_repack_other_forms(url):
     text = f"package:\n  name: tool\nsource:\n  - url: {url}\n"
     (f,) = lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("tool")))
     assert (f.rule, f.line) == ("binary-repack", 4)
 
 
-@pytest.mark.parametrize("text,out", [
-    ("source:\n  url: https://github.com/x/tool/archive/v1.0.tar.gz\n", output("tool")),
-    ("source:\n  url: https://pypi.org/packages/tool-1.0-py3-none-any.whl\n", output("tool")),
-    ("source:\n  url: https://x.org/tool-x86_64.zip  # [win and not arm64]\n"
-     "  url: https://x.org/tool-arm64.zip  # [win and arm64]\n", output("tool")),
-    ("source:\n  url: https://x.org/tool-x86_64.zip\n", output("tool", noarch="generic")),
-    ("source:\n  url: https://x.org/tool-x86_64.zip\n", output("tool", skip=True)),
-])
+@pytest.mark.parametrize(
+    "text,out",
+    [
+        ("source:\n  url: https://github.com/x/tool/archive/v1.0.tar.gz\n", output("tool")),
+        ("source:\n  url: https://pypi.org/packages/tool-1.0-py3-none-any.whl\n", output("tool")),
+        (
+            "source:\n  url: https://x.org/tool-x86_64.zip  # [win and not arm64]\n"
+            "  url: https://x.org/tool-arm64.zip  # [win and arm64]\n",
+            output("tool"),
+        ),
+        ("source:\n  url: https://x.org/tool-x86_64.zip\n", output("tool", noarch="generic")),
+        ("source:\n  url: https://x.org/tool-x86_64.zip\n", output("tool", skip=True)),
+    ],
+)
 def test_binary_repack_not_flagged(text, out):
     src = source({"meta.yaml": "package:\n  name: tool\n" + text})
     assert [f for f in lint_source(src, CROSS, result(CROSS, out)) if f.rule == "binary-repack"] == []
@@ -513,8 +560,7 @@ def test_build_tool_present_or_unknown():
     src = source({"meta.yaml": V0_XPY})
     out = output("demo", build=["python", "cross-python_win-arm64"], host=["python"])
     assert lint_source(src, CROSS, result(CROSS, out)) == []  # no availability given: no judgement
-    assert lint_source(src, CROSS, result(CROSS, out),
-                       available_build={"python", "cross-python_win-arm64"}) == []
+    assert lint_source(src, CROSS, result(CROSS, out), available_build={"python", "cross-python_win-arm64"}) == []
 
 
 # --- general ---------------------------------------------------------------------------------
@@ -592,7 +638,8 @@ def test_lint_command_json(feedstocks):
     assert res.exit_code == 0, res.output
     found = json.loads(res.output)
     assert [(f["rule"], f["feedstock"], f["file"], f["line"]) for f in found] == [
-        ("cross-python-missing", "pyext", "recipe/recipe.yaml", line_of(PYEXT, "- python"))]
+        ("cross-python-missing", "pyext", "recipe/recipe.yaml", line_of(PYEXT, "- python"))
+    ]
     native = CliRunner().invoke(main, args + ["--platform", "win-64"])
     assert native.exit_code == 0 and json.loads(native.output) == []
 
@@ -621,12 +668,23 @@ def _plan_snapshot(tmp_path):
 
     stored = Finding("x86-selector", "warning", "zlib", "recipe/meta.yaml", 3, "stored", "fix")
     unplanned = Finding("binary-repack", "warning", "other", "recipe/meta.yaml", 4, "stored", "fix")
-    stocks = [fs("pyext", output("pyext", host=["python", "zlib"], run=["python", "zlib"],
-                                 build=["python", "cross-python_win-arm64"])),
-              fs("zlib", output("zlib"), findings=[stored]), fs("python", output("python")),
-              fs("other", output("other", host=["python"]), findings=[unplanned])]
-    snap = Snapshot(date="2026-08-01", pairs=[CROSS], feedstocks={f.name: f for f in stocks},
-                    output_index={n: [n] for n in ("pyext", "zlib", "python", "other")})
+    stocks = [
+        fs(
+            "pyext",
+            output(
+                "pyext", host=["python", "zlib"], run=["python", "zlib"], build=["python", "cross-python_win-arm64"]
+            ),
+        ),
+        fs("zlib", output("zlib"), findings=[stored]),
+        fs("python", output("python")),
+        fs("other", output("other", host=["python"]), findings=[unplanned]),
+    ]
+    snap = Snapshot(
+        date="2026-08-01",
+        pairs=[CROSS],
+        feedstocks={f.name: f for f in stocks},
+        output_index={n: [n] for n in ("pyext", "zlib", "python", "other")},
+    )
     path = tmp_path / "snap.json.xz"
     snap.save(path)
     return path
@@ -648,17 +706,21 @@ def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypa
     assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [("x86-selector", "zlib")]
     names = tmp_path / "names.txt"
     names.write_text("python\n")  # a name list counts for every subdir: python needs no build
-    res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--available", str(names),
-                                    "--format", "json"])
+    res = CliRunner().invoke(
+        main, ["lint", "--plan", "--snapshot", str(snap), "--available", str(names), "--format", "json"]
+    )
     got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)]
     assert [(r, f) for r, f, _ in got] == [("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
     assert "cross-python_win-arm64" in got[0][2]
     # --available-build: the names exist on the build platform only; the plan still builds zlib and python
     names.write_text("python\nzlib\n")
-    res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--available-build", str(names),
-                                    "--format", "json"])
+    res = CliRunner().invoke(
+        main, ["lint", "--plan", "--snapshot", str(snap), "--available-build", str(names), "--format", "json"]
+    )
     assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [
-        ("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
+        ("build-tool-missing", "pyext"),
+        ("x86-selector", "zlib"),
+    ]
 
 
 def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedstocks):
@@ -675,8 +737,17 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
     other.mkdir(parents=True)
     (other / "recipe.yaml").write_text(textwrap.dedent(PYEXT).lstrip().replace("pyext", "other"))
     snap = _plan_snapshot(tmp_path)
-    args = ["lint", str(feedstocks / "stocks"), "--plan", "--snapshot", str(snap),
-            "--pinning", str(feedstocks / "cbc.yaml"), "--format", "json"]
+    args = [
+        "lint",
+        str(feedstocks / "stocks"),
+        "--plan",
+        "--snapshot",
+        str(snap),
+        "--pinning",
+        str(feedstocks / "cbc.yaml"),
+        "--format",
+        "json",
+    ]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert {f["feedstock"] for f in json.loads(res.output)} == {"pyext"}
@@ -684,12 +755,15 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
 
 # --- real feedstocks (local mirrors; skipped when NEWARCH_MIRRORS is unset) ---------------------
 @pytest.mark.realdata
-@pytest.mark.parametrize("feedstock,rule,token", [
-    ("pywin32", "cross-python-missing", "- python"),
-    ("libxcb", "mingw-on-arm64", "compiler('m2w64_c')"),
-    ("openmp", "x86-selector", "x86_64"),
-    ("xorg-libx11", "autotools-no-cc-for-build", "m2-autoconf"),
-])
+@pytest.mark.parametrize(
+    "feedstock,rule,token",
+    [
+        ("pywin32", "cross-python-missing", "- python"),
+        ("libxcb", "mingw-on-arm64", "compiler('m2w64_c')"),
+        ("openmp", "x86-selector", "x86_64"),
+        ("xorg-libx11", "autotools-no-cc-for-build", "m2-autoconf"),
+    ],
+)
 def test_real_feedstock_findings_point_at_the_right_line(feedstock, rule, token):
     import os
     from pathlib import Path

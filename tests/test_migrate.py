@@ -10,8 +10,7 @@ from ruamel.yaml import YAML
 
 from newarch.cli import main
 from newarch.errors import NewarchError
-from newarch.migrate import (build_migration, describe_command, minimal_targets, read_targets_file,
-                             write_tree)
+from newarch.migrate import build_migration, describe_command, minimal_targets, read_targets_file, write_tree
 from newarch.model import Finding, PlatformSettings
 from newarch.status import compute_status, plan_for_status
 from snapbuilder import PAIR, SnapBuilder, out
@@ -26,13 +25,27 @@ def snapshot():
     b.fs("zlib", out("libzlib", build=VS, run_exports={"weak": ["libzlib >=1.3"]}), settings=CROSS)
     b.fs("libsolv", out("libsolv", build=VS, host=["libzlib"]))
     b.fs("app", out("app", build=VS, host=["libsolv", "libzlib"]))
-    b.fs("pyext", out("pyext", build=VS + ["python", "cross-python_win-arm64 # build_platform != target_platform"],
-                      host=["python", "libzlib"]))
+    b.fs(
+        "pyext",
+        out(
+            "pyext",
+            build=VS + ["python", "cross-python_win-arm64 # build_platform != target_platform"],
+            host=["python", "libzlib"],
+        ),
+    )
     b.fs("python", out("python", build=VS, host=["libzlib"]))
     snap = b.snapshot()
     snap.feedstocks["libsolv"].renders[PAIR.key].findings = [
-        Finding("autotools-cc-for-build", "warning", "libsolv", "libsolv/recipe/bld.bat", 7,
-                "autotools cross build without CC_FOR_BUILD", "set CC_FOR_BUILD")]
+        Finding(
+            "autotools-cc-for-build",
+            "warning",
+            "libsolv",
+            "libsolv/recipe/bld.bat",
+            7,
+            "autotools cross build without CC_FOR_BUILD",
+            "set CC_FOR_BUILD",
+        )
+    ]
     return snap
 
 
@@ -104,6 +117,7 @@ def test_read_targets_file(tmp_path):
 
 # -- command line ---------------------------------------------------------------------------------
 
+
 def tree(d: Path) -> dict[str, bytes]:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
@@ -129,8 +143,9 @@ def test_cli_rerun_is_identical_and_apply_is_idempotent(tmp_path):
     assert (checkout / "conda-forge.yml").read_text() == edited
     second = tree(tmp_path / "out")
     assert "patches/libsolv.diff" not in second
-    assert {k: v for k, v in first.items() if "libsolv" not in k and k != "README.md"} == \
-        {k: v for k, v in second.items() if k != "README.md"}
+    assert {k: v for k, v in first.items() if "libsolv" not in k and k != "README.md"} == {
+        k: v for k, v in second.items() if k != "README.md"
+    }
     # and a third run equals the second exactly
     CliRunner().invoke(main, args)
     assert tree(tmp_path / "out") == second
@@ -141,15 +156,29 @@ def test_cli_targets_file_and_errors(tmp_path):
     snapshot().save(snap_path)
     tf = tmp_path / "win_arm64.txt"
     tf.write_text("app\nlibsolv\n")
-    res = CliRunner().invoke(main, ["migrate", "--targets-file", str(tf), "--snapshot", str(snap_path),
-                                    "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        main, ["migrate", "--targets-file", str(tf), "--snapshot", str(snap_path), "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 0, res.output
     listing = (tmp_path / "o" / "migration_support" / "win_arm64.txt").read_text()
     assert listing.splitlines()[-1] == "app"
-    assert "# command: newarch migrate --platform win-arm64 --build-platform win-64 --targets-file win_arm64.txt\n" \
+    assert (
+        "# command: newarch migrate --platform win-arm64 --build-platform win-64 --targets-file win_arm64.txt\n"
         in listing
-    res = CliRunner().invoke(main, ["migrate", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "p"),
-                                    "--apply", str(tmp_path / "missing")])
+    )
+    res = CliRunner().invoke(
+        main,
+        [
+            "migrate",
+            "app",
+            "--snapshot",
+            str(snap_path),
+            "--out",
+            str(tmp_path / "p"),
+            "--apply",
+            str(tmp_path / "missing"),
+        ],
+    )
     assert res.exit_code == 2 and "not found" in res.output and not (tmp_path / "p").exists()
 
 
@@ -174,10 +203,13 @@ def test_cli_feedstocks_reads_checkouts_and_git_mirrors(tmp_path):
     subprocess.run(git + ["init", "-q", str(work)], check=True)
     subprocess.run(git + ["-C", str(work), "add", "."], check=True)
     subprocess.run(git + ["-C", str(work), "commit", "-qm", "x"], check=True)
-    subprocess.run(git + ["clone", "-q", "--bare", str(work), str(folder / "conda-forge+app-feedstock" / "repo")],
-                   check=True)
-    res = CliRunner().invoke(main, ["migrate", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "o"),
-                                    "--feedstocks", str(folder)])
+    subprocess.run(
+        git + ["clone", "-q", "--bare", str(work), str(folder / "conda-forge+app-feedstock" / "repo")], check=True
+    )
+    res = CliRunner().invoke(
+        main,
+        ["migrate", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "o"), "--feedstocks", str(folder)],
+    )
     assert res.exit_code == 0, res.output
     libsolv = (tmp_path / "o" / "patches" / "libsolv.diff").read_text()
     app = (tmp_path / "o" / "patches" / "app.diff").read_text()

@@ -33,8 +33,14 @@ LINUX_64 = PlatformPair("linux-64", "linux-64")
 PINS = {
     WIN_ARM64.key: {"c_compiler": ["vs2022"], "cxx_compiler": ["vs2022"], "c_stdlib": ["vs"]},
     WIN_64.key: {"c_compiler": ["vs2022"], "cxx_compiler": ["vs2022"], "c_stdlib": ["vs"]},
-    LINUX_64.key: {"c_compiler": ["gcc"], "c_compiler_version": ["14"], "cxx_compiler": ["gxx"],
-                   "cxx_compiler_version": ["14"], "c_stdlib": ["sysroot"], "c_stdlib_version": ["2.17"]},
+    LINUX_64.key: {
+        "c_compiler": ["gcc"],
+        "c_compiler_version": ["14"],
+        "cxx_compiler": ["gxx"],
+        "cxx_compiler_version": ["14"],
+        "c_stdlib": ["sysroot"],
+        "c_stdlib_version": ["2.17"],
+    },
 }
 
 
@@ -50,32 +56,57 @@ def _split_meta(platform: str, win: bool) -> dict[str, Any]:
         "build": {"number": "0"},
         "schema_version": 0,
         "outputs": [
-            {"name": "libminimamba", "version": "2.0.3",
-             "build": {"run_exports": ["libminimamba"], "ignore_run_exports": ["spdlog"]},
-             "requirements": {"build": ["cxx_compiler_stub", "c_stdlib_stub", "cmake"],
-                              "host": ["libsolv >=0.7.23", "spdlog"] + (["winreg"] if win else []),
-                              "run": ["libsolv"]}},
-            {"name": "libminimambapy", "version": "2.0.3",
-             "build": {"run_exports": ["libminimambapy"], "string": "py39h1234567_0"},
-             "requirements": {"build": ["cxx_compiler_stub", "cmake"],
-                              "host": ["python", "pybind11", "libminimamba"], "run": ["python", "libminimamba"]}},
-            {"name": "minimamba-stubs", "version": "2.0.3", "build": {"noarch": "python"},
-             "requirements": {"host": ["python", "mypy"], "run": ["python", "libminimambapy"]}},
-            {"name": "minimamba", "version": "2.0.3",
-             "build": {"ignore_run_exports_from": ["cxx_compiler_stub"]},
-             "requirements": {"build": build, "host": ["cli11 >=2.2,<3", "libminimamba"], "run": ["libminimamba"]}},
+            {
+                "name": "libminimamba",
+                "version": "2.0.3",
+                "build": {"run_exports": ["libminimamba"], "ignore_run_exports": ["spdlog"]},
+                "requirements": {
+                    "build": ["cxx_compiler_stub", "c_stdlib_stub", "cmake"],
+                    "host": ["libsolv >=0.7.23", "spdlog"] + (["winreg"] if win else []),
+                    "run": ["libsolv"],
+                },
+            },
+            {
+                "name": "libminimambapy",
+                "version": "2.0.3",
+                "build": {"run_exports": ["libminimambapy"], "string": "py39h1234567_0"},
+                "requirements": {
+                    "build": ["cxx_compiler_stub", "cmake"],
+                    "host": ["python", "pybind11", "libminimamba"],
+                    "run": ["python", "libminimamba"],
+                },
+            },
+            {
+                "name": "minimamba-stubs",
+                "version": "2.0.3",
+                "build": {"noarch": "python"},
+                "requirements": {"host": ["python", "mypy"], "run": ["python", "libminimambapy"]},
+            },
+            {
+                "name": "minimamba",
+                "version": "2.0.3",
+                "build": {"ignore_run_exports_from": ["cxx_compiler_stub"]},
+                "requirements": {"build": build, "host": ["cli11 >=2.2,<3", "libminimamba"], "run": ["libminimamba"]},
+            },
         ],
     }
 
 
 def minimamba() -> dict[str, Any]:
-    reqs = {"build": S("c_stdlib_stub", "cmake", "cxx_compiler_stub", "ninja"),
-            "host": S("libsolv", "spdlog", "python"), "run": S("libsolv", "python"), "test": S()}
+    reqs = {
+        "build": S("c_stdlib_stub", "cmake", "cxx_compiler_stub", "ninja"),
+        "host": S("libsolv", "spdlog", "python"),
+        "run": S("libsolv", "python"),
+        "test": S(),
+    }
     return {
         "archived": False,
         "branch": "main",
-        "conda-forge.yml": {"build_platform": {"osx_arm64": "osx_64", "linux_aarch64": "linux_64"},
-                            "provider": {"win": "azure", "linux_aarch64": "default"}, "test": "native"},
+        "conda-forge.yml": {
+            "build_platform": {"osx_arm64": "osx_64", "linux_aarch64": "linux_64"},
+            "provider": {"win": "azure", "linux_aarch64": "default"},
+            "test": "native",
+        },
         "feedstock_name": "minimamba",
         "feedstock_hash": "9b49b30dbaba14826c1f81d165a4ff40a88077b9",
         "feedstock_hash_ts": 1767368076,
@@ -83,8 +114,10 @@ def minimamba() -> dict[str, Any]:
         "linux_64_requirements": reqs,
         "win_64_meta_yaml": _split_meta("win_64", win=True),
         "win_64_requirements": reqs,
-        "meta_yaml": {**_split_meta("linux_64", False),
-                      "outputs": _split_meta("linux_64", False)["outputs"] + _split_meta("win_64", True)["outputs"]},
+        "meta_yaml": {
+            **_split_meta("linux_64", False),
+            "outputs": _split_meta("linux_64", False)["outputs"] + _split_meta("win_64", True)["outputs"],
+        },
         "outputs_names": S("libminimamba", "libminimambapy", "minimamba", "minimamba-stubs"),
         "parsing_error": False,
         "platforms": ["linux_64", "win_64"],
@@ -96,25 +129,42 @@ def minimamba() -> dict[str, Any]:
 
 def zlibish() -> dict[str, Any]:
     """zlib-like: the bot rendered win_arm64 itself; one output skipped off Windows."""
+
     def meta(win: bool) -> dict[str, Any]:
         return {
-            "package": {"name": "zlibish-split", "version": "1.3.1"}, "schema_version": 0,
-            "requirements": {"build": ["c_compiler_stub", "c_stdlib_stub"] + (["cmake"] if win else ["make"]),
-                             "run": []},
+            "package": {"name": "zlibish-split", "version": "1.3.1"},
+            "schema_version": 0,
+            "requirements": {
+                "build": ["c_compiler_stub", "c_stdlib_stub"] + (["cmake"] if win else ["make"]),
+                "run": [],
+            },
             "outputs": [
-                {"name": "libzlibish", "build": {"run_exports": ["libzlibish"]},
-                 "requirements": {"build": ["c_compiler_stub", "c_stdlib_stub"], "host": [], "run": [],
-                                  "run_constrained": ["zlibish 1.3.1 *_2"]}},
-                {"name": "zlibish-wapi", "build": {"run_exports": ["libzlibish-wapi"], "skip": not win},
-                 "requirements": {"build": ["c_compiler_stub"], "host": ["libzlibish"], "run": ["libzlibish"]}},
+                {
+                    "name": "libzlibish",
+                    "build": {"run_exports": ["libzlibish"]},
+                    "requirements": {
+                        "build": ["c_compiler_stub", "c_stdlib_stub"],
+                        "host": [],
+                        "run": [],
+                        "run_constrained": ["zlibish 1.3.1 *_2"],
+                    },
+                },
+                {
+                    "name": "zlibish-wapi",
+                    "build": {"run_exports": ["libzlibish-wapi"], "skip": not win},
+                    "requirements": {"build": ["c_compiler_stub"], "host": ["libzlibish"], "run": ["libzlibish"]},
+                },
             ],
         }
+
     return {
         "feedstock_name": "zlibish",
         "conda-forge.yml": {"build_platform": {"win_arm64": "win_64", "osx_arm64": "osx_64"}},
         "last_updated": 1733265950,
         "platforms": ["linux_64", "win_64", "win_arm64"],
-        "linux_64_meta_yaml": meta(False), "win_64_meta_yaml": meta(True), "win_arm64_meta_yaml": meta(True),
+        "linux_64_meta_yaml": meta(False),
+        "win_64_meta_yaml": meta(True),
+        "win_arm64_meta_yaml": meta(True),
         "parsing_error": False,
     }
 
@@ -126,10 +176,17 @@ def noarchish() -> dict[str, Any]:
         "conda-forge.yml": {"noarch_platforms": ["linux_64"]},
         "platforms": ["linux_64"],
         "linux_64_meta_yaml": {
-            "schema_version": 1, "package": {"name": "puretool", "version": "1.0"},
+            "schema_version": 1,
+            "package": {"name": "puretool", "version": "1.0"},
             "build": {"noarch": "python", "number": "0"},
-            "outputs": [{"name": "puretool", "build": None, "version": "1.0",
-                         "requirements": {"build": [], "host": ["python", "pip"], "run": ["python", "colorama"]}}],
+            "outputs": [
+                {
+                    "name": "puretool",
+                    "build": None,
+                    "version": "1.0",
+                    "requirements": {"build": [], "host": ["python", "pip"], "run": ["python", "colorama"]},
+                }
+            ],
         },
         "parsing_error": False,
     }
@@ -139,8 +196,11 @@ def linux_only() -> dict[str, Any]:
     return {
         "feedstock_name": "glibc-thing",
         "platforms": ["linux_64"],
-        "linux_64_meta_yaml": {"package": {"name": "glibc-thing", "version": "2.0"}, "schema_version": 0,
-                               "requirements": {"build": ["c_compiler_stub"], "host": ["libfoo"], "run": []}},
+        "linux_64_meta_yaml": {
+            "package": {"name": "glibc-thing", "version": "2.0"},
+            "schema_version": 0,
+            "requirements": {"build": ["c_compiler_stub"], "host": ["libfoo"], "run": []},
+        },
         "parsing_error": False,
     }
 
@@ -235,8 +295,11 @@ def test_feedstock_the_bot_builds_only_for_linux_is_skipped_on_windows(tmp_path)
 
 
 def test_parsing_error_from_the_bot_is_a_render_error(tmp_path):
-    node = {"feedstock_name": "broken", "parsing_error": "make_graph: render error: 'foo' is undefined",
-            "platforms": []}
+    node = {
+        "feedstock_name": "broken",
+        "parsing_error": "make_graph: render error: 'foo' is undefined",
+        "platforms": [],
+    }
     (path,) = list(iter_node_attrs_files(write_graph(tmp_path, [node])))
     res = read_node_attrs(path, [WIN_64], PINS).render_for(WIN_64)
     assert not res.ok and "could not parse" in res.error and "broken.json" in res.error
@@ -314,9 +377,23 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
     pin = tmp_path / "cbc.yaml"
     pin.write_text(PINNING)
     out = tmp_path / "snap.json.xz"
-    result = CliRunner().invoke(main, ["snapshot", str(root), "--out", str(out), "--pinning", str(pin),
-                                       "--platforms", "win-arm64:win-64,linux-64", "-j", "1",
-                                       "--date", "2026-11-24"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "snapshot",
+            str(root),
+            "--out",
+            str(out),
+            "--pinning",
+            str(pin),
+            "--platforms",
+            "win-arm64:win-64,linux-64",
+            "-j",
+            "1",
+            "--date",
+            "2026-11-24",
+        ],
+    )
     assert result.exit_code == 0, result.output
     snap = snapshot_mod.load(out)
     assert sorted(snap.feedstocks) == ["glibc-thing", "minimamba", "puretool", "zlibish"]
@@ -327,8 +404,23 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
     assert ORIGIN_NOTE in arm.notes
     # byte-identical on a second run (determinism)
     out2 = tmp_path / "snap2.json.xz"
-    CliRunner().invoke(main, ["snapshot", str(root), "--out", str(out2), "--pinning", str(pin),
-                              "--platforms", "win-arm64:win-64,linux-64", "-j", "1", "--date", "2026-11-24"])
+    CliRunner().invoke(
+        main,
+        [
+            "snapshot",
+            str(root),
+            "--out",
+            str(out2),
+            "--pinning",
+            str(pin),
+            "--platforms",
+            "win-arm64:win-64,linux-64",
+            "-j",
+            "1",
+            "--date",
+            "2026-11-24",
+        ],
+    )
     assert out.read_bytes() == out2.read_bytes()
 
 
@@ -342,11 +434,26 @@ def test_plan_runs_on_a_node_attrs_snapshot(tmp_path):
     pin = tmp_path / "cbc.yaml"
     pin.write_text(PINNING)
     out = tmp_path / "snap.json.xz"
-    r = CliRunner().invoke(main, ["snapshot", str(root), "--out", str(out), "--pinning", str(pin),
-                                  "--platforms", "win-arm64:win-64", "-j", "1"])
+    r = CliRunner().invoke(
+        main,
+        ["snapshot", str(root), "--out", str(out), "--pinning", str(pin), "--platforms", "win-arm64:win-64", "-j", "1"],
+    )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(main, ["plan", "minimamba", "--snapshot", str(out), "--platform", "win-arm64",
-                                  "--build-platform", "win-64", "--format", "json"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            "minimamba",
+            "--snapshot",
+            str(out),
+            "--platform",
+            "win-arm64",
+            "--build-platform",
+            "win-64",
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     plan = json.loads(r.output)
     names = {f["name"] for f in plan["feedstocks"]}
@@ -372,8 +479,14 @@ def test_parallel_conversion_gives_the_same_snapshot(tmp_path):
     pins = {k: Variants({kk: list(vv) for kk, vv in v.items()}) for k, v in PINS.items()}
     blobs = []
     for jobs in (1, 2):
-        req = BuildRequest(sources=[], pairs=[WIN_ARM64, LINUX_64], pinnings={k: pins[k] for k in (WIN_ARM64.key, LINUX_64.key)},
-                           jobs=jobs, node_attrs=files, date="2026-11-24")
+        req = BuildRequest(
+            sources=[],
+            pairs=[WIN_ARM64, LINUX_64],
+            pinnings={k: pins[k] for k in (WIN_ARM64.key, LINUX_64.key)},
+            jobs=jobs,
+            node_attrs=files,
+            date="2026-11-24",
+        )
         snap = build_snapshot(req)
         assert len(snap.feedstocks) == len(nodes) and not snap.failures
         blobs.append(snap.dumps())

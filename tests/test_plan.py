@@ -18,8 +18,9 @@ def plan_of(snap, *targets, **kw):
 
 
 def edges_to(plan, dep: str) -> list[Edge]:
-    return [e for f in plan.feedstocks.values() for e in f.edges if e.dep_output == dep] + \
-        [e for n in plan.noarch.values() for e in n.edges if e.dep_output == dep]
+    return [e for f in plan.feedstocks.values() for e in f.edges if e.dep_output == dep] + [
+        e for n in plan.noarch.values() for e in n.edges if e.dep_output == dep
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,7 @@ def cf():
 
 
 # -- noarch ------------------------------------------------------------------------------------
+
 
 def test_noarch_output_host_deps_are_not_followed_but_run_deps_are():
     b = SnapBuilder()
@@ -66,6 +68,7 @@ def test_target_whose_outputs_are_all_noarch_still_needs_its_run_deps():
 
 # -- build deps, modes -------------------------------------------------------------------------
 
+
 def _cmake_snapshot():
     b = SnapBuilder()
     b.fs("libsolv", out("libsolv", build=["cmake"], host=["zlib"]))
@@ -94,8 +97,12 @@ def test_build_deps_followed_in_native_mode():
 def test_native_build_deps_that_are_noarch_only_bring_their_run_deps():
     b = SnapBuilder()
     b.fs("openssl", out("openssl", build=["m2-perl"]))
-    b.fs("m2", out("m2-perl", noarch="generic", host=["m2-gcc"], run=["m2-runtime"]),
-         out("m2-runtime", noarch="generic"), out("m2-gcc"))
+    b.fs(
+        "m2",
+        out("m2-perl", noarch="generic", host=["m2-gcc"], run=["m2-runtime"]),
+        out("m2-runtime", noarch="generic"),
+        out("m2-gcc"),
+    )
     plan = plan_of(b.snapshot(), "openssl", mode="native")
     assert sorted(plan.feedstocks) == ["openssl"]
     assert {"m2-perl", "m2-runtime"} <= set(plan.noarch)
@@ -173,6 +180,7 @@ def test_native_pair_is_native():
 
 # -- run_exports --------------------------------------------------------------------------------
 
+
 def test_compiler_run_exports_are_followed_and_ucrt_only_where_rendered(cf):
     plan = plan_of(cf, "zlib")
     assert "vc" in plan.feedstocks
@@ -184,8 +192,7 @@ def test_compiler_run_exports_are_followed_and_ucrt_only_where_rendered(cf):
 
 def test_compiler_run_exports_with_ucrt_pull_ucrt():
     b = SnapBuilder()
-    b.fs("vc", out("vs2022_win-arm64", run_exports={"strong": ["vc14_runtime >=14", "ucrt >=10"]}),
-         out("vc14_runtime"))
+    b.fs("vc", out("vs2022_win-arm64", run_exports={"strong": ["vc14_runtime >=14", "ucrt >=10"]}), out("vc14_runtime"))
     b.fs("ucrt", out("ucrt"))
     b.fs("zlib", out("zlib", build=["vs2022_win-arm64"]))
     plan = plan_of(b.snapshot(), "zlib")
@@ -218,10 +225,15 @@ def test_ignore_run_exports_and_ignore_run_exports_from():
 
 # -- skip, availability, ignore, unknown ---------------------------------------------------------
 
+
 def test_skipped_outputs_are_not_needed(cf):
     b = SnapBuilder()
-    b.fs("mamba", out("mamba", host=["libmamba"]),
-         out("stubs", noarch="python", skip=True, run=["only-for-stubs"]), out("libmamba"))
+    b.fs(
+        "mamba",
+        out("mamba", host=["libmamba"]),
+        out("stubs", noarch="python", skip=True, run=["only-for-stubs"]),
+        out("libmamba"),
+    )
     b.fs("only-for-stubs", out("only-for-stubs"))
     plan = plan_of(b.snapshot(), "mamba")
     assert sorted(plan.feedstocks) == ["mamba"]
@@ -284,6 +296,7 @@ def test_dependency_on_feedstock_that_failed_to_render_is_unknown_unrendered():
 
 # -- resolution ---------------------------------------------------------------------------------
 
+
 def test_multi_provider_choice_prefers_the_feedstock_named_like_the_output_and_is_reported(cf):
     b = conda_forge_like()
     b.fs("solver", out("solver", host=["libmamba"]))
@@ -335,6 +348,7 @@ def test_target_may_name_a_feedstock():
 
 # -- order, cycles, tipping point -----------------------------------------------------------------
 
+
 def test_waves_critical_path_and_unblocks(cf):
     plan = plan_of(cf, "mamba")
     for f in plan.feedstocks.values():
@@ -374,7 +388,10 @@ def test_cycles_found_with_edges_and_the_weakest_edge_to_break():
     assert cyc.members == ["a", "b", "c"]
     assert cyc.suggested_breaks == [("c", "a")]
     assert {(e.src_feedstock, e.dst_feedstock, e.section) for e in cyc.edges} == {
-        ("a", "b", "host"), ("b", "c", "host"), ("c", "a", "run")}
+        ("a", "b", "host"),
+        ("b", "c", "host"),
+        ("c", "a", "run"),
+    }
     assert {plan.feedstocks[n].wave for n in cyc.members} == {0}
     assert plan.feedstocks["top"].wave == 1
     assert plan.feedstocks["a"].unblocks == 3  # b, c and top
@@ -407,15 +424,31 @@ def test_tipping_point_is_null_when_a_tool_cannot_exist():
 
 # -- JSON contract --------------------------------------------------------------------------------
 
+
 def test_json_contract(cf):
     plan = plan_of(cf, "mamba", "cffi")
     d = json.loads(plan.dumps())
     assert d["schema"] == SCHEMA == "newarch.plan/1"
-    for key in ("platform", "build_platform", "mode", "targets", "feedstocks", "toolchain", "pruned", "cycles",
-                "unknown", "critical_path", "tipping_point_wave"):
+    for key in (
+        "platform",
+        "build_platform",
+        "mode",
+        "targets",
+        "feedstocks",
+        "toolchain",
+        "pruned",
+        "cycles",
+        "unknown",
+        "critical_path",
+        "tipping_point_wave",
+    ):
         assert key in d
-    assert (d["platform"], d["build_platform"], d["mode"], d["targets"]) == ("win-arm64", "win-64", "auto",
-                                                                              ["mamba", "cffi"])
+    assert (d["platform"], d["build_platform"], d["mode"], d["targets"]) == (
+        "win-arm64",
+        "win-64",
+        "auto",
+        ["mamba", "cffi"],
+    )
     names = [f["name"] for f in d["feedstocks"]]
     assert len(names) == len(set(names)) == len(plan.feedstocks)
     for f in d["feedstocks"]:
@@ -433,8 +466,16 @@ def test_json_contract(cf):
 @pytest.mark.parametrize("mode", ["auto", "cross", "native"])
 def test_fast_dependency_collection_agrees_with_the_labelled_edges(cf, mode):
     b = conda_forge_like()
-    b.fs("a", out("a", build=VS + ["fmt"], host=["fmt", "zlib"], ignore_run_exports_from=["fmt", "vs_win-arm64"],
-                  ignore_run_exports=["libzlib"]))
+    b.fs(
+        "a",
+        out(
+            "a",
+            build=VS + ["fmt"],
+            host=["fmt", "zlib"],
+            ignore_run_exports_from=["fmt", "vs_win-arm64"],
+            ignore_run_exports=["libzlib"],
+        ),
+    )
     plan = plan_of(b.snapshot(), "mamba", "cffi", "a", mode=mode)
     for fs in plan.feedstocks.values():
         followed = {e.dep_output for e in fs.edges if e.dst_feedstock != fs.name or e.dep_output not in fs.outputs}
@@ -448,8 +489,12 @@ def test_noarch_fallback_variant_is_used_instead_of_a_compiled_build():
     b = SnapBuilder()
     b.fs("conda-build", out("conda-build", noarch="python", run=["chardet", "unixy"]))
     b.fs("chardet", out("chardet", host=["python", "mypy"], run=["python"]))
-    b.fs("chardet", out("chardet", host=["python", "mypy"], run=["python"]),
-         out("chardet", noarch="python", host=["python"], run=["python"]), pair=LINUX64)
+    b.fs(
+        "chardet",
+        out("chardet", host=["python", "mypy"], run=["python"]),
+        out("chardet", noarch="python", host=["python"], run=["python"]),
+        pair=LINUX64,
+    )
     # a noarch variant restricted to unix by a virtual package is no fallback on windows
     b.fs("unixy", out("unixy", host=["python"]))
     b.fs("unixy", out("unixy", noarch="python", run=["python", "__unix"]), pair=LINUX64)
@@ -479,9 +524,12 @@ def test_noarch_output_kept_with_skip_true_everywhere_is_taken_as_published():
     b = SnapBuilder()
     b.fs("conda", out("conda", noarch="python", run=["m2-bash # win"]))
     for pair in (PAIR, WIN64):
-        b.fs("m2-binary-packages", out("m2-bash", noarch="generic", skip=True, skip_reason="true",
-                                       run=["m2-runtime"]),
-             out("m2-runtime", noarch="generic", skip=True, skip_reason="true"), pair=pair)
+        b.fs(
+            "m2-binary-packages",
+            out("m2-bash", noarch="generic", skip=True, skip_reason="true", run=["m2-runtime"]),
+            out("m2-runtime", noarch="generic", skip=True, skip_reason="true"),
+            pair=pair,
+        )
     b.fs("winonly", out("gone", noarch="generic", skip=True, skip_reason="not linux"))
     b.fs("conda", out("conda", noarch="python", run=["m2-bash # win", "gone"]))
     snap = b.snapshot()

@@ -78,8 +78,11 @@ def test_why_and_why_not(snap_file):
     assert "[noarch-host-only]" in r.output
     r = run("why-not", "mypy", "--target", "mamba", "--snapshot", snap_file)
     assert r.exit_code == 0 and r.output.startswith("mypy [noarch-host-only]")
-    d = json.loads(run("why-not", "cmake", "--target", "libsolv", "--mode", "cross", "--snapshot", snap_file,
-                       "--format", "json").output)
+    d = json.loads(
+        run(
+            "why-not", "cmake", "--target", "libsolv", "--mode", "cross", "--snapshot", snap_file, "--format", "json"
+        ).output
+    )
     assert d["code"] == "build-only"
 
 
@@ -94,8 +97,9 @@ def test_bad_snapshot_is_one_clear_error(tmp_path):
 def test_targets_file_adds_targets_once_and_skips_comments(snap_file, tmp_path):
     listing = tmp_path / "win_arm64.txt"
     listing.write_text("# made by hand\nmamba\n\ncffi\nmamba\n")
-    d = json.loads(run("plan", "zlib", "--targets-file", str(listing), "--snapshot", snap_file,
-                       "--format", "json").output)
+    d = json.loads(
+        run("plan", "zlib", "--targets-file", str(listing), "--snapshot", snap_file, "--format", "json").output
+    )
     assert d["targets"] == ["zlib", "mamba", "cffi"]
     r = run("why-not", "mypy", "--targets-file", str(listing), "--snapshot", snap_file)
     assert r.exit_code == 0 and "mypy [noarch-host-only]" in r.output

@@ -73,17 +73,24 @@ def run(*args: str):
 
 
 def test_json_document(feedstock: Path):
-    res = run(str(feedstock), "--platform", "win-arm64", "--pinning", str(feedstock.parent / "cbc.yaml"),
-              "--format", "json")
+    res = run(
+        str(feedstock), "--platform", "win-arm64", "--pinning", str(feedstock.parent / "cbc.yaml"), "--format", "json"
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["schema"] == "newarch.render/1"
-    assert (doc["feedstock"], doc["recipe_schema"], doc["target"], doc["build"]) == ("demo", "v1", "win-arm64",
-                                                                                      "win-64")
+    assert (doc["feedstock"], doc["recipe_schema"], doc["target"], doc["build"]) == (
+        "demo",
+        "v1",
+        "win-arm64",
+        "win-64",
+    )
     assert doc["error"] is None and doc["env"] == {"CI": "true"} and doc["pinning"].endswith("cbc.yaml")
     outs = {o["name"]: o for o in doc["outputs"]}
-    assert outs["libdemo"]["requirements"]["build"] == [{"name": "vs2022_win-arm64", "spec": "vs2022_win-arm64"},
-                                                        {"name": "vs_win-arm64", "spec": "vs_win-arm64"}]
+    assert outs["libdemo"]["requirements"]["build"] == [
+        {"name": "vs2022_win-arm64", "spec": "vs2022_win-arm64"},
+        {"name": "vs_win-arm64", "spec": "vs_win-arm64"},
+    ]
     assert outs["libdemo"]["run_exports"] == {"strong": ["libdemo >=1.2.3,<2a0"]}
     py = outs["demo-python"]
     assert py["noarch"] == "python" and py["skip"] is True
@@ -93,8 +100,19 @@ def test_json_document(feedstock: Path):
 
 
 def test_env_override_unsets_ci(feedstock: Path):
-    res = run(str(feedstock), "--platform", "win-64", "--pinning", str(feedstock.parent / "cbc.yaml"),
-              "--env", "-CI", "--env", "FOO=bar", "--format", "json")
+    res = run(
+        str(feedstock),
+        "--platform",
+        "win-64",
+        "--pinning",
+        str(feedstock.parent / "cbc.yaml"),
+        "--env",
+        "-CI",
+        "--env",
+        "FOO=bar",
+        "--format",
+        "json",
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["env"] == {"FOO": "bar"} and doc["build"] == "win-64"
@@ -112,8 +130,7 @@ def test_table_lists_outputs_and_requirements(feedstock: Path):
 
 def test_unrenderable_recipe_exits_nonzero_with_one_error_line(feedstock: Path):
     (feedstock / "recipe" / "recipe.yaml").write_text(RECIPE.replace("outputs:", "outputs: [", 1))
-    res = CliRunner().invoke(main, ["render", str(feedstock), "--pinning",
-                                                    str(feedstock.parent / "cbc.yaml")])
+    res = CliRunner().invoke(main, ["render", str(feedstock), "--pinning", str(feedstock.parent / "cbc.yaml")])
     assert res.exit_code == 1
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: demo/recipe/recipe.yaml:")

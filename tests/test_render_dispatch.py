@@ -46,8 +46,9 @@ def test_pinning_file_wins(tmp_path):
 
 def test_pinning_falls_back_to_the_bundled_snapshot(monkeypatch):
     facts = Variants({"python": ["3.14.* *_cp314"]}, []).to_dict()
-    snap = Snapshot(date="2026-08-22", pinning={"source": "conda_build_config.yaml (2026-08)",
-                                               "platforms": {PAIR.key: facts}})
+    snap = Snapshot(
+        date="2026-08-22", pinning={"source": "conda_build_config.yaml (2026-08)", "platforms": {PAIR.key: facts}}
+    )
     monkeypatch.setattr(render_mod, "default_pinning_path", lambda: None)
     monkeypatch.setattr("newarch.snapshot.load", lambda path=None: snap)
     variants, where = load_pinning_for(PAIR)

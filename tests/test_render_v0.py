@@ -28,7 +28,11 @@ def pinning(pair: PlatformPair) -> Variants:
         "c_compiler": ["vs2022" if win else "gcc"],
         "cxx_compiler": ["vs2022" if win else "gxx"],
         "c_stdlib": ["vs" if win else "sysroot"],
-        "libffi": ["3.5"], "openssl": ["3.5"], "zlib": ["1"], "numpy": ["2"], "channel_targets": ["conda-forge main"],
+        "libffi": ["3.5"],
+        "openssl": ["3.5"],
+        "zlib": ["1"],
+        "numpy": ["2"],
+        "channel_targets": ["conda-forge main"],
     }
     if not win:
         values.update(c_compiler_version=["15"], cxx_compiler_version=["15"], c_stdlib_version=["2.17"])
@@ -175,8 +179,10 @@ def test_cffi_like_libffi_and_cross_python() -> None:
     (arm,) = render(CFFI_LIKE, WIN_ARM64)
     assert names(arm, "build") == {"python", "cross-python_win-arm64", "vs2022_win-arm64"}
     assert {r.name: r.spec for r in arm.reqs("host")}["python"] == "python 3.14.* *_cp314"
-    assert arm.variant == {"c_compiler": "vs2022", "libffi": "3.5", "python": "3.14.* *_cp314"} or \
-        arm.variant["python"] == "3.14.* *_cp314"
+    assert (
+        arm.variant == {"c_compiler": "vs2022", "libffi": "3.5", "python": "3.14.* *_cp314"}
+        or arm.variant["python"] == "3.14.* *_cp314"
+    )
 
 
 VC_LIKE = """\
@@ -242,7 +248,8 @@ def test_vc_like_ucrt_only_for_x64_targets() -> None:
     x64 = render(VC_LIKE, WIN_64, conda_build_config_dot_yaml=VC_CBC)
     (rt64,) = [o for o in x64 if o.name == "vc14_runtime" and not o.skip]
     assert {r.condition for r in rt64.reqs("run") if r.name == "ucrt"} == {
-        'vsver >= 17 and (cross_target_platform == "win-64" or cross_target_platform == "win-32")'}
+        'vsver >= 17 and (cross_target_platform == "win-64" or cross_target_platform == "win-32")'
+    }
     linux = render(VC_LIKE, LINUX_64, conda_build_config_dot_yaml=VC_CBC)
     assert linux and all(o.skip and o.skip_reason == "not win" for o in linux)
 
@@ -369,8 +376,13 @@ requirements:
 """
     (out,) = render(meta, LINUX_64)
     assert out.name == "demo" and out.version == "1.0"
-    assert [r.name for r in out.reqs("host")] == ["tool-linux-64", "dflt-3.12", "pkg-a", "pkg-b",
-                                                  "mesa-libgl-devel-cos6-x86_64"]
+    assert [r.name for r in out.reqs("host")] == [
+        "tool-linux-64",
+        "dflt-3.12",
+        "pkg-a",
+        "pkg-b",
+        "mesa-libgl-devel-cos6-x86_64",
+    ]
     assert {r.condition for r in out.reqs("host") if r.name.startswith("pkg-")} == {"linux"}
 
 
@@ -393,9 +405,11 @@ requirements:
     - python
     - foo-{{ freethreading }}-{{ channel_targets.split()[1] }}
 """
-    cbc = "python:\n  - 3.14.* *_cp314\nis_python_min:\n  - no\nfreethreading:\n  - yes\n" \
-          "build_type:\n  - release\n  - debug  # [not win]\nchannel_targets:\n  - conda-forge main\n" \
-          "  - conda-forge debug  # [not win]\nzip_keys:\n  - build_type\n  - channel_targets\n"
+    cbc = (
+        "python:\n  - 3.14.* *_cp314\nis_python_min:\n  - no\nfreethreading:\n  - yes\n"
+        "build_type:\n  - release\n  - debug  # [not win]\nchannel_targets:\n  - conda-forge main\n"
+        "  - conda-forge debug  # [not win]\nzip_keys:\n  - build_type\n  - channel_targets\n"
+    )
     outs = render(meta, LINUX_64, conda_build_config_dot_yaml=cbc)
     hosts = sorted(r.name for o in outs for r in o.reqs("host") if r.name.startswith("foo"))
     assert hosts == ["foo-yes-debug", "foo-yes-main"]  # BaseLoader: yes stays "yes"
@@ -423,10 +437,16 @@ def test_recipe_cbc_key_selected_away_falls_back_to_the_pinning() -> None:
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}\npackage:\n  name: {{ f(1) }}\n", "", None),
         ("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n", "loop", None),
         ("{% set s = 'x' * 100000000 %}\n", "too large", None),
-        ("{% set n = namespace(s='ab') %}{% for i in range(40) %}{% set n.s = n.s ~ n.s %}{% endfor %}\n", "size",
-         None),
-        ("{% set n = namespace(s='ab') %}{% for i in range(40) %}{% set n.s = n.s + n.s %}{% endfor %}\n", "large",
-         None),
+        (
+            "{% set n = namespace(s='ab') %}{% for i in range(40) %}{% set n.s = n.s ~ n.s %}{% endfor %}\n",
+            "size",
+            None,
+        ),
+        (
+            "{% set n = namespace(s='ab') %}{% for i in range(40) %}{% set n.s = n.s + n.s %}{% endfor %}\n",
+            "large",
+            None,
+        ),
         ("- just\n- a list\n", "not a YAML mapping", 1),
     ],
 )
@@ -490,8 +510,18 @@ def test_real_python_cffi_vc_facts() -> None:
         return render_v0(open_source(path), pair, load_pinning(PINNING, pair), ENV).outputs
 
     for o in by_name(real("python", WIN_ARM64), "python"):
-        assert names(o, "host") == {"bzip2", "libsqlite", "liblzma-devel", "zlib", "zstd", "openssl", "tk",
-                                    "libffi", "libmpdec-devel", "expat"}
+        assert names(o, "host") == {
+            "bzip2",
+            "libsqlite",
+            "liblzma-devel",
+            "zlib",
+            "zstd",
+            "openssl",
+            "tk",
+            "libffi",
+            "libmpdec-devel",
+            "expat",
+        }
     for o in by_name(real("python", LINUX_64), "python"):
         assert {"readline", "ncurses", "xorg-libx11", "libuuid"} <= names(o, "host")
     assert all("libffi" in names(o, "host") for o in real("cffi", LINUX_64))
@@ -508,17 +538,44 @@ def test_real_python_cffi_vc_facts() -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_SNIPPETS = ["{{", "}}", "{%", "%}", "# [", "]", ":", "- ", "  ", "\n", "'", '"', "|", "{% for x in y %}",
-             "{% endif %}", "{{ compiler('c') }}", "# [win]", "__class__", "{{ x.__init__ }}", "&a", "*a", "!!python"]
+_SNIPPETS = [
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "# [",
+    "]",
+    ":",
+    "- ",
+    "  ",
+    "\n",
+    "'",
+    '"',
+    "|",
+    "{% for x in y %}",
+    "{% endif %}",
+    "{{ compiler('c') }}",
+    "# [win]",
+    "__class__",
+    "{{ x.__init__ }}",
+    "&a",
+    "*a",
+    "!!python",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, len(PYTHON_LIKE)), st.integers(0, 8), st.sampled_from(_SNIPPETS)),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(PYTHON_LIKE)), st.integers(0, 8), st.sampled_from(_SNIPPETS)),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_mutated_recipes_render_or_fail_with_a_render_error(edits: list[tuple[int, int, str]]) -> None:
     text = PYTHON_LIKE
     for pos, cut, snippet in edits:
-        text = text[:pos] + snippet + text[pos + cut:]
+        text = text[:pos] + snippet + text[pos + cut :]
     try:
         res = render_v0(src(text), WIN_ARM64, pinning(WIN_ARM64), ENV)
     except RenderError as exc:

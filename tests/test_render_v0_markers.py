@@ -10,8 +10,15 @@ from newarch.pinning import Variants
 from newarch.render import v0
 from newarch.sources import RecipeSource
 
-PINNING = Variants({"python": ["3.12.* *_cpython", "3.14.* *_cp314"], "c_compiler": ["vs2022"],
-                    "c_stdlib": ["vs"], "target_platform": ["win-64"]}, [])
+PINNING = Variants(
+    {
+        "python": ["3.12.* *_cpython", "3.14.* *_cp314"],
+        "c_compiler": ["vs2022"],
+        "c_stdlib": ["vs"],
+        "target_platform": ["win-64"],
+    },
+    [],
+)
 
 RECIPES = {
     # whitespace control next to selector lines: '{%-' eats the newline after a marked line

@@ -10,7 +10,7 @@ import pytest
 from newarch.model import PlatformPair
 from newarch.pinning import Variants, default_pinning_path, load_pinning
 from newarch.render import default_env, parse_env_overrides, render_source
-from newarch.render.v1 import (add_skip_probes, cap_variants, combinations, controlled_environ, used_keys)
+from newarch.render.v1 import add_skip_probes, cap_variants, combinations, controlled_environ, used_keys
 from newarch.sources import RecipeSource, open_source
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
@@ -25,23 +25,43 @@ def pinning_for(pair: PlatformPair) -> Variants:
         py, is_min, py_min = ["3.14.* *_cp314"], ["true"], ["3.14"]
     else:
         py, is_min, py_min = ["3.12.* *_cpython", "3.13.* *_cp313"], ["true", "false"], ["3.12"]
-    values = {"python": py, "is_python_min": is_min, "python_min": py_min, "zstd": ["1.5"],
-              "openssl": ["3.5"], "unused_key": ["a", "b", "c"]}
+    values = {
+        "python": py,
+        "is_python_min": is_min,
+        "python_min": py_min,
+        "zstd": ["1.5"],
+        "openssl": ["3.5"],
+        "unused_key": ["a", "b", "c"],
+    }
     if pair.target.startswith("win"):
         values.update({"c_compiler": ["vs2022"], "cxx_compiler": ["vs2022"], "c_stdlib": ["vs"]})
     elif pair.target.startswith("linux"):
-        values.update({"c_compiler": ["gcc"], "cxx_compiler": ["gxx"], "c_compiler_version": ["14"],
-                       "cxx_compiler_version": ["14"], "c_stdlib": ["sysroot"], "c_stdlib_version": ["2.17"]})
+        values.update(
+            {
+                "c_compiler": ["gcc"],
+                "cxx_compiler": ["gxx"],
+                "c_compiler_version": ["14"],
+                "cxx_compiler_version": ["14"],
+                "c_stdlib": ["sysroot"],
+                "c_stdlib_version": ["2.17"],
+            }
+        )
     else:
-        values.update({"c_compiler": ["clang"], "cxx_compiler": ["clangxx"], "c_compiler_version": ["19"],
-                       "cxx_compiler_version": ["19"], "c_stdlib": ["macosx_deployment_target"],
-                       "c_stdlib_version": ["11.0"]})
+        values.update(
+            {
+                "c_compiler": ["clang"],
+                "cxx_compiler": ["clangxx"],
+                "c_compiler_version": ["19"],
+                "cxx_compiler_version": ["19"],
+                "c_stdlib": ["macosx_deployment_target"],
+                "c_stdlib_version": ["11.0"],
+            }
+        )
     return Variants(values, [["python", "is_python_min"]])
 
 
 def source(files: dict[str, str], name: str = "demo") -> RecipeSource:
-    return RecipeSource(name=name, origin="<test>", kind="directory",
-                        files={k: v.encode() for k, v in files.items()})
+    return RecipeSource(name=name, origin="<test>", kind="directory", files={k: v.encode() for k, v in files.items()})
 
 
 def render(src: RecipeSource, pair: PlatformPair, env: dict[str, str] | None = None):
@@ -164,13 +184,16 @@ def names(reqs):
 
 # ----------------------------------------------------------------------------- conda-like
 
+
 def test_backport_absent_on_win_arm64_python_314_only():
     res = render(source({"recipe.yaml": CONDA_LIKE}), WIN_ARM64)
     [out] = res.outputs
     assert out.variant == {"python": "3.14.* *_cp314"}
     assert "backports.zstd" not in names(out.reqs("run"))
-    assert any(d.name == "backports.zstd" and d.section == "run" and d.condition == 'match(python, "<3.14")'
-               for d in out.dropped)
+    assert any(
+        d.name == "backports.zstd" and d.section == "run" and d.condition == 'match(python, "<3.14")'
+        for d in out.dropped
+    )
 
 
 def test_backport_present_on_win_64_python_312_with_its_condition():
@@ -186,8 +209,11 @@ def test_backport_present_on_win_64_python_312_with_its_condition():
 def test_cross_python_only_when_cross_compiling():
     cross = render(source({"recipe.yaml": CONDA_LIKE}), WIN_ARM64).outputs[0]
     build = {r.name: r.condition for r in cross.reqs("build")}
-    assert build == {"python": "build_platform != target_platform",
-                     "cross-python_win-arm64": "build_platform != target_platform", "m2-bash": "win"}
+    assert build == {
+        "python": "build_platform != target_platform",
+        "cross-python_win-arm64": "build_platform != target_platform",
+        "m2-bash": "win",
+    }
     native = render(source({"recipe.yaml": CONDA_LIKE}), WIN_64).outputs[0]
     assert names(native.reqs("build")) == ["m2-bash"]
     assert {d.name for d in native.dropped if d.section == "build"} == {"python", "cross-python_win-64"}
@@ -201,6 +227,7 @@ def test_platform_branch_dropped_on_linux():
 
 
 # ----------------------------------------------------------------------------- mamba-like
+
 
 def mamba_src():
     return source({"recipe.yaml": MAMBA_LIKE, "variants.yaml": MAMBA_VARIANTS}, "mambalike")
@@ -280,10 +307,9 @@ def test_env_exists_ci_both_ways_and_user_env_ignored(monkeypatch):
 
 def test_controlled_environ_restores_on_error(monkeypatch):
     monkeypatch.setenv("NEWARCH_TEST_KEEP", "1")
-    with pytest.raises(RuntimeError):
-        with controlled_environ({"ONLY": "x"}):
-            assert dict(os.environ) == {"ONLY": "x"}
-            raise RuntimeError
+    with pytest.raises(RuntimeError), controlled_environ({"ONLY": "x"}):
+        assert dict(os.environ) == {"ONLY": "x"}
+        raise RuntimeError
     assert os.environ["NEWARCH_TEST_KEEP"] == "1" and "ONLY" not in os.environ
 
 
@@ -295,6 +321,7 @@ def test_env_overrides_parse():
 
 # ----------------------------------------------------------------------------- skip
 
+
 def test_single_output_skip_reported_not_dropped():
     text = 'package: {name: onlylinux, version: "1"}\nbuild:\n  skip: not linux\n'
     src = source({"recipe.yaml": text})
@@ -305,14 +332,21 @@ def test_single_output_skip_reported_not_dropped():
 
 
 def test_skip_probes_replace_skip_lists():
-    d = {"build": {"skip": ["win"]}, "outputs": [{"package": {"name": "a"}, "build": {"skip": ["osx"]}},
-                                                  {"staging": {"name": "cache"}},
-                                                  {"package": {"name": "b"}, "build": {"skip": []}}]}
+    d = {
+        "build": {"skip": ["win"]},
+        "outputs": [
+            {"package": {"name": "a"}, "build": {"skip": ["osx"]}},
+            {"staging": {"name": "cache"}},
+            {"package": {"name": "b"}, "build": {"skip": []}},
+        ],
+    }
     assert add_skip_probes(d) == [["win", "osx"], ["win"]]
     assert d["build"]["skip"] == [] and d["outputs"][0]["build"]["skip"] == []
     assert d["outputs"][0]["requirements"]["run_constraints"] == [
-        "newarch-output-probe-0", {"if": "win", "then": ["newarch-skip-probe-0-0"]},
-        {"if": "osx", "then": ["newarch-skip-probe-0-1"]}]
+        "newarch-output-probe-0",
+        {"if": "win", "then": ["newarch-skip-probe-0-0"]},
+        {"if": "osx", "then": ["newarch-skip-probe-0-1"]},
+    ]
     assert d["outputs"][2]["requirements"]["run_constraints"][0] == "newarch-output-probe-1"
 
 
@@ -351,6 +385,7 @@ def test_outputs_sharing_a_name_keep_their_own_skip_condition():
 
 # ----------------------------------------------------------------------------- relaxing
 
+
 def test_relative_homepage_is_relaxed_with_a_note():
     text = CONDA_LIKE.replace("homepage: https://conda.io", "homepage: conda.io/docs")
     res = render(source({"recipe.yaml": text}), WIN_64)
@@ -377,16 +412,22 @@ requirements:
     [out] = res.outputs
     assert [r.spec for r in out.reqs("host")] == ["python 3.9.*"]
     line = text.splitlines().index("    - python ${{ python_min }}") + 1
-    assert res.notes == [f"relaxed line {line}: spec 'python ${{{{ python_min }}}}' (renders to '3.9') read as "
-                         "'3.9.*', as conda reads a bare version"]
+    assert res.notes == [
+        f"relaxed line {line}: spec 'python ${{{{ python_min }}}}' (renders to '3.9') read as "
+        "'3.9.*', as conda reads a bare version"
+    ]
 
 
 # ----------------------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("text, line, words", [
-    ('package: {name: p, version: "1"\nbuild: {number: 0}\n', 2, "YAML"),
-    ('package: {name: p, version: "1"}\nrequirements:\n  run:\n    - ${{ nosuchvar }}\n', 4, "undefined"),
-])
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ('package: {name: p, version: "1"\nbuild: {number: 0}\n', 2, "YAML"),
+        ('package: {name: p, version: "1"}\nrequirements:\n  run:\n    - ${{ nosuchvar }}\n', 4, "undefined"),
+    ],
+)
 def test_bad_recipes_give_one_located_error(text, line, words):
     res = render_source(source({"recipe.yaml": text}, "bad"), LINUX_64, pinning_for(LINUX_64))
     assert not res.ok and not res.outputs
@@ -401,17 +442,42 @@ def test_files_outside_the_recipe_are_never_written():
 
 # ----------------------------------------------------------------------------- variants
 
+
 def test_used_keys_from_words_and_toolchain_calls():
-    v = Variants({k: ["1"] for k in ("python", "c_compiler", "c_compiler_version", "c_stdlib_version",
-                                      "cuda_compiler", "zlib", "numpy")})
-    keys = used_keys(["requirements:\n  build:\n    - ${{ compiler('c') }}\n    - ${{ stdlib('c') }}\n"
-                      "  host:\n    - zlib\n    - python >=3.9\n"], v)
+    v = Variants(
+        {
+            k: ["1"]
+            for k in (
+                "python",
+                "c_compiler",
+                "c_compiler_version",
+                "c_stdlib_version",
+                "cuda_compiler",
+                "zlib",
+                "numpy",
+            )
+        }
+    )
+    keys = used_keys(
+        [
+            "requirements:\n  build:\n    - ${{ compiler('c') }}\n    - ${{ stdlib('c') }}\n"
+            "  host:\n    - zlib\n    - python >=3.9\n"
+        ],
+        v,
+    )
     assert keys == {"python", "c_compiler", "c_compiler_version", "c_stdlib_version", "zlib"}
 
 
 def test_variant_cap_halves_and_reports_what_was_cut():
-    v = Variants({"python": [f"3.{i}" for i in range(10)], "is_python_min": ["t"] + ["f"] * 9,
-                  "numpy": ["1", "2"], "libfoo": ["a", "b", "c", "d"]}, [["python", "is_python_min"]])
+    v = Variants(
+        {
+            "python": [f"3.{i}" for i in range(10)],
+            "is_python_min": ["t"] + ["f"] * 9,
+            "numpy": ["1", "2"],
+            "libfoo": ["a", "b", "c", "d"],
+        },
+        [["python", "is_python_min"]],
+    )
     assert combinations(v) == 80
     capped, notes = cap_variants(v, cap=20)
     assert combinations(capped) <= 20
@@ -428,10 +494,16 @@ def test_variant_cap_halves_and_reports_what_was_cut():
 
 def test_recipe_using_many_variant_values_is_capped_and_noted():
     values = "\n".join(f"  - {i}" for i in range(40))
-    res = render(source({"recipe.yaml": 'package: {name: many, version: "1"}\nrequirements:\n  host:\n'
-                                        '    - libaaa\n    - libbbb\n    - libccc\n',
-                         "variants.yaml": f"libaaa:\n{values}\nlibbbb:\n{values}\nlibccc:\n{values}\n"}),
-                 LINUX_64)
+    res = render(
+        source(
+            {
+                "recipe.yaml": 'package: {name: many, version: "1"}\nrequirements:\n  host:\n'
+                "    - libaaa\n    - libbbb\n    - libccc\n",
+                "variants.yaml": f"libaaa:\n{values}\nlibbbb:\n{values}\nlibccc:\n{values}\n",
+            }
+        ),
+        LINUX_64,
+    )
     assert 0 < len(res.outputs) <= 256
     assert any(n.startswith("variants cut") for n in res.notes)
 

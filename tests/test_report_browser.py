@@ -15,14 +15,23 @@ from test_status import PAIR, chain_snapshot, feedstock, out
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 EVIL = "<script>alert(1)</script>"
 EVIL_MSG = "maintainer <img src=x onerror=alert(2)> wrote this"
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'); the browser tests need it",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is not installed (Debian package 'chromium'); the browser tests need it", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the python package 'playwright' is not installed")
 
 
@@ -34,7 +43,8 @@ def report_file(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, list[
         zlib=feedstock("zlib", configured=True),
         ext=feedstock("ext", out("ext", host=["lib", "zlib"], run=["lib"])),
         app=feedstock("app", out("app", host=["lib", "tool", "ext"], run=["lib", "ext"])),
-        **{EVIL: feedstock(EVIL, findings=(bad,))})
+        **{EVIL: feedstock(EVIL, findings=(bad,))},
+    )
     prs_file = tmp / "prs.csv"
     prs_file.write_text("tool,https://github.com/conda-forge/tool-feedstock/pull/5,open\n")
     plan = plan_for_status(snap, ["app", EVIL], PAIR.target, PAIR.build)
@@ -75,7 +85,8 @@ def test_graph_has_one_node_per_planned_feedstock(page, report_file):
     names = page.eval_on_selector_all("svg#graph g.node", "els => els.map(e => e.dataset.name)")
     assert sorted(names) == sorted(states)
     got = page.eval_on_selector_all(
-        "svg#graph g.node", "els => Object.fromEntries(els.map(e => [e.dataset.name, e.getAttribute('class')]))")
+        "svg#graph g.node", "els => Object.fromEntries(els.map(e => [e.dataset.name, e.getAttribute('class')]))"
+    )
     assert all(f"st-{states[n]}" in got[n].split() for n in states)
     assert page.events["errors"] == []
 
@@ -87,7 +98,9 @@ def test_clicking_a_node_highlights_its_why_chain(page, report_file):
     chain = page.eval_on_selector_all("svg#graph g.node.chain", "els => els.map(e => e.dataset.name)")
     assert sorted(chain) == sorted(why["zlib"])
     assert "focus" in page.get_attribute("svg#graph", "class")
-    edges = page.eval_on_selector_all("svg#graph path.edge.chain", "els => els.map(e => [e.dataset.from, e.dataset.to])")
+    edges = page.eval_on_selector_all(
+        "svg#graph path.edge.chain", "els => els.map(e => [e.dataset.from, e.dataset.to])"
+    )
     expected = {(why["zlib"][i + 1], why["zlib"][i]) for i in range(len(why["zlib"]) - 1)}
     assert {tuple(e) for e in edges} == expected
     assert page.locator("#detail h3").text_content() == "zlib"
@@ -142,7 +155,7 @@ def test_recipe_strings_render_as_text_and_run_nothing(page, report_file):
     assert row.count() == 1
     assert row.locator("td").first.text_content().startswith(EVIL)
     assert EVIL_MSG in row.text_content()
-    page.click('svg#graph g.node.st-blocked')
+    page.click("svg#graph g.node.st-blocked")
     assert page.locator("#detail h3").text_content() == EVIL
     assert EVIL_MSG in page.locator("#detail").text_content()
     assert page.events["dialogs"] == [] and page.events["errors"] == []

@@ -18,8 +18,14 @@ from newarch.render.selectors import (
     selector_namespace,
 )
 
-PY314 = {"python": "3.14.* *_cp314", "vc": "14", "target_platform": "win-arm64", "numpy": "2",
-         "cuda_compiler_version": "None", "is_abi3": "true"}
+PY314 = {
+    "python": "3.14.* *_cp314",
+    "vc": "14",
+    "target_platform": "win-arm64",
+    "numpy": "2",
+    "cuda_compiler_version": "None",
+    "is_abi3": "true",
+}
 
 
 def ns_for(host: str, build: str | None = None, **variant: str) -> dict:
@@ -32,8 +38,11 @@ def ns_for(host: str, build: str | None = None, **variant: str) -> dict:
 @pytest.mark.parametrize(
     ("host", "true", "false"),
     [
-        ("win-arm64", ["win", "arm64", "not unix", "not x86_64", "not win64", "not x86"],
-         ["linux", "osx", "aarch64", "win32"]),
+        (
+            "win-arm64",
+            ["win", "arm64", "not unix", "not x86_64", "not win64", "not x86"],
+            ["linux", "osx", "aarch64", "win32"],
+        ),
         ("win-64", ["win", "win64", "x86_64", "x86"], ["arm64", "win32", "unix"]),
         ("osx-arm64", ["osx", "unix", "arm64"], ["x86_64", "linux", "osx64" if False else "win"]),
         ("linux-aarch64", ["linux", "unix", "aarch64"], ["arm64", "x86_64", "linux64", "arm"]),
@@ -127,8 +136,21 @@ def test_unsafe_expressions_are_rejected(expr: str, tmp_path) -> None:
 
 @pytest.mark.parametrize(
     "expr",
-    ["9" * 200, "(" * 200 + "1" + ")" * 200, "not " * 300 + "linux", "x" * 5000, "1 +", "linux linux", "[win]",
-     "'abc", "1 ** 2", "int('x')", "1 / 0", "'a' < 1", "'%s' % 1"],
+    [
+        "9" * 200,
+        "(" * 200 + "1" + ")" * 200,
+        "not " * 300 + "linux",
+        "x" * 5000,
+        "1 +",
+        "linux linux",
+        "[win]",
+        "'abc",
+        "1 ** 2",
+        "int('x')",
+        "1 / 0",
+        "'a' < 1",
+        "'%s' % 1",
+    ],
 )
 def test_malformed_or_oversized_expressions_are_render_errors(expr: str) -> None:
     with pytest.raises(RenderError):
@@ -140,14 +162,68 @@ def test_names_in() -> None:
     assert names_in("(((") == set()
 
 
-_ATOMS = st.sampled_from([
-    "linux", "win", "osx", "py", "vc", "np", "arm64", "x86_64", "target_platform", "build_platform", "'win-64'",
-    "314", "3.5", "True", "None", "environ", "os", "os.environ", "foo", "__import__", "__class__", "9" * 70,
-    "()", "('a', 'b')", "int", "str", "'x'", "-1",
-])
-_OPS = st.sampled_from([" and ", " or ", " == ", " != ", " < ", " >= ", " in ", " not in ", " is ", " + ", " - ",
-                        " * ", " / ", " % ", ".", ", ", "(", ")", " not ", ".get(", ".startswith(", ".lower()",
-                        ".__class__", "[", "**", "'"])
+_ATOMS = st.sampled_from(
+    [
+        "linux",
+        "win",
+        "osx",
+        "py",
+        "vc",
+        "np",
+        "arm64",
+        "x86_64",
+        "target_platform",
+        "build_platform",
+        "'win-64'",
+        "314",
+        "3.5",
+        "True",
+        "None",
+        "environ",
+        "os",
+        "os.environ",
+        "foo",
+        "__import__",
+        "__class__",
+        "9" * 70,
+        "()",
+        "('a', 'b')",
+        "int",
+        "str",
+        "'x'",
+        "-1",
+    ]
+)
+_OPS = st.sampled_from(
+    [
+        " and ",
+        " or ",
+        " == ",
+        " != ",
+        " < ",
+        " >= ",
+        " in ",
+        " not in ",
+        " is ",
+        " + ",
+        " - ",
+        " * ",
+        " / ",
+        " % ",
+        ".",
+        ", ",
+        "(",
+        ")",
+        " not ",
+        ".get(",
+        ".startswith(",
+        ".lower()",
+        ".__class__",
+        "[",
+        "**",
+        "'",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,8 +21,20 @@ def _run(*args: str):
 
 def _snapshot(tmp_path: Path, name: str = "s.json.xz", src: Path | None = None, jobs: str = "1"):
     out = tmp_path / name
-    res = _run("snapshot", str(src or FIXTURES / "feedstocks"), "--out", str(out), "--platforms", PAIRS,
-               "--pinning", str(PINNING), "--date", "2026-08-22", "-j", jobs)
+    res = _run(
+        "snapshot",
+        str(src or FIXTURES / "feedstocks"),
+        "--out",
+        str(out),
+        "--platforms",
+        PAIRS,
+        "--pinning",
+        str(PINNING),
+        "--date",
+        "2026-08-22",
+        "-j",
+        jobs,
+    )
     return res, out
 
 
@@ -46,8 +58,12 @@ def test_snapshot_of_three_feedstocks_round_trips(tmp_path):
     host = {r.name for o in pyext.outputs for r in o.reqs("host")}
     assert "cross-python_win-arm64" in build
     assert "libffi" not in host and "zlibx" in host
-    linux_host = {r.name for o in snap.feedstocks["pyext"].renders["linux-64:linux-64"].outputs if not o.skip
-                  for r in o.reqs("host")}
+    linux_host = {
+        r.name
+        for o in snap.feedstocks["pyext"].renders["linux-64:linux-64"].outputs
+        if not o.skip
+        for r in o.reqs("host")
+    }
     assert "libffi" in linux_host
 
     tool = snap.feedstocks["toolv1"]
@@ -84,8 +100,9 @@ def test_broken_feedstock_is_reported_and_the_rest_rendered(tmp_path):
 
 
 def test_missing_source_is_a_clear_error(tmp_path):
-    res = CliRunner().invoke(main, ["snapshot", str(tmp_path / "nope"), "--out", str(tmp_path / "o.xz"),
-                                    "--pinning", str(PINNING)])
+    res = CliRunner().invoke(
+        main, ["snapshot", str(tmp_path / "nope"), "--out", str(tmp_path / "o.xz"), "--pinning", str(PINNING)]
+    )
     assert res.exit_code != 0
     assert "nope: no such file or directory" in res.output
     assert not (tmp_path / "o.xz").exists()
@@ -94,11 +111,25 @@ def test_missing_source_is_a_clear_error(tmp_path):
 def test_outputs_map_restricts_to_mentioned_names_and_feeds_the_build_tool_lint(tmp_path):
     omap = tmp_path / "outputs.json"
     # a channel that has everything the fixtures build with, except cross-python_win-arm64
-    omap.write_text('{"python": ["python"], "pip": ["pip"], "setuptools": ["setuptools"], "zlibx": ["zlibx"], '
-                    '"vs2022_win-arm64": ["vc"], "vs_win-arm64": ["vc"], "unrelated-pkg": ["elsewhere"]}')
+    omap.write_text(
+        '{"python": ["python"], "pip": ["pip"], "setuptools": ["setuptools"], "zlibx": ["zlibx"], '
+        '"vs2022_win-arm64": ["vc"], "vs_win-arm64": ["vc"], "unrelated-pkg": ["elsewhere"]}'
+    )
     out = tmp_path / "s.json.xz"
-    res = _run("snapshot", str(FIXTURES / "feedstocks"), "--out", str(out), "--platforms", "win-arm64:win-64",
-               "--pinning", str(PINNING), "--outputs-map", str(omap), "-j", "1")
+    res = _run(
+        "snapshot",
+        str(FIXTURES / "feedstocks"),
+        "--out",
+        str(out),
+        "--platforms",
+        "win-arm64:win-64",
+        "--pinning",
+        str(PINNING),
+        "--outputs-map",
+        str(omap),
+        "-j",
+        "1",
+    )
     assert res.exit_code == 0, res.output
     snap = snapmod.load(out)
     assert "unrelated-pkg" not in snap.output_index and snap.output_index["python"] == ["python"]
@@ -109,8 +140,20 @@ def test_outputs_map_restricts_to_mentioned_names_and_feeds_the_build_tool_lint(
     alone = snap.feedstocks["pyext"].renders["win-arm64:win-64"].findings
     assert [f.rule for f in alone if "m2-patch" in f.message] == ["build-tool-missing"]
     # pyext builds with m2-patch on win; the channel map lacks it, but the native win-64 render uses it too
-    res = _run("snapshot", str(FIXTURES / "feedstocks"), "--out", str(out), "--platforms", "win-arm64:win-64,win-64",
-               "--pinning", str(PINNING), "--outputs-map", str(omap), "-j", "1")
+    res = _run(
+        "snapshot",
+        str(FIXTURES / "feedstocks"),
+        "--out",
+        str(out),
+        "--platforms",
+        "win-arm64:win-64,win-64",
+        "--pinning",
+        str(PINNING),
+        "--outputs-map",
+        str(omap),
+        "-j",
+        "1",
+    )
     snap = snapmod.load(out)
     with_native = snap.feedstocks["pyext"].renders["win-arm64:win-64"].findings
     assert [f.message for f in with_native if "m2-patch" in f.message] == []

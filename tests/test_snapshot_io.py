@@ -10,31 +10,51 @@ import pytest
 from newarch import files
 from newarch import snapshot as snapmod
 from newarch.errors import SnapshotError
-from newarch.model import (Dropped, Feedstock, Finding, Output, PlatformPair, PlatformSettings, RenderResult,
-                           Requirement)
+from newarch.model import Dropped, Feedstock, Finding, Output, PlatformPair, PlatformSettings, RenderResult, Requirement
 from newarch.snapshot import Snapshot
 
 
 def _snap() -> Snapshot:
     pair = PlatformPair("win-arm64", "win-64")
     out = Output(
-        name="libmambapy", version="2.6.1", variant={"python": "3.14.* *_cp314"},
-        requirements={"build": (Requirement.from_spec("cross-python_win-arm64", "build_platform != target_platform"),),
-                      "host": (Requirement.from_spec("python"), Requirement.from_spec("libmamba ==2.6.1")),
-                      "run": (Requirement.from_spec("python"),)},
+        name="libmambapy",
+        version="2.6.1",
+        variant={"python": "3.14.* *_cp314"},
+        requirements={
+            "build": (Requirement.from_spec("cross-python_win-arm64", "build_platform != target_platform"),),
+            "host": (Requirement.from_spec("python"), Requirement.from_spec("libmamba ==2.6.1")),
+            "run": (Requirement.from_spec("python"),),
+        },
         run_exports={"weak": ("libmambapy >=2.6.1,<2.7",)},
-        dropped=(Dropped("host", "winreg", "not win", 12),))
-    stubs = Output(name="libmambapy-stubs", version="2.6.1", noarch="python", skip=True,
-                   skip_reason="not (linux and x86_64)")
-    res = RenderResult(pair=pair, outputs=[stubs, out], notes=["variants: 2 of 4 kept"],
-                       findings=[Finding("cross-python-missing", "error", "mamba", "recipe/recipe.yaml", 3, "m")])
-    fs = Feedstock(name="mamba", schema="v1", revision="abc", date="2026-05-13", source="git",
-                   settings=PlatformSettings(build_platform={"osx_arm64": "osx_64"}, provider={"win_64": "azure"}),
-                   renders={pair.key: res})
+        dropped=(Dropped("host", "winreg", "not win", 12),),
+    )
+    stubs = Output(
+        name="libmambapy-stubs", version="2.6.1", noarch="python", skip=True, skip_reason="not (linux and x86_64)"
+    )
+    res = RenderResult(
+        pair=pair,
+        outputs=[stubs, out],
+        notes=["variants: 2 of 4 kept"],
+        findings=[Finding("cross-python-missing", "error", "mamba", "recipe/recipe.yaml", 3, "m")],
+    )
+    fs = Feedstock(
+        name="mamba",
+        schema="v1",
+        revision="abc",
+        date="2026-05-13",
+        source="git",
+        settings=PlatformSettings(build_platform={"osx_arm64": "osx_64"}, provider={"win_64": "azure"}),
+        renders={pair.key: res},
+    )
     bad = RenderResult(pair=pair, error="zlib/recipe/meta.yaml:7: undefined variable 'foo'")
-    return Snapshot(date="2026-08-22", pairs=[pair], pinning={"source": "cbc.yaml", "platforms": {}},
-                    feedstocks={"mamba": fs, "zlib": Feedstock(name="zlib", renders={pair.key: bad})},
-                    output_index={"libmamba": ["libmamba", "mamba"]}, failures={"x": "unreadable"})
+    return Snapshot(
+        date="2026-08-22",
+        pairs=[pair],
+        pinning={"source": "cbc.yaml", "platforms": {}},
+        feedstocks={"mamba": fs, "zlib": Feedstock(name="zlib", renders={pair.key: bad})},
+        output_index={"libmamba": ["libmamba", "mamba"]},
+        failures={"x": "unreadable"},
+    )
 
 
 def test_round_trip_is_identical(tmp_path):
@@ -127,9 +147,15 @@ def test_bundled_snapshot_loads_and_round_trips_byte_identically():
     snap = snapmod.load(None)
     assert snap.dumps() == raw
     assert len(snap.feedstocks) >= 170 and snap.date.startswith("2026-08")
-    assert {p.key for p in snap.pairs} >= {"win-arm64:win-64", "win-64:win-64", "linux-64:linux-64",
-                                          "linux-aarch64:linux-64", "linux-riscv64:linux-64", "osx-64:osx-64",
-                                          "osx-arm64:osx-64"}
+    assert {p.key for p in snap.pairs} >= {
+        "win-arm64:win-64",
+        "win-64:win-64",
+        "linux-64:linux-64",
+        "linux-aarch64:linux-64",
+        "linux-riscv64:linux-64",
+        "osx-64:osx-64",
+        "osx-arm64:osx-64",
+    }
     listed = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "feedstocks.txt"
     if listed.is_file():  # the bundled snapshot covers conda-forge's bootstrap list exactly
         names = {ln.strip() for ln in listed.read_text().splitlines() if ln.strip() and not ln.startswith("#")}

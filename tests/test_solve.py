@@ -16,8 +16,9 @@ CHANNEL = Path(__file__).parent / "data" / "repodata"
 
 @pytest.fixture(scope="module")
 def avail():
-    return load_availability([CHANNEL / "win-arm64" / "repodata.json", CHANNEL / "noarch" / "repodata.json"],
-                             "win-arm64")
+    return load_availability(
+        [CHANNEL / "win-arm64" / "repodata.json", CHANNEL / "noarch" / "repodata.json"], "win-arm64"
+    )
 
 
 def test_solvable_request_lists_the_whole_environment(avail):
@@ -111,7 +112,10 @@ def test_parse_solver_message_tree():
         "   ├─ d 1.0 would require\n"
         "   │  └─ e >=3, for which no candidates were found.\n"
         "   └─ d 0.9 would constrain\n"
-        "      └─ c <2, which conflicts with any installable versions previously reported\n")
+        "      └─ c <2, which conflicts with any installable versions previously reported\n"
+    )
     assert parse_solver_message(msg) == (["e >=3"], ["c <2"])
     assert parse_solver_message("Cannot solve the request because of: No candidates were found for x 1.*.\n") == (
-        ["x 1.*"], [])
+        ["x 1.*"],
+        [],
+    )

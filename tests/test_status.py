@@ -21,29 +21,49 @@ NATIVE = PlatformPair("win-64", "win-64")
 
 # -- small snapshot builders (shared with the report tests) ----------------------------------
 def out(name: str, noarch: str = "", variant: dict[str, str] | None = None, **sections: list[str]) -> Output:
-    return Output(name=name, version="1.0", noarch=noarch, variant=dict(variant or {}),
-                  requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()})
+    return Output(
+        name=name,
+        version="1.0",
+        noarch=noarch,
+        variant=dict(variant or {}),
+        requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()},
+    )
 
 
-def feedstock(name: str, *outputs: Output, configured: bool = False, findings: tuple[Finding, ...] = (),
-              error: str = "") -> Feedstock:
+def feedstock(
+    name: str, *outputs: Output, configured: bool = False, findings: tuple[Finding, ...] = (), error: str = ""
+) -> Feedstock:
     settings = PlatformSettings(build_platform={"win_arm64": "win_64"} if configured else {})
-    renders = {PAIR.key: RenderResult(PAIR, list(outputs or (out(name),)), error=error, findings=list(findings)),
-               NATIVE.key: RenderResult(NATIVE, [Output(o.name, "1.0", o.noarch) for o in outputs or (out(name),)])}
+    renders = {
+        PAIR.key: RenderResult(PAIR, list(outputs or (out(name),)), error=error, findings=list(findings)),
+        NATIVE.key: RenderResult(NATIVE, [Output(o.name, "1.0", o.noarch) for o in outputs or (out(name),)]),
+    }
     return Feedstock(name=name, settings=settings, renders=renders)
 
 
 def snapshot(*feedstocks: Feedstock) -> Snapshot:
-    return Snapshot(date="2026-08-01", description="test", pairs=[PAIR, NATIVE],
-                    feedstocks={f.name: f for f in feedstocks})
+    return Snapshot(
+        date="2026-08-01", description="test", pairs=[PAIR, NATIVE], feedstocks={f.name: f for f in feedstocks}
+    )
 
 
-def record(name: str, version: str = "1.0", depends: tuple[str, ...] = (), subdir: str = "win-arm64",
-           noarch: str = "") -> tuple[str, dict]:
+def record(
+    name: str, version: str = "1.0", depends: tuple[str, ...] = (), subdir: str = "win-arm64", noarch: str = ""
+) -> tuple[str, dict]:
     build = "h0_0"
-    rec = {"name": name, "version": version, "build": build, "build_number": 0, "depends": list(depends),
-           "subdir": subdir, "license": "MIT", "md5": "0" * 32, "sha256": "0" * 64, "size": 1000,
-           "timestamp": 1767225600000}
+    rec = {
+        "name": name,
+        "version": version,
+        "build": build,
+        "build_number": 0,
+        "depends": list(depends),
+        "subdir": subdir,
+        "license": "MIT",
+        "md5": "0" * 32,
+        "sha256": "0" * 64,
+        "size": 1000,
+        "timestamp": 1767225600000,
+    }
     if noarch:
         rec["noarch"] = noarch
     return f"{name}-{version}-{build}.conda", rec
@@ -53,8 +73,9 @@ def write_repodata(root: Path, subdir: str, *records: tuple[str, dict]) -> Path:
     """A channel folder ``root/<subdir>/repodata.json`` in the real repodata format."""
     path = root / subdir / "repodata.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"info": {"subdir": subdir}, "packages": {},
-                                "packages.conda": dict(records), "repodata_version": 1}))
+    path.write_text(
+        json.dumps({"info": {"subdir": subdir}, "packages": {}, "packages.conda": dict(records), "repodata_version": 1})
+    )
     return path
 
 
@@ -83,7 +104,11 @@ def test_nothing_done_leaves_are_ready_and_others_await_named_parents():
     report = compute_status(snap, plan)
     st = report.feedstocks
     assert {n: s.state for n, s in st.items()} == {
-        "zlib": "ready", "tool": "ready", "lib": "awaiting-parents", "app": "awaiting-parents"}
+        "zlib": "ready",
+        "tool": "ready",
+        "lib": "awaiting-parents",
+        "app": "awaiting-parents",
+    }
     assert st["lib"].missing_parents == ["zlib"]
     assert sorted(st["app"].missing_parents) == ["lib", "tool"]
     assert report.critical_path == ["zlib", "lib", "app"]
@@ -92,8 +117,9 @@ def test_nothing_done_leaves_are_ready_and_others_await_named_parents():
 
 
 def test_configured_parent_is_done_and_child_becomes_ready():
-    snap = chain_snapshot(zlib=feedstock("zlib", configured=True),
-                          plugin=feedstock("plugin", out("plugin", host=["lib"])))
+    snap = chain_snapshot(
+        zlib=feedstock("zlib", configured=True), plugin=feedstock("plugin", out("plugin", host=["lib"]))
+    )
     report = compute_status(snap, plan_for_status(snap, ["app", "plugin"], PAIR.target, PAIR.build))
     assert report.feedstocks["zlib"].state == "done"
     assert report.feedstocks["zlib"].done_by == "conda-forge.yml (cross)"
@@ -156,19 +182,29 @@ def test_in_pr_wins_over_blocked_and_awaiting(tmp_path):
     bad = Finding("mingw-on-arm64", "error", "lib", "recipe/meta.yaml", 12, "m2w64 on arm64", "use clang")
     snap = chain_snapshot(lib=feedstock("lib", out("lib", host=["zlib"]), findings=(bad,)))
     assert states(snap)["lib"] == "blocked"
-    prs = {"lib": load_prs(_write(tmp_path / "prs.json", json.dumps(
-        {"lib-feedstock": {"url": "https://github.com/conda-forge/lib-feedstock/pull/7", "state": "open"}})))["lib"]}
+    prs = {
+        "lib": load_prs(
+            _write(
+                tmp_path / "prs.json",
+                json.dumps(
+                    {"lib-feedstock": {"url": "https://github.com/conda-forge/lib-feedstock/pull/7", "state": "open"}}
+                ),
+            )
+        )["lib"]
+    }
     assert states(snap, prs=prs)["lib"] == "in-pr"
 
 
 def test_blocked_only_by_error_level_findings():
     warn = Finding("x86-selector", "warning", "lib", "recipe/meta.yaml", 3, "win64 selector")
-    snap = chain_snapshot(lib=feedstock("lib", out("lib", host=["zlib"]), findings=(warn,)),
-                          zlib=feedstock("zlib", configured=True))
+    snap = chain_snapshot(
+        lib=feedstock("lib", out("lib", host=["zlib"]), findings=(warn,)), zlib=feedstock("zlib", configured=True)
+    )
     assert states(snap)["lib"] == "ready"
     err = Finding("cross-python-missing", "error", "lib", "recipe/meta.yaml", 9, "no cross-python")
-    snap = chain_snapshot(lib=feedstock("lib", out("lib", host=["zlib"]), findings=(warn, err)),
-                          zlib=feedstock("zlib", configured=True))
+    snap = chain_snapshot(
+        lib=feedstock("lib", out("lib", host=["zlib"]), findings=(warn, err)), zlib=feedstock("zlib", configured=True)
+    )
     plan = plan_for_status(snap, ["app"], PAIR.target, PAIR.build)
     report = compute_status(snap, plan)
     assert report.feedstocks["lib"].state == "blocked"
@@ -202,9 +238,12 @@ def test_done_wins_over_everything(tmp_path):
 
 
 def test_merged_pr_is_done_and_closed_pr_is_ignored(tmp_path):
-    prs = load_prs(_write(tmp_path / "prs.csv", "feedstock,url,state\n"
-                                                "zlib-feedstock,https://x/pull/1,merged\n"
-                                                "tool,https://x/pull/2,closed\n"))
+    prs = load_prs(
+        _write(
+            tmp_path / "prs.csv",
+            "feedstock,url,state\nzlib-feedstock,https://x/pull/1,merged\ntool,https://x/pull/2,closed\n",
+        )
+    )
     snap = chain_snapshot()
     report = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build), None, prs)
     assert report.feedstocks["zlib"].state == "done" and report.feedstocks["zlib"].done_by == "merged PR"
@@ -240,13 +279,15 @@ def test_dependency_nobody_builds_keeps_dependent_waiting(tmp_path):
 def test_skipped_dependency_holds_unless_a_noarch_build_exists_elsewhere():
     # "tool" is skipped for the target: app must wait for it
     skipped = Output("tool", "1.0", skip=True, skip_reason="win and arm64")
-    snap = chain_snapshot(zlib=feedstock("zlib", configured=True), lib=feedstock("lib", configured=True),
-                          tool=feedstock("tool", skipped))
+    snap = chain_snapshot(
+        zlib=feedstock("zlib", configured=True), lib=feedstock("lib", configured=True), tool=feedstock("tool", skipped)
+    )
     app = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build)).feedstocks["app"]
     assert (app.state, app.unresolved) == ("awaiting-parents", ["tool (skipped)"])
     # the same name skipped here but noarch (built once on linux-64, like the m2-* packages): not held
-    snap.feedstocks["tool"].renders[PAIR.key] = RenderResult(PAIR, [Output("tool", "1.0", "generic", skip=True,
-                                                                           skip_reason="not linux64")])
+    snap.feedstocks["tool"].renders[PAIR.key] = RenderResult(
+        PAIR, [Output("tool", "1.0", "generic", skip=True, skip_reason="not linux64")]
+    )
     app = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build)).feedstocks["app"]
     assert (app.state, app.unresolved) == ("ready", [])
 
@@ -254,9 +295,13 @@ def test_skipped_dependency_holds_unless_a_noarch_build_exists_elsewhere():
 def test_noarch_only_dependency_is_not_a_parent():
     # app needs stubs (noarch, host: mypy) -> mypy must never be a parent of app
     snap = chain_snapshot(
-        app=feedstock("app", out("app", host=["lib"], run=["lib", "app-stubs"]),
-                      out("app-stubs", noarch="python", host=["mypy"], run=["python"])),
-        mypy=feedstock("mypy"))
+        app=feedstock(
+            "app",
+            out("app", host=["lib"], run=["lib", "app-stubs"]),
+            out("app-stubs", noarch="python", host=["mypy"], run=["python"]),
+        ),
+        mypy=feedstock("mypy"),
+    )
     report = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build))
     assert "mypy" not in report.feedstocks
     assert "mypy" not in report.feedstocks["app"].missing_parents
@@ -281,13 +326,18 @@ def test_status_command_json_and_table(tmp_path):
     snap_path = tmp_path / "s.json.xz"
     snap.save(snap_path)
     write_repodata(tmp_path / "ch", "win-arm64", record("zlib", "1.3.1"))
-    res = CliRunner().invoke(main, ["status", "app", "--snapshot", str(snap_path), "--available",
-                                    str(tmp_path / "ch"), "--format", "json"])
+    res = CliRunner().invoke(
+        main, ["status", "app", "--snapshot", str(snap_path), "--available", str(tmp_path / "ch"), "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["schema"] == "newarch.status/1"
     assert {f["name"]: f["state"] for f in data["feedstocks"]} == {
-        "zlib": "done", "tool": "ready", "lib": "ready", "app": "awaiting-parents"}
+        "zlib": "done",
+        "tool": "ready",
+        "lib": "ready",
+        "app": "awaiting-parents",
+    }
     assert data["installability"]["app"]["solvable"] is False
     assert data["installability"]["app"]["missing"] == ["app"]
     res = CliRunner().invoke(main, ["status", "app", "--snapshot", str(snap_path)])
@@ -313,18 +363,32 @@ def test_report_command_writes_one_self_contained_page_with_bot_section(tmp_path
     snap = chain_snapshot(zlib=feedstock("zlib", configured=True))
     snap_path = tmp_path / "s.json.xz"
     snap.save(snap_path)
-    bot = _write(tmp_path / "bot.json", json.dumps({
-        "done": ["zlib-feedstock"], "in-pr": [], "awaiting-pr": [], "awaiting-parents": ["app", "lib", "mypy"],
-        "not-solvable": [], "bot-error": []}))
-    res = CliRunner().invoke(main, ["report", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "site"),
-                                    "--bot-status", str(bot)])
+    bot = _write(
+        tmp_path / "bot.json",
+        json.dumps(
+            {
+                "done": ["zlib-feedstock"],
+                "in-pr": [],
+                "awaiting-pr": [],
+                "awaiting-parents": ["app", "lib", "mypy"],
+                "not-solvable": [],
+                "bot-error": [],
+            }
+        ),
+    )
+    res = CliRunner().invoke(
+        main, ["report", "app", "--snapshot", str(snap_path), "--out", str(tmp_path / "site"), "--bot-status", str(bot)]
+    )
     assert res.exit_code == 0, res.output
     html = (tmp_path / "site" / "index.html").read_text()
     assert html.count('<g class="node st-') == 4
     assert 'id="compare-bot"' in html and 'href="#compare-bot"' in html
     # nothing is loaded from anywhere: no external src/href, no stylesheet links
-    assert "<link" not in html and " src=" not in html and "http://" not in html.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert (
+        "<link" not in html
+        and " src=" not in html
+        and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
 
 
 @pytest.mark.realdata

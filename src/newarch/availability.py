@@ -60,7 +60,7 @@ class Availability:
         """One line naming the sources, for reports."""
         return ", ".join(self.origins) if self.origins else "none"
 
-    def merge(self, other: "Availability") -> None:
+    def merge(self, other: Availability) -> None:
         for subdir, names in other.names.items():
             self.names.setdefault(subdir, set()).update(names)
         self.any_subdir |= other.any_subdir
@@ -93,7 +93,9 @@ def _subdir_of(path: Path) -> str:
     if not subdir:
         raise AvailabilityError(
             "cannot tell the subdir of this repodata.json: it has no info.subdir and its folder is not "
-            "named like a subdir (e.g. win-arm64/repodata.json)", str(path))
+            "named like a subdir (e.g. win-arm64/repodata.json)",
+            str(path),
+        )
     return str(subdir)
 
 
@@ -131,8 +133,7 @@ def _load_channel_dir(path: Path) -> Availability:
     result = Availability()
     found = sorted(p for p in path.glob("*/repodata.json") if p.parent.name in KNOWN_SUBDIRS)
     if not found:
-        raise AvailabilityError("folder has no <subdir>/repodata.json files (e.g. win-arm64/repodata.json)",
-                                str(path))
+        raise AvailabilityError("folder has no <subdir>/repodata.json files (e.g. win-arm64/repodata.json)", str(path))
     for p in found:
         result.merge(_load_repodata_file(p, p.parent.name))
     result.origins = [str(path)]
@@ -182,8 +183,12 @@ def load_one(item: str | Path, subdirs: Sequence[str], gateway: rattler.Gateway 
     return _load_name_list(path)
 
 
-def load_availability(items: Iterable[str | Path], platform: str, build_platform: str | None = None,
-                      gateway: rattler.Gateway | None = None) -> Availability:
+def load_availability(
+    items: Iterable[str | Path],
+    platform: str,
+    build_platform: str | None = None,
+    gateway: rattler.Gateway | None = None,
+) -> Availability:
     """Read all ``--available`` inputs. URLs are queried for ``platform``, ``noarch`` (and the build
     platform when given); local files keep whatever subdir they are for."""
     subdirs = [platform, NOARCH] + ([build_platform] if build_platform and build_platform != platform else [])

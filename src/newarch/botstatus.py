@@ -66,15 +66,17 @@ def _strip(name: str) -> str:
 
 def parse_bot_status(data: Any, origin: str) -> BotStatus:
     if not isinstance(data, dict):
-        raise NewarchError(f"not a bot migration status: the top level is a {type(data).__name__}, not an object",
-                           origin)
+        raise NewarchError(
+            f"not a bot migration status: the top level is a {type(data).__name__}, not an object", origin
+        )
     status = BotStatus(origin)
     warn = status.warnings.append
     present = [b for b in BUCKETS if b in data]
     fs_status = data.get("_feedstock_status")
     if not present and not isinstance(fs_status, dict):
-        raise NewarchError("not a bot migration status: none of the state buckets " + ", ".join(BUCKETS)
-                           + " is present", origin)
+        raise NewarchError(
+            "not a bot migration status: none of the state buckets " + ", ".join(BUCKETS) + " is present", origin
+        )
     for key in sorted(k for k in data if k not in BUCKETS and k not in KNOWN_EXTRA_KEYS):
         warn(f"{origin}: unknown key {key!r} ignored")
     missing = [b for b in BUCKETS if b not in data]
@@ -131,11 +133,17 @@ def _read_feedstock_status(status: BotStatus, fs_status: dict[str, Any]) -> None
         node.pr_url = info.get("pr_url") if isinstance(info.get("pr_url"), str) else ""
         node.pr_status = info.get("pr_status") if isinstance(info.get("pr_status"), str) else ""
     if bad:
-        status.warnings.append(f"{origin}: _feedstock_status entries with an unexpected shape ignored: "
-                               + ", ".join(sorted(bad)[:10]) + (" ..." if len(bad) > 10 else ""))
+        status.warnings.append(
+            f"{origin}: _feedstock_status entries with an unexpected shape ignored: "
+            + ", ".join(sorted(bad)[:10])
+            + (" ..." if len(bad) > 10 else "")
+        )
     if unbucketed:
-        status.warnings.append(f"{origin}: {len(unbucketed)} node(s) in _feedstock_status are in no state bucket: "
-                               + ", ".join(sorted(unbucketed)[:10]) + (" ..." if len(unbucketed) > 10 else ""))
+        status.warnings.append(
+            f"{origin}: {len(unbucketed)} node(s) in _feedstock_status are in no state bucket: "
+            + ", ".join(sorted(unbucketed)[:10])
+            + (" ..." if len(unbucketed) > 10 else "")
+        )
 
 
 def load_bot_status(path: str | Path) -> BotStatus:

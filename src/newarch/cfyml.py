@@ -78,14 +78,17 @@ class CfYmlChange:
             return ""
         header = ""
         if self.synthesized and header_comment:
-            header = (f"# {self.feedstock}: synthesized from the settings recorded in the snapshot, not from the "
-                      f"real {FILENAME};\n# the context lines may differ from the feedstock's file.\n")
+            header = (
+                f"# {self.feedstock}: synthesized from the settings recorded in the snapshot, not from the "
+                f"real {FILENAME};\n# the context lines may differ from the feedstock's file.\n"
+            )
         return header + unified_diff(self.before, self.after)
 
 
 def unified_diff(before: str, after: str, path: str = FILENAME) -> str:
-    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+    )
     out = []
     for line in lines:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
@@ -127,8 +130,9 @@ def _safe_load(text: str, origin: str) -> Any:
         return YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise NewarchError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", origin,
-                           mark.line + 1 if mark else None) from exc
+        raise NewarchError(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}", origin, mark.line + 1 if mark else None
+        ) from exc
 
 
 def _rt_load(text: str, origin: str) -> Any:
@@ -140,8 +144,9 @@ def _rt_load_with(yaml: YAML, text: str, origin: str) -> Any:
         return yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise NewarchError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", origin,
-                           mark.line + 1 if mark else None) from exc
+        raise NewarchError(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}", origin, mark.line + 1 if mark else None
+        ) from exc
 
 
 def read_settings(text: str, origin: str = FILENAME) -> PlatformSettings:
@@ -259,15 +264,15 @@ def _insert_flow(text: str, lines: list[str], start: tuple[int, int], setting: S
     if col >= len(row) or row[col] != "{":
         raise _NeedsRedump()
     end = row.find("}", col)
-    inner = row[col + 1:end] if end > 0 else ""
+    inner = row[col + 1 : end] if end > 0 else ""
     if end < 0 or any(c in inner for c in "{}[]'\"#"):
         raise _NeedsRedump()
     item = f"{setting.sub}: {setting.value}"
     if inner.strip():
         body = inner.rstrip()
-        lines[line] = row[:col + 1] + body + ", " + item + inner[len(body):] + row[end:]
+        lines[line] = row[: col + 1] + body + ", " + item + inner[len(body) :] + row[end:]
     else:
-        lines[line] = row[:col + 1] + item + row[end:]
+        lines[line] = row[: col + 1] + item + row[end:]
     return "".join(lines)
 
 
@@ -342,8 +347,15 @@ def add_settings(text: str, settings: list[Setting], origin: str = FILENAME) -> 
     return new
 
 
-def plan_change(feedstock: str, text: str, platform: str, build_platform: str, mode: str,
-                origin: str = FILENAME, synthesized: bool = False) -> CfYmlChange:
+def plan_change(
+    feedstock: str,
+    text: str,
+    platform: str,
+    build_platform: str,
+    mode: str,
+    origin: str = FILENAME,
+    synthesized: bool = False,
+) -> CfYmlChange:
     """The change turning ``platform`` on in ``text``; no change when it is configured already."""
     current = read_settings(text, origin)
     notes: list[str] = []
@@ -358,15 +370,22 @@ def plan_change(feedstock: str, text: str, platform: str, build_platform: str, m
     after = add_settings(text, wanted, origin)
     if mode == "cross" and current.test:
         notes.append(f"kept the existing 'test: {current.test}'")
-    return CfYmlChange(feedstock, platform, build_platform, mode, text, after, tuple(wanted), synthesized,
-                       tuple(notes))
+    return CfYmlChange(feedstock, platform, build_platform, mode, text, after, tuple(wanted), synthesized, tuple(notes))
 
 
-def change_from_settings(feedstock: str, settings: PlatformSettings, platform: str, build_platform: str,
-                         mode: str) -> CfYmlChange:
+def change_from_settings(
+    feedstock: str, settings: PlatformSettings, platform: str, build_platform: str, mode: str
+) -> CfYmlChange:
     """The change computed on a conda-forge.yml synthesized from recorded settings (no checkout)."""
-    return plan_change(feedstock, synthesize(settings), platform, build_platform, mode,
-                       origin=f"{feedstock}/{FILENAME} (synthesized)", synthesized=True)
+    return plan_change(
+        feedstock,
+        synthesize(settings),
+        platform,
+        build_platform,
+        mode,
+        origin=f"{feedstock}/{FILENAME} (synthesized)",
+        synthesized=True,
+    )
 
 
 def feedstock_yml(feedstock_dir: Path) -> Path:
@@ -390,8 +409,7 @@ def read_feedstock(feedstock_dir: Path) -> str:
         raise NewarchError("not UTF-8 text", str(path)) from exc
 
 
-def change_for_dir(feedstock: str, feedstock_dir: Path, platform: str, build_platform: str,
-                   mode: str) -> CfYmlChange:
+def change_for_dir(feedstock: str, feedstock_dir: Path, platform: str, build_platform: str, mode: str) -> CfYmlChange:
     text = read_feedstock(feedstock_dir)
     return plan_change(feedstock, text, platform, build_platform, mode, origin=str(feedstock_yml(feedstock_dir)))
 

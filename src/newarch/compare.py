@@ -82,8 +82,13 @@ class BlockedReadyRow:
     parents_known: bool = True  # False when the status file has no _feedstock_status
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "bot_state": self.bot_state, "our_state": "ready", "our_reason": self.our_reason,
-                "held_by": [h.to_json() for h in self.held_by] if self.parents_known else None}
+        return {
+            "name": self.name,
+            "bot_state": self.bot_state,
+            "our_state": "ready",
+            "our_reason": self.our_reason,
+            "held_by": [h.to_json() for h in self.held_by] if self.parents_known else None,
+        }
 
 
 @dataclass(slots=True)
@@ -112,9 +117,13 @@ class Comparison:
         return dict(sorted(groups.items(), key=lambda kv: (kv[0] == ABSENT, -len(kv[1]), kv[0])))
 
     def sizes(self) -> dict[str, int]:
-        return {"both": len(self.both), "bot_only": len(self.bot_only), "ours_only": len(self.ours_only),
-                "blocked_ready": len(self.blocked_ready),
-                "absent": sum(1 for r in self.bot_only if r.code == ABSENT)}
+        return {
+            "both": len(self.both),
+            "bot_only": len(self.bot_only),
+            "ours_only": len(self.ours_only),
+            "blocked_ready": len(self.blocked_ready),
+            "absent": sum(1 for r in self.bot_only if r.code == ABSENT),
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,8 +146,9 @@ class Comparison:
 
 def _absent_verdict(snapshot: Snapshot, plan: Plan, name: str) -> tuple[str, str]:
     if name in snapshot.failures:
-        return ABSENT, (f"not in the snapshot: it could not be read when the snapshot was made "
-                        f"({snapshot.failures[name]})")
+        return ABSENT, (
+            f"not in the snapshot: it could not be read when the snapshot was made ({snapshot.failures[name]})"
+        )
     # why-not still knows whether the plan reaches it (only through a dependency listed as unknown),
     # and a name that is also an output of a rendered feedstock gets that output's reason
     w = why_not(snapshot, plan, name)
@@ -152,8 +162,15 @@ def _verdicts(snapshot: Snapshot, plan: Plan) -> dict[str, tuple[str, str]]:
 
 def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, FeedstockStatus]) -> Comparison:
     """Compare ``plan`` (with its ``statuses``, see :func:`newarch.status.compute_status`) with ``bot``."""
-    result = Comparison(plan.pair.target, plan.pair.build, list(plan.targets), snapshot.date, bot.origin,
-                        bot.counts(), warnings=list(bot.warnings))
+    result = Comparison(
+        plan.pair.target,
+        plan.pair.build,
+        list(plan.targets),
+        snapshot.date,
+        bot.origin,
+        bot.counts(),
+        warnings=list(bot.warnings),
+    )
     verdicts = _verdicts(snapshot, plan)
 
     def verdict(name: str) -> tuple[str, str]:
@@ -198,8 +215,10 @@ def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, 
             row.held_by.append(HeldBy(parent, pstate or "(no bucket)", code, reason))
         result.blocked_ready.append(row)
     if not bot.has_edges:
-        result.warnings.append(f"{bot.origin}: no _feedstock_status (immediate_children), so the bot parents "
-                               "holding blocked nodes cannot be named")
+        result.warnings.append(
+            f"{bot.origin}: no _feedstock_status (immediate_children), so the bot parents "
+            "holding blocked nodes cannot be named"
+        )
     return result
 
 
@@ -258,8 +277,12 @@ def compare_section_html(comparison: Comparison) -> str:
     from jinja2 import Environment
 
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(_HTML).render(c=comparison, s=comparison.sizes(), groups=comparison.bot_only_by_code(),
-                                      disagree=comparison.done_disagreements())
+    return env.from_string(_HTML).render(
+        c=comparison,
+        s=comparison.sizes(),
+        groups=comparison.bot_only_by_code(),
+        disagree=comparison.done_disagreements(),
+    )
 
 
 def render_table(comparison: Comparison, console: Any) -> None:
@@ -268,19 +291,28 @@ def render_table(comparison: Comparison, console: Any) -> None:
 
     c = comparison
     s = c.sizes()
-    console.print(f"[bold]{c.platform}[/]" + (f" <- {c.build_platform}" if c.build_platform != c.platform else "")
-                  + f", targets: {', '.join(c.targets)}; bot status: {c.status_origin}", highlight=False)
-    console.print(f"in both: {s['both']}   bot only: {s['bot_only']} ({s['absent']} absent from the snapshot)   "
-                  f"ours only: {s['ours_only']}   held by the bot but ready here: {s['blocked_ready']}",
-                  highlight=False)
+    console.print(
+        f"[bold]{c.platform}[/]"
+        + (f" <- {c.build_platform}" if c.build_platform != c.platform else "")
+        + f", targets: {', '.join(c.targets)}; bot status: {c.status_origin}",
+        highlight=False,
+    )
+    console.print(
+        f"in both: {s['both']}   bot only: {s['bot_only']} ({s['absent']} absent from the snapshot)   "
+        f"ours only: {s['ours_only']}   held by the bot but ready here: {s['blocked_ready']}",
+        highlight=False,
+    )
     if c.blocked_ready:
         t = Table(title="Held by the bot, ready in our plan", title_justify="left", show_lines=False)
         t.add_column("feedstock", style="bold")
         t.add_column("bot state")
         t.add_column("held by (bot parents not done) and our verdict")
         for r in c.blocked_ready:
-            held = "\n".join(f"{h.name} ({h.bot_state}): {h.verdict} — {h.reason}" for h in r.held_by) \
-                if r.parents_known else "(the status file does not list the bot's edges)"
+            held = (
+                "\n".join(f"{h.name} ({h.bot_state}): {h.verdict} — {h.reason}" for h in r.held_by)
+                if r.parents_known
+                else "(the status file does not list the bot's edges)"
+            )
             t.add_row(r.name, r.bot_state, held or "(no unfinished bot parent)")
         console.print(t)
     for code, rows in c.bot_only_by_code().items():
@@ -324,9 +356,16 @@ def render_table(comparison: Comparison, console: Any) -> None:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
-def compare_bot_file(snapshot: Snapshot, status_path: Any, targets: list[str] | tuple[str, ...],
-                     platform: str = "win-arm64", build_platform: str | None = None, mode: str = "auto",
-                     plan: Plan | None = None, statuses: dict[str, FeedstockStatus] | None = None) -> Comparison:
+def compare_bot_file(
+    snapshot: Snapshot,
+    status_path: Any,
+    targets: list[str] | tuple[str, ...],
+    platform: str = "win-arm64",
+    build_platform: str | None = None,
+    mode: str = "auto",
+    plan: Plan | None = None,
+    statuses: dict[str, FeedstockStatus] | None = None,
+) -> Comparison:
     """Load a bot status file and compare; pass ``plan``/``statuses`` when you have them already."""
     from .botstatus import load_bot_status
     from .status import compute_status, plan_for_status

@@ -27,11 +27,25 @@ from .graph import RENDERED, Edge
 from .model import Output, PlatformPair
 from .plan import Plan, Pruned
 
-CODES = ("planned", "absent", "ignored", "available", "other-provider", "noarch", "skipped", "build-only", "noarch-host-only",
-         "selector", "python-variant", "unrendered", "unreachable")
+CODES = (
+    "planned",
+    "absent",
+    "ignored",
+    "available",
+    "other-provider",
+    "noarch",
+    "skipped",
+    "build-only",
+    "noarch-host-only",
+    "selector",
+    "python-variant",
+    "unrendered",
+    "unreachable",
+)
 
 
 # -- why ----------------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class Chain:
@@ -138,6 +152,7 @@ def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
 
 # -- why not --------------------------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class WhyNot:
     code: str
@@ -150,8 +165,16 @@ class WhyNot:
 
 
 # priority of the reasons found (lower wins)
-_PRIORITY = {"skipped-needed": 0, "unrendered": 0, "build-only": 1, "noarch-host-only": 2, "selector": 3,
-             "python-variant": 3, "skipped-elsewhere": 5, "other-build-only": 6}
+_PRIORITY = {
+    "skipped-needed": 0,
+    "unrendered": 0,
+    "build-only": 1,
+    "noarch-host-only": 2,
+    "selector": 3,
+    "python-variant": 3,
+    "skipped-elsewhere": 5,
+    "other-build-only": 6,
+}
 
 
 class _Explainer:
@@ -228,7 +251,7 @@ class _Explainer:
             for f in set(plan.feedstocks) | {n.feedstock for n in plan.noarch.values()}:
                 fs = plan.snapshot.feedstocks.get(f)
                 r = fs.renders.get(self.key) if fs else None
-                for o in (r.outputs if r else ()):
+                for o in r.outputs if r else ():
                     if o.skip:
                         sk[(f, o.name)] = o.skip_reason
             self._skipped = sk
@@ -255,17 +278,27 @@ class _Explainer:
         whether the plan reaches ``name`` is still known: only through an unknown (external) dep."""
         snap = self.plan.snapshot
         producers = snap.output_index.get(name) or []
-        what = (f"{name} is produced by {', '.join(producers)}, which is not in the snapshot" if producers
-                else f"{name} is not in the snapshot (no feedstock of that name, and no rendered recipe mentions an "
-                "output of that name)")
-        via = sorted({u.name for u in self.plan.unknown
-                      if u.name == name or name in (snap.output_index.get(u.name) or ())})
+        what = (
+            f"{name} is produced by {', '.join(producers)}, which is not in the snapshot"
+            if producers
+            else f"{name} is not in the snapshot (no feedstock of that name, and no rendered recipe mentions an "
+            "output of that name)"
+        )
+        via = sorted(
+            {u.name for u in self.plan.unknown if u.name == name or name in (snap.output_index.get(u.name) or ())}
+        )
         if via:
             needers = sorted({w for u in self.plan.unknown if u.name in via for w in u.needed_by})
-            return WhyNot("absent", f"{what}; the plan needs {', '.join(via)} from it "
-                          f"(needed by {', '.join(needers[:6])}): add it to the snapshot to plan it", [], name)
-        return WhyNot("absent", f"{what}; no dependency of the planned feedstocks comes from it, so it is not "
-                      "needed", [], name)
+            return WhyNot(
+                "absent",
+                f"{what}; the plan needs {', '.join(via)} from it "
+                f"(needed by {', '.join(needers[:6])}): add it to the snapshot to plan it",
+                [],
+                name,
+            )
+        return WhyNot(
+            "absent", f"{what}; no dependency of the planned feedstocks comes from it, so it is not needed", [], name
+        )
 
     def explain(self, name: str) -> WhyNot:
         plan = self.plan
@@ -283,30 +316,47 @@ class _Explainer:
                 return self._absent(name)
         if fname in plan.feedstocks:
             fs = plan.feedstocks[fname]
-            return WhyNot("planned", f"{fname} is in the plan (wave {fs.wave}, {fs.mode}): "
-                          f"{' -> '.join(fs.why)}", [], fname)
+            return WhyNot(
+                "planned", f"{fname} is in the plan (wave {fs.wave}, {fs.mode}): {' -> '.join(fs.why)}", [], fname
+            )
         names = self.names.get(fname, set()) | {fname}
         ign = sorted(n for n in names if n in plan.options.ignore)
         if ign:
             return WhyNot("ignored", f"{fname} is ignored by the user ({', '.join(ign)})", [], fname)
-        avail = sorted(n for n in names if n in plan.available_hits or
-                       (n in plan.options.available and n in plan.needed))
+        avail = sorted(
+            n for n in names if n in plan.available_hits or (n in plan.options.available and n in plan.needed)
+        )
         if avail:
             who = sorted({w for n in avail for w in plan.available_hits.get(n, ["target"])})
-            return WhyNot("available", f"{', '.join(avail)} already available on {pair.target} "
-                          f"(needed by {', '.join(who[:5])})", [], fname)
+            return WhyNot(
+                "available",
+                f"{', '.join(avail)} already available on {pair.target} (needed by {', '.join(who[:5])})",
+                [],
+                fname,
+            )
         others = sorted(n for n in names for f in [self.provider_in_plan(n)] if f and f != fname)
         if others:
             provs = sorted({self.provider_in_plan(n) for n in others})
-            return WhyNot("other-provider", f"{', '.join(others)} (also produced by {fname}) is built by "
-                          f"{', '.join(provs)} in this plan", [], fname)
+            return WhyNot(
+                "other-provider",
+                f"{', '.join(others)} (also produced by {fname}) is built by {', '.join(provs)} in this plan",
+                [],
+                fname,
+            )
         noarch = sorted(n for n, node in plan.noarch.items() if node.feedstock == fname)
         if noarch:
-            notes = [plan.needed[n].resolution.reason for n in noarch
-                     if n in plan.needed and "noarch variant" in plan.needed[n].resolution.reason]
-            return WhyNot("noarch", f"only noarch output(s) {', '.join(noarch)} of {fname} are needed: built once, "
-                          "not for the target; their run deps are in the plan"
-                          + (f" ({notes[0]})" if notes else ""), notes[1:], fname)
+            notes = [
+                plan.needed[n].resolution.reason
+                for n in noarch
+                if n in plan.needed and "noarch variant" in plan.needed[n].resolution.reason
+            ]
+            return WhyNot(
+                "noarch",
+                f"only noarch output(s) {', '.join(noarch)} of {fname} are needed: built once, "
+                "not for the target; their run deps are in the plan" + (f" ({notes[0]})" if notes else ""),
+                notes[1:],
+                fname,
+            )
         findings: list[tuple[int, str, str]] = []
         for u in plan.unknown:
             if u.name in names and u.kind in ("skipped", "unrendered"):
@@ -317,30 +367,48 @@ class _Explainer:
                 if e.dst_feedstock not in ("", fname):
                     continue
                 if e.section == "build":
-                    findings.append((1, "build-only",
-                                     f"only a build dependency: {e.label()} — runs on {pair.build} when "
-                                     f"{e.src_feedstock} is cross-compiled"))
+                    findings.append(
+                        (
+                            1,
+                            "build-only",
+                            f"only a build dependency: {e.label()} — runs on {pair.build} when "
+                            f"{e.src_feedstock} is cross-compiled",
+                        )
+                    )
                 else:
-                    findings.append((2, "noarch-host-only",
-                                     f"only a host dependency of noarch output {e.output}: {e.label()} — "
-                                     "noarch outputs are built once elsewhere"))
+                    findings.append(
+                        (
+                            2,
+                            "noarch-host-only",
+                            f"only a host dependency of noarch output {e.output}: {e.label()} — "
+                            "noarch outputs are built once elsewhere",
+                        )
+                    )
             for f, o, x in self.dropped().get(n, ()):
-                findings.append((3, "selector", f"{f}:{o.name} needs {n} in {x.section} only under "
-                                 f"[{x.condition}], false for {pair}"
-                                 + (f" (line {x.line})" if x.line else "")))
+                findings.append(
+                    (
+                        3,
+                        "selector",
+                        f"{f}:{o.name} needs {n} in {x.section} only under "
+                        f"[{x.condition}], false for {pair}" + (f" (line {x.line})" if x.line else ""),
+                    )
+                )
         if not findings:
             findings.extend(self._elsewhere(fname, names))
         render = snap.feedstocks[fname].renders.get(plan.pair.key)
         if not findings:
             if render is not None and render.outputs and all(o.skip for o in render.outputs):
                 reasons = sorted({o.skip_reason for o in render.outputs if o.skip_reason})
-                return WhyNot("skipped", f"{fname} skips every output for {pair.target}"
-                              + (f" ({'; '.join(reasons)})" if reasons else "")
-                              + "; nothing needed depends on it either", [], fname)
-            targets = (", ".join(plan.targets) if 0 < len(plan.targets) <= 6
-                       else f"the {len(plan.targets)} targets")
-            return WhyNot("unreachable", f"nothing needed for {targets} on "
-                          f"{pair} depends on {fname}", [], fname)
+                return WhyNot(
+                    "skipped",
+                    f"{fname} skips every output for {pair.target}"
+                    + (f" ({'; '.join(reasons)})" if reasons else "")
+                    + "; nothing needed depends on it either",
+                    [],
+                    fname,
+                )
+            targets = ", ".join(plan.targets) if 0 < len(plan.targets) <= 6 else f"the {len(plan.targets)} targets"
+            return WhyNot("unreachable", f"nothing needed for {targets} on {pair} depends on {fname}", [], fname)
         findings.sort(key=lambda t: (t[0], t[2]))
         _, code, text = findings[0]
         details = list(dict.fromkeys(t for _, _, t in findings))
@@ -362,32 +430,65 @@ class _Explainer:
                 if section == "run_constraints":
                     continue
                 if o.noarch and section == "host":
-                    out.append((2, "noarch-host-only", f"only a host dependency of noarch output {where}: "
-                                "noarch outputs are built once elsewhere"
-                                + (" and it is skipped for " + plan.pair.target if (f, o.name) in skipped_here
-                                   else "")))
+                    out.append(
+                        (
+                            2,
+                            "noarch-host-only",
+                            f"only a host dependency of noarch output {where}: "
+                            "noarch outputs are built once elsewhere"
+                            + (" and it is skipped for " + plan.pair.target if (f, o.name) in skipped_here else ""),
+                        )
+                    )
                 elif (f, o.name) in skipped_here:
                     why = skipped_here[(f, o.name)]
-                    out.append((5, "skipped", f"only needed by {where}, which is skipped for {plan.pair.target}"
-                                + (f" ({why})" if why else "")))
+                    out.append(
+                        (
+                            5,
+                            "skipped",
+                            f"only needed by {where}, which is skipped for {plan.pair.target}"
+                            + (f" ({why})" if why else ""),
+                        )
+                    )
                 elif py is not None and self.pythons and _py(py) not in self.pythons:
-                    out.append((3, "python-variant",
-                                f"only needed by {where} for python {py}{cond}; {plan.pair.target} builds "
-                                f"python {', '.join(sorted(self.pythons))} only"))
+                    out.append(
+                        (
+                            3,
+                            "python-variant",
+                            f"only needed by {where} for python {py}{cond}; {plan.pair.target} builds "
+                            f"python {', '.join(sorted(self.pythons))} only",
+                        )
+                    )
                 elif section == "build":
                     out.append((6, "build-only", f"only a build dependency of {where}{cond}"))
                 elif req.condition:
-                    out.append((3, "selector", f"{where} needs {req.spec} in {section} only{cond}, which is "
-                                f"false for {plan.pair}"))
+                    out.append(
+                        (
+                            3,
+                            "selector",
+                            f"{where} needs {req.spec} in {section} only{cond}, which is false for {plan.pair}",
+                        )
+                    )
                 else:
-                    out.append((4, "selector", f"{where} needs {req.spec} in {section}, but the {plan.pair} "
-                                "render does not (a selector or variant differs)"))
+                    out.append(
+                        (
+                            4,
+                            "selector",
+                            f"{where} needs {req.spec} in {section}, but the {plan.pair} "
+                            "render does not (a selector or variant differs)",
+                        )
+                    )
                 if len(out) > out_before:
                     pair_name = str(PlatformPair.parse(k))
                     seen_in.setdefault(out.pop(), []).append(pair_name)
         # one line per finding, naming every render (pair) it was seen in
-        return [(prio, code, f"{text} [seen in the {', '.join(sorted(set(pairs)))} render"
-                 f"{'s' if len(set(pairs)) > 1 else ''}]") for (prio, code, text), pairs in seen_in.items()]
+        return [
+            (
+                prio,
+                code,
+                f"{text} [seen in the {', '.join(sorted(set(pairs)))} render{'s' if len(set(pairs)) > 1 else ''}]",
+            )
+            for (prio, code, text), pairs in seen_in.items()
+        ]
 
 
 def _py(v: str) -> str:

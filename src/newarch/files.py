@@ -11,8 +11,9 @@ from typing import Any
 from .errors import NewarchError
 
 
-def read_bytes(path: str | Path, what: str, error: type[NewarchError] = NewarchError,
-               max_bytes: int | None = None) -> bytes:
+def read_bytes(
+    path: str | Path, what: str, error: type[NewarchError] = NewarchError, max_bytes: int | None = None
+) -> bytes:
     """The bytes of ``path``; a missing, unreadable or too large file is one ``error`` naming it as ``what``."""
     p = Path(path)
     try:
@@ -53,8 +54,9 @@ def parse_json(data: bytes | str, what: str, origin: str, error: type[NewarchErr
         raise error(f"{what} is nested too deeply", origin) from exc
 
 
-def read_json(path: str | Path, what: str, error: type[NewarchError] = NewarchError,
-              max_bytes: int | None = None) -> Any:
+def read_json(
+    path: str | Path, what: str, error: type[NewarchError] = NewarchError, max_bytes: int | None = None
+) -> Any:
     return parse_json(read_bytes(path, what, error, max_bytes), what, str(path), error)
 
 

@@ -51,8 +51,14 @@ class Edge:
     via: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        d = {"from": self.src_feedstock, "to": self.dst_feedstock, "output": self.output,
-             "dep": self.dep_output, "section": self.section, "spec": self.spec}
+        d = {
+            "from": self.src_feedstock,
+            "to": self.dst_feedstock,
+            "output": self.output,
+            "dep": self.dep_output,
+            "section": self.section,
+            "spec": self.spec,
+        }
         if self.condition:
             d["condition"] = self.condition
         if self.via:
@@ -96,7 +102,7 @@ class PairIndex:
     _all_outputs: dict[str, list[Output]] | None = None
 
     @classmethod
-    def build(cls, snapshot: Snapshot, pair: PlatformPair) -> "PairIndex":
+    def build(cls, snapshot: Snapshot, pair: PlatformPair) -> PairIndex:
         idx = cls(snapshot, pair)
         key = pair.key
         build_target = pair.build
@@ -149,29 +155,46 @@ class PairIndex:
             if not noarch:
                 fallback, where = self._noarch_fallback(chosen, name)
                 if fallback:
-                    note = (f"the {self.pair.target} render builds '{name}' compiled, but {chosen} also builds a "
-                            f"noarch variant of it ({where}) that installs on {self.pair.target}")
-                    return Resolution(name, RENDERED, chosen, fallback, cands,
-                                      f"{reason}; {note}" if reason else note, True)
+                    note = (
+                        f"the {self.pair.target} render builds '{name}' compiled, but {chosen} also builds a "
+                        f"noarch variant of it ({where}) that installs on {self.pair.target}"
+                    )
+                    return Resolution(
+                        name, RENDERED, chosen, fallback, cands, f"{reason}; {note}" if reason else note, True
+                    )
             return Resolution(name, RENDERED, chosen, outs, cands, reason, noarch)
         if name in self.skipped:
             fs = tuple(sorted(self.skipped[name]))
             for f in fs:  # a noarch build made elsewhere installs here too (m2-* packages, built on win-64)
                 fallback, where = self._noarch_fallback(f, name)
                 if fallback:
-                    return Resolution(name, RENDERED, f, fallback, fs,
-                                      f"'{name}' is skipped in the {self.pair.target} render of {f}, but its noarch "
-                                      f"build ({where}) installs on {self.pair.target}", True)
+                    return Resolution(
+                        name,
+                        RENDERED,
+                        f,
+                        fallback,
+                        fs,
+                        f"'{name}' is skipped in the {self.pair.target} render of {f}, but its noarch "
+                        f"build ({where}) installs on {self.pair.target}",
+                        True,
+                    )
             for f in fs:  # kept in the recipe but skipped everywhere: published by an earlier build
                 outs = self._published_noarch(f, name)
                 if outs:
-                    return Resolution(name, RENDERED, f, outs, fs,
-                                      f"'{name}' is noarch and every render of {f} skips it "
-                                      f"(skip: {outs[0].skip_reason or 'true'}); the output index lists it under "
-                                      f"{f}, so an earlier build published it and it installs on {self.pair.target}",
-                                      True)
-            return Resolution(name, SKIPPED, fs[0], (), fs,
-                              f"'{name}' is skipped for {self.pair.target} by {', '.join(fs)}")
+                    return Resolution(
+                        name,
+                        RENDERED,
+                        f,
+                        outs,
+                        fs,
+                        f"'{name}' is noarch and every render of {f} skips it "
+                        f"(skip: {outs[0].skip_reason or 'true'}); the output index lists it under "
+                        f"{f}, so an earlier build published it and it installs on {self.pair.target}",
+                        True,
+                    )
+            return Resolution(
+                name, SKIPPED, fs[0], (), fs, f"'{name}' is skipped for {self.pair.target} by {', '.join(fs)}"
+            )
         if index:
             inside = [f for f in index if f in self.snapshot.feedstocks]
             if inside:
@@ -186,11 +209,23 @@ class PairIndex:
                         why = f"failed to render for {self.pair}: {render.error}"
                     else:
                         why = f"renders no output '{name}' for {self.pair}"
-                return Resolution(name, UNRENDERED, f, (), tuple(sorted(index)),
-                                  f"'{name}' comes from feedstock {f} (output index), which {why}")
-            return Resolution(name, EXTERNAL, "", (), tuple(sorted(index)),
-                              f"'{name}' comes from {', '.join(sorted(index))}, which is not in the snapshot "
-                              "(what it needs, and whether it is noarch, is unknown)")
+                return Resolution(
+                    name,
+                    UNRENDERED,
+                    f,
+                    (),
+                    tuple(sorted(index)),
+                    f"'{name}' comes from feedstock {f} (output index), which {why}",
+                )
+            return Resolution(
+                name,
+                EXTERNAL,
+                "",
+                (),
+                tuple(sorted(index)),
+                f"'{name}' comes from {', '.join(sorted(index))}, which is not in the snapshot "
+                "(what it needs, and whether it is noarch, is unknown)",
+            )
         return Resolution(name, UNKNOWN, reason=f"no feedstock in the snapshot or the output index produces '{name}'")
 
     def _noarch_fallback(self, feedstock: str, name: str) -> tuple[tuple[Output, ...], str]:
@@ -204,8 +239,11 @@ class PairIndex:
         for key in sorted(fs.renders):
             if key == self.pair.key:
                 continue
-            outs = tuple(o for o in fs.renders[key].outputs if o.name == name and o.noarch and not o.skip
-                         and not any(r.name in other_os for r in o.reqs("run")))
+            outs = tuple(
+                o
+                for o in fs.renders[key].outputs
+                if o.name == name and o.noarch and not o.skip and not any(r.name in other_os for r in o.reqs("run"))
+            )
             if outs:
                 return outs, f"rendered for {fs.renders[key].pair}"
         return (), ""
@@ -262,8 +300,9 @@ class PairIndex:
         hit = self._rex.get(key)
         if hit is None:
             kinds = RUN_EXPORT_KINDS_FROM[env]
-            hit = self._rex[key] = tuple((k, dep_name(s), s) for k, s in self.run_exports_of(name, prefer_build)
-                                         if k in kinds)
+            hit = self._rex[key] = tuple(
+                (k, dep_name(s), s) for k, s in self.run_exports_of(name, prefer_build) if k in kinds
+            )
         return hit
 
     def _any_outputs(self, name: str) -> list[Output]:
@@ -293,8 +332,11 @@ def _union_run_exports(outs: list[Output]) -> list[tuple[str, str]]:
 
 
 # Virtual packages that restrict a noarch package to other operating systems than the key.
-_OTHER_OS = {"win": ("__unix", "__linux", "__osx", "__glibc"), "linux": ("__win", "__osx"),
-             "osx": ("__win", "__linux", "__glibc")}
+_OTHER_OS = {
+    "win": ("__unix", "__linux", "__osx", "__glibc"),
+    "linux": ("__win", "__osx"),
+    "osx": ("__win", "__linux", "__glibc"),
+}
 
 _INDEX_CACHE: dict[tuple[int, str], tuple[Snapshot, PairIndex]] = {}
 

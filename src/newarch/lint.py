@@ -53,13 +53,15 @@ AUTOTOOLS = {"autoconf", "automake", "libtool", "autoconf-archive", "autotools_c
 AUTOTOOLS_PREFIXES = ("m2-autoconf", "m2-automake", "m2-libtool", "m2-autotools")
 MAKE_TOOLS = {"make", "m2-make"}
 _CONFIGURE_RUN = re.compile(
-    r"(?:\.\.?/|/|\\|\b(?:ba)?sh\s+(?:-\S+\s+)*[\"']?)configure\b|\bautoreconf\b|\bautogen\.sh\b")
+    r"(?:\.\.?/|/|\\|\b(?:ba)?sh\s+(?:-\S+\s+)*[\"']?)configure\b|\bautoreconf\b|\bautogen\.sh\b"
+)
 MINGW_COMPILER_LANGS = {"gcc": "m2w64_c", "gxx": "m2w64_cxx", "gfortran": "m2w64_fortran"}
 SCRIPT_EXTS = (".bat", ".cmd", ".sh", ".bash", ".ps1")
 ARM_WORDS = ("arm64", "aarch64")
 _ERROR_WHERE = re.compile(r"^(?P<file>[^\s:]+?)(?::(?P<line>\d+))?(?::\d+)?: (?P<reason>.*)$", re.S)
 _PREBUILT = re.compile(
-    r"(?<![a-z0-9])(x86_64|x86-64|x64|amd64|win64|win-64|win_amd64|i686|win32|mingw64|ucrt64)(?![a-z0-9])")
+    r"(?<![a-z0-9])(x86_64|x86-64|x64|amd64|win64|win-64|win_amd64|i686|win32|mingw64|ucrt64)(?![a-z0-9])"
+)
 # MinGW toolchain pieces in build (m2w64 build *tools* such as m2w64-pkg-config run on the build machine).
 # The MinGW-w64 sysroot (headers, CRT) exists for win-arm64 (``m2w64-sysroot_win-arm64`` is a conda-forge
 # output); what is missing upstream is GCC for aarch64-w64-mingw32, so only compilers are flagged in build.
@@ -70,13 +72,13 @@ _SUBDIR_SUFFIX = re.compile(r"_((?:win|linux|osx|emscripten|wasi)-[a-z0-9]+)$")
 _VS_ACTIVATION = re.compile(r"^vs20\d\d_")
 
 
-def lint_source(src: RecipeSource, pair: PlatformPair, result: RenderResult,
-                available_build: AbstractSet[str] | None = None) -> list[Finding]:
+def lint_source(
+    src: RecipeSource, pair: PlatformPair, result: RenderResult, available_build: AbstractSet[str] | None = None
+) -> list[Finding]:
     """All findings for one feedstock rendered for ``pair`` (sorted by file, line, rule)."""
     ctx = _Context.make(src, pair, result, available_build)
     findings: list[Finding] = []
-    for rule in (_render_failed, _cross_python, _mingw, _build_tool_missing, _autotools, _x86_selector,
-                 _binary_repack):
+    for rule in (_render_failed, _cross_python, _mingw, _build_tool_missing, _autotools, _x86_selector, _binary_repack):
         findings.extend(rule(ctx))
     unique = {(f.rule, f.file, f.line, f.message): f for f in findings}
     return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule, f.message))
@@ -96,8 +98,9 @@ class _Context:
     recipe_rel: str
 
     @classmethod
-    def make(cls, src: RecipeSource, pair: PlatformPair, result: RenderResult,
-             available: AbstractSet[str] | None) -> "_Context":
+    def make(
+        cls, src: RecipeSource, pair: PlatformPair, result: RenderResult, available: AbstractSet[str] | None
+    ) -> _Context:
         rel = src.recipe_file
         return cls(src, pair, result, available, scan(src.text(rel) or ""), rel)
 
@@ -109,8 +112,9 @@ class _Context:
         rel = rel or self.recipe_rel
         return f"{self.src.recipe_dir}/{rel}" if self.src.recipe_dir else rel
 
-    def finding(self, rule: str, line: int, message: str, fix: str, file: str | None = None,
-                severity: str = "") -> Finding:
+    def finding(
+        self, rule: str, line: int, message: str, fix: str, file: str | None = None, severity: str = ""
+    ) -> Finding:
         return Finding(rule, severity or RULES[rule][0], self.src.name, file or self.file(), line, message, fix)
 
     def cross_finding(self, rule: str, line: int, message: str, fix: str, severity: str = "") -> Finding:
@@ -118,8 +122,14 @@ class _Context:
         builds the target natively (a provider for it and no ``build_platform`` entry)."""
         native = self.native_provider()
         if native:
-            return self.finding(rule, line, f"{message} (only if cross-compiled: conda-forge.yml builds "
-                                f"{self.pair.target} natively, provider {native})", fix, severity="info")
+            return self.finding(
+                rule,
+                line,
+                f"{message} (only if cross-compiled: conda-forge.yml builds "
+                f"{self.pair.target} natively, provider {native})",
+                fix,
+                severity="info",
+            )
         return self.finding(rule, line, message, fix, severity=severity)
 
     def native_provider(self) -> str:
@@ -148,8 +158,11 @@ class _Context:
     def dep_lines(self, section: str, match, output: str = "") -> list[Line]:
         """Dependency item lines in ``section`` whose token satisfies ``match``, best first
         (in the output's own block, then top level, then elsewhere; lines false here last)."""
-        hits = [ln for ln in self.text.lines
-                if not ln.in_block_scalar and _section(ln) == section and _dep_item(ln) and match(_dep_item(ln))]
+        hits = [
+            ln
+            for ln in self.text.lines
+            if not ln.in_block_scalar and _section(ln) == section and _dep_item(ln) and match(_dep_item(ln))
+        ]
         return sorted(hits, key=lambda ln: (not self.applies(ln), self._rank(ln, output), ln.number))
 
     def _rank(self, ln: Line, output: str) -> int:
@@ -170,6 +183,7 @@ class _Context:
 
     def normalize(self, token: str) -> str:
         """``cross-python_{{ target_platform }}`` -> ``cross-python_win-arm64``."""
+
         def repl(m: re.Match[str]) -> str:
             var = m.group(1)
             if var in ("target_platform", "host_platform"):
@@ -184,6 +198,7 @@ class _Context:
                 result = evaluate(inner.group(1), self.pair)
                 return result if isinstance(result, str) else m.group(0)
             return value
+
         return re.sub(r"\$?\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", repl, token)
 
 
@@ -221,12 +236,19 @@ def _render_failed(ctx: _Context) -> list[Finding]:
     if m:
         where = m.group("file")
         prefix = f"{ctx.src.name}/"
-        file = where[len(prefix):] if where.startswith(prefix) else where
+        file = where[len(prefix) :] if where.startswith(prefix) else where
         line, reason = int(m.group("line") or 0), m.group("reason")
     reason = " ".join(reason.split())
-    return [ctx.finding("render-failed", line, f"cannot render for {ctx.pair}: {reason}",
-                        "fix the recipe (or the pinning) so it renders for this platform; "
-                        "until then nothing about this feedstock is known", file=file)]
+    return [
+        ctx.finding(
+            "render-failed",
+            line,
+            f"cannot render for {ctx.pair}: {reason}",
+            "fix the recipe (or the pinning) so it renders for this platform; "
+            "until then nothing about this feedstock is known",
+            file=file,
+        )
+    ]
 
 
 def _cross_python(ctx: _Context) -> list[Finding]:
@@ -240,8 +262,11 @@ def _cross_python(ctx: _Context) -> list[Finding]:
     out: list[Finding] = []
     for o in _unique_by_name(built):
         variants = [v for v in built if v.name == o.name]
-        bad = [v for v in variants if any(r.name == "python" for r in v.reqs("host"))
-               and not any(r.name == want for r in v.reqs("build"))]
+        bad = [
+            v
+            for v in variants
+            if any(r.name == "python" for r in v.reqs("host")) and not any(r.name == want for r in v.reqs("build"))
+        ]
         if not bad:
             continue
         if handled and not _has_own_script(ctx, o.name):
@@ -249,15 +274,24 @@ def _cross_python(ctx: _Context) -> list[Finding]:
         lines = ctx.dep_lines("host", lambda t: t == "python", o.name)
         line = lines[0].number if lines else ctx.section_line("host", o.name)
         if ctx.v1:
-            fix = ("add to requirements.build: `- if: build_platform != target_platform` / "
-                   "`then: [python, cross-python_${{ target_platform }}]`")
+            fix = (
+                "add to requirements.build: `- if: build_platform != target_platform` / "
+                "`then: [python, cross-python_${{ target_platform }}]`"
+            )
         else:
-            fix = ("add to requirements/build: `- python  # [build_platform != target_platform]` and "
-                   "`- cross-python_{{ target_platform }}  # [build_platform != target_platform]`")
-        out.append(ctx.cross_finding(
-            "cross-python-missing", line,
-            f"output {o.name} has python in host and is cross-compiled ({ctx.pair}) but has no {want} "
-            f"in build, so the build cannot run the target's python", fix))
+            fix = (
+                "add to requirements/build: `- python  # [build_platform != target_platform]` and "
+                "`- cross-python_{{ target_platform }}  # [build_platform != target_platform]`"
+            )
+        out.append(
+            ctx.cross_finding(
+                "cross-python-missing",
+                line,
+                f"output {o.name} has python in host and is cross-compiled ({ctx.pair}) but has no {want} "
+                f"in build, so the build cannot run the target's python",
+                fix,
+            )
+        )
     return out
 
 
@@ -305,11 +339,16 @@ def _mingw(ctx: _Context) -> list[Finding]:
                 continue
             seen.add(name)
             line = _mingw_line(ctx, section, name, o.name)
-            out.append(ctx.finding(
-                "mingw-on-arm64", line,
-                f"output {o.name} needs {name} ({section}): MinGW GCC and its runtime do not support "
-                "Windows on Arm64 upstream", "build with the MSVC or clang toolchain on win-arm64 (compiler('c') / "
-                "compiler('cxx'), flang for Fortran), or skip win-arm64: `skip: true  # [win and arm64]`"))
+            out.append(
+                ctx.finding(
+                    "mingw-on-arm64",
+                    line,
+                    f"output {o.name} needs {name} ({section}): MinGW GCC and its runtime do not support "
+                    "Windows on Arm64 upstream",
+                    "build with the MSVC or clang toolchain on win-arm64 (compiler('c') / "
+                    "compiler('cxx'), flang for Fortran), or skip win-arm64: `skip: true  # [win and arm64]`",
+                )
+            )
     return out
 
 
@@ -322,7 +361,7 @@ def _mingw_line(ctx: _Context, section: str, name: str, output: str) -> int:
         calls = [("stdlib", "m2w64_c"), ("stdlib", "c")]
     elif base in MINGW_COMPILER_LANGS:
         lang = MINGW_COMPILER_LANGS[base]
-        calls = [("compiler", lang), ("compiler", lang[len("m2w64_"):]), ("compiler", base)]
+        calls = [("compiler", lang), ("compiler", lang[len("m2w64_") :]), ("compiler", base)]
     elif base.startswith("m2w64_"):
         calls = [("compiler", base)]
     else:
@@ -358,11 +397,14 @@ def _build_tool_missing(ctx: _Context) -> list[Finding]:
             seen.add(n)
             lines = ctx.dep_lines("build", lambda t, n=n: ctx.normalize(t) == n, o.name)
             line = lines[0].number if lines else ctx.section_line("build", o.name)
-            out.append(ctx.cross_finding(
-                "build-tool-missing", line,
-                f"output {o.name} needs {n} in build, which does not exist for the build platform "
-                f"{ctx.pair.build}", f"build {n} for {ctx.pair.build} first, or build this feedstock "
-                f"natively on {ctx.pair.target}"))
+            out.append(
+                ctx.cross_finding(
+                    "build-tool-missing",
+                    line,
+                    f"output {o.name} needs {n} in build, which does not exist for the build platform {ctx.pair.build}",
+                    f"build {n} for {ctx.pair.build} first, or build this feedstock natively on {ctx.pair.target}",
+                )
+            )
     return out
 
 
@@ -387,9 +429,15 @@ def _autotools(ctx: _Context) -> list[Finding]:
     scripts, unreadable = _build_scripts(ctx)
     texts = [ctx.src.text(ctx.recipe_rel) or ""] + [t for _, t in scripts]
     runs_configure = [rel for rel, t in scripts if _CONFIGURE_RUN.search(t)]
-    out = [ctx.finding("build-script-unreadable", line, f"build script {rel} named here cannot be read "
-                       f"({why}); the autotools / CC_FOR_BUILD check did not see it", "check it by hand")
-           for rel, line, why in unreadable]
+    out = [
+        ctx.finding(
+            "build-script-unreadable",
+            line,
+            f"build script {rel} named here cannot be read ({why}); the autotools / CC_FOR_BUILD check did not see it",
+            "check it by hand",
+        )
+        for rel, line, why in unreadable
+    ]
     if not tools:
         if not runs_configure:
             return out  # make without configure: cmake/cargo/nmake style builds need no CC_FOR_BUILD
@@ -405,18 +453,25 @@ def _autotools(ctx: _Context) -> list[Finding]:
     if activation:
         # vc-feedstock's activate.bat exports CC_FOR_BUILD/CXX_FOR_BUILD (x64 cl.exe on a subst'ed drive)
         # for cross builds, so configure may find it in the environment: worth a look, not a blocker.
-        why = (f"only the {activation[0]} activation sets CC_FOR_BUILD (to the build machine's cl.exe); "
-               "check that configure's build-machine helpers pick it up")
+        why = (
+            f"only the {activation[0]} activation sets CC_FOR_BUILD (to the build machine's cl.exe); "
+            "check that configure's build-machine helpers pick it up"
+        )
         severity = "info"
     else:
         why = "nothing sets CC_FOR_BUILD, so configure cannot build its build-machine helpers"
         severity = ""
-    out.append(ctx.cross_finding(
-        "autotools-no-cc-for-build", line,
-        f"autotools ({', '.join(sorted(tools))}{evidence}) on a Windows cross-compile ({ctx.pair}) and no "
-        f"CC_FOR_BUILD in the build scripts (read: {seen}); {why}",
-        "build the build-machine part with CC=$CC_FOR_BUILD / CXX=$CXX_FOR_BUILD in the build script "
-        "(as icu-feedstock's build.sh does), or build natively on the target", severity=severity))
+    out.append(
+        ctx.cross_finding(
+            "autotools-no-cc-for-build",
+            line,
+            f"autotools ({', '.join(sorted(tools))}{evidence}) on a Windows cross-compile ({ctx.pair}) and no "
+            f"CC_FOR_BUILD in the build scripts (read: {seen}); {why}",
+            "build the build-machine part with CC=$CC_FOR_BUILD / CXX=$CXX_FOR_BUILD in the build script "
+            "(as icu-feedstock's build.sh does), or build natively on the target",
+            severity=severity,
+        )
+    )
     return out
 
 
@@ -490,20 +545,30 @@ def _x86_selector(ctx: _Context) -> list[Finding]:
             markers.append(repr(twin_subdir))
         if markers and vt != vx:
             done.add(number)
-            out.append(ctx.finding(
-                "x86-selector", number,
-                f"{where} is {vx} on {twin_subdir} but {vt} on {ctx.pair.target} because it tests "
-                f"{', '.join(markers)}; the recipe has no arm64 selector, so {ctx.pair.target} silently "
-                "differs", f"if the line is meant for every 64-bit {os_name}, drop the {markers[0]} test; "
-                f"if it is x86-only, add the arm64 case explicitly (e.g. `{os_name} and arm64`)"))
+            out.append(
+                ctx.finding(
+                    "x86-selector",
+                    number,
+                    f"{where} is {vx} on {twin_subdir} but {vt} on {ctx.pair.target} because it tests "
+                    f"{', '.join(markers)}; the recipe has no arm64 selector, so {ctx.pair.target} silently "
+                    "differs",
+                    f"if the line is meant for every 64-bit {os_name}, drop the {markers[0]} test; "
+                    f"if it is x86-only, add the arm64 case explicitly (e.g. `{os_name} and arm64`)",
+                )
+            )
         elif vt == vx and (("win64" in ids) or ("win32" in ids and vt is True)):
             done.add(number)
             word = "win64" if "win64" in ids else "not win32"
-            out.append(ctx.finding(
-                "x86-selector", number,
-                f"{where} uses {word}, which is also {vt} on {ctx.pair.target}; it probably means x86_64 "
-                "and the recipe has no arm64 selector", f"write `{os_name} and x86_64` if only x86_64 is "
-                f"meant, or `{os_name}` (and an explicit `arm64` case) if arm64 is meant too"))
+            out.append(
+                ctx.finding(
+                    "x86-selector",
+                    number,
+                    f"{where} uses {word}, which is also {vt} on {ctx.pair.target}; it probably means x86_64 "
+                    "and the recipe has no arm64 selector",
+                    f"write `{os_name} and x86_64` if only x86_64 is "
+                    f"meant, or `{os_name}` (and an explicit `arm64` case) if arm64 is meant too",
+                )
+            )
     return out
 
 
@@ -515,9 +580,7 @@ def _binary_repack(ctx: _Context) -> list[Finding]:
     for ln in ctx.text.lines:
         if ln.in_block_scalar:
             continue
-        if ln.key == "url" and ln.value:
-            urls.append((ln, ln.value.strip().strip("\"'")))
-        elif ln.item and not ln.key and ln.ancestors[-1:] == ("url",):
+        if ln.key == "url" and ln.value or ln.item and not ln.key and ln.ancestors[-1:] == ("url",):
             urls.append((ln, ln.value.strip().strip("\"'")))
     if any(w in url.lower() for _, url in urls for w in ARM_WORDS):
         return []  # the recipe already knows an arm64 binary
@@ -532,10 +595,14 @@ def _binary_repack(ctx: _Context) -> list[Finding]:
         return []
     ln, url, why = hits[0]  # one finding per feedstock: the first prebuilt url, and how many there are
     more = f" (and {len(hits) - 1} more prebuilt source url(s))" if len(hits) > 1 else ""
-    return [ctx.finding(
-        "binary-repack", ln.number,
-        f"source {_short(url)} is a prebuilt binary ({why}){more}; upstream may have no {ctx.pair.target} build",
-        f"look for an {arch} asset upstream and select it for {ctx.pair.target}, or build from source")]
+    return [
+        ctx.finding(
+            "binary-repack",
+            ln.number,
+            f"source {_short(url)} is a prebuilt binary ({why}){more}; upstream may have no {ctx.pair.target} build",
+            f"look for an {arch} asset upstream and select it for {ctx.pair.target}, or build from source",
+        )
+    ]
 
 
 def _prebuilt_reason(url: str) -> str:

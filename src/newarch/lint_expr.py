@@ -51,14 +51,21 @@ def namespace(pair: PlatformPair) -> dict[str, Value]:
     ns.update({a: arch == a for a in ARCHES})
     ns["x86"] = arch in ("x86", "x86_64")  # conda-build: any Intel architecture
     bits64 = arch not in ("x86", "armv6l", "armv7l")
-    ns.update({
-        "linux32": os_name == "linux" and not bits64, "linux64": os_name == "linux" and arch == "x86_64",
-        "win32": os_name == "win" and not bits64, "win64": os_name == "win" and bits64,
-        "osx64": os_name == "osx" and arch == "x86_64",
-        "py3k": True, "py2k": False,
-        "target_platform": pair.target, "host_platform": pair.target, "build_platform": pair.build,
-        "subdir": pair.target,
-    })
+    ns.update(
+        {
+            "linux32": os_name == "linux" and not bits64,
+            "linux64": os_name == "linux" and arch == "x86_64",
+            "win32": os_name == "win" and not bits64,
+            "win64": os_name == "win" and bits64,
+            "osx64": os_name == "osx" and arch == "x86_64",
+            "py3k": True,
+            "py2k": False,
+            "target_platform": pair.target,
+            "host_platform": pair.target,
+            "build_platform": pair.build,
+            "subdir": pair.target,
+        }
+    )
     ns["True"], ns["False"], ns["true"], ns["false"] = True, False, True, False
     return ns
 

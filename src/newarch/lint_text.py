@@ -82,9 +82,7 @@ class RecipeText:
                 continue
             if ln.key == "if" and ln.value:
                 found.append((ln.number, _unquote(ln.value), "if"))
-            elif ln.key == "skip" and ln.value and not ln.value.startswith("${{"):
-                found.append((ln.number, _unquote(ln.value), "skip"))
-            elif ln.item and not ln.key and ln.ancestors and ln.ancestors[-1] == "skip":
+            elif ln.key == "skip" and ln.value and not ln.value.startswith("${{") or ln.item and not ln.key and ln.ancestors and ln.ancestors[-1] == "skip":
                 found.append((ln.number, _unquote(ln.value), "skip"))
         return found
 
@@ -129,9 +127,19 @@ def scan(text: str) -> RecipeText:
             jinja_sets[m.group(1)] = m.group(3)
         if block_indent is not None:
             if not stripped or indent > block_indent:
-                lines.append(Line(number, raw, raw.strip(), indent, ancestors=_keys(stack),
-                                  output=_output(stack), selector=selector, conditions=_conds(stack),
-                                  in_block_scalar=True))
+                lines.append(
+                    Line(
+                        number,
+                        raw,
+                        raw.strip(),
+                        indent,
+                        ancestors=_keys(stack),
+                        output=_output(stack),
+                        selector=selector,
+                        conditions=_conds(stack),
+                        in_block_scalar=True,
+                    )
+                )
                 continue
             block_indent = None
         content = _strip_comment(raw).strip()
@@ -179,7 +187,7 @@ def scan(text: str) -> RecipeText:
     result = RecipeText(lines, jinja_sets=jinja_sets)
     for ln in lines:
         if ln.output >= 0 and ln.key == "name" and ln.output not in result.output_names:
-            rel = ln.ancestors[ln.ancestors.index("outputs") + 1:] if "outputs" in ln.ancestors else ()
+            rel = ln.ancestors[ln.ancestors.index("outputs") + 1 :] if "outputs" in ln.ancestors else ()
             if rel in ((), ("package",)):
                 result.output_names[ln.output] = _substitute(_unquote(ln.value), jinja_sets)
     return result
@@ -187,9 +195,11 @@ def scan(text: str) -> RecipeText:
 
 def _substitute(text: str, sets: dict[str, str]) -> str:
     """Replace ``{{ var }}`` / ``${{ var }}`` by literal ``{% set %}`` values (no other Jinja)."""
+
     def repl(m: re.Match[str]) -> str:
         var = m.group(1)
         return sets.get(var, m.group(0))
+
     return re.sub(r"\$?\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", repl, text)
 
 
@@ -207,7 +217,13 @@ def _output(stack: list[_Frame]) -> int:
 def _conds(stack: list[_Frame]) -> tuple[tuple[str, bool], ...]:
     conds: list[tuple[str, bool]] = []
     for i, f in enumerate(stack):
-        if f.kind == "key" and f.key in ("then", "else") and i > 0 and stack[i - 1].kind == "item" and stack[i - 1].cond:
+        if (
+            f.kind == "key"
+            and f.key in ("then", "else")
+            and i > 0
+            and stack[i - 1].kind == "item"
+            and stack[i - 1].cond
+        ):
             conds.append((stack[i - 1].cond, f.key == "then"))
     return tuple(conds)
 
@@ -218,7 +234,7 @@ def dep_token(item: str) -> str:
     item = _unquote(item.strip())
     if item.startswith(("{{", "${{")):
         end = item.find("}}")
-        rest = item[end + 2:] if end >= 0 else ""
+        rest = item[end + 2 :] if end >= 0 else ""
         head = item[: end + 2] if end >= 0 else item
         return head + (rest.split()[0] if rest and not rest[0].isspace() and rest.split() else "")
     out = []
@@ -229,7 +245,7 @@ def dep_token(item: str) -> str:
             if end < 0:
                 out.append(item[i:])
                 break
-            out.append(item[i:end + 2])
+            out.append(item[i : end + 2])
             i = end + 2
             continue
         ch = item[i]

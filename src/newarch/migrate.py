@@ -126,17 +126,21 @@ def _finding_line(f: Finding) -> str:
     return f"- **{f.severity}** `{f.rule}`{where}: {f.message}.{fix}".replace("..", ".")
 
 
-def pr_body(plan: Plan, snapshot: Snapshot, name: str, change: CfYmlChange, status: FeedstockStatus | None,
-            command: str) -> str:
+def pr_body(
+    plan: Plan, snapshot: Snapshot, name: str, change: CfYmlChange, status: FeedstockStatus | None, command: str
+) -> str:
     pf = plan.feedstocks[name]
     pair = plan.pair
     lines: list[str] = []
     how = f"cross-compiled on {pair.build}" if pf.mode == "cross" else f"built natively on {pair.target}"
     lines.append(f"# Build {name} for {pair.target} ({how})")
     lines.append("")
-    lines.append(f"This adds `{pair.target}` to the platforms of this feedstock ("
-                 + ", ".join(f"`{s.describe()}`" for s in change.added) + " in `conda-forge.yml`), "
-                 "then the feedstock needs a rerender.")
+    lines.append(
+        f"This adds `{pair.target}` to the platforms of this feedstock ("
+        + ", ".join(f"`{s.describe()}`" for s in change.added)
+        + " in `conda-forge.yml`), "
+        "then the feedstock needs a rerender."
+    )
     lines.append("")
     lines.append("## Why it is needed")
     lines.append("")
@@ -178,8 +182,10 @@ def pr_body(plan: Plan, snapshot: Snapshot, name: str, change: CfYmlChange, stat
     lines.append("## The change")
     lines.append("")
     if change.synthesized:
-        lines.append("Computed from the settings recorded in the snapshot (no checkout was given); "
-                     "the context lines may differ from the real file.")
+        lines.append(
+            "Computed from the settings recorded in the snapshot (no checkout was given); "
+            "the context lines may differ from the real file."
+        )
         lines.append("")
     lines.append("```diff")
     lines.append(change.diff(header_comment=False).rstrip("\n"))
@@ -208,8 +214,13 @@ def feedstock_texts(paths: list[Path]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def build_migration(snapshot: Snapshot, plan: Plan, statuses: dict[str, FeedstockStatus], command: str,
-                    texts: dict[str, tuple[str, str]] | None = None) -> MigrationFiles:
+def build_migration(
+    snapshot: Snapshot,
+    plan: Plan,
+    statuses: dict[str, FeedstockStatus],
+    command: str,
+    texts: dict[str, tuple[str, str]] | None = None,
+) -> MigrationFiles:
     """All files for ``plan``. ``texts`` gives real conda-forge.yml texts; others are synthesized."""
     texts = texts or {}
     result = MigrationFiles()
@@ -254,14 +265,21 @@ def _readme(plan: Plan, snapshot: Snapshot, command: str, result: MigrationFiles
         f"{sum(1 for c in result.changes.values() if c.mode == 'native')} native).",
     ]
     if synth:
-        lines.append(f"- {len(synth)} diffs are synthesized from the snapshot's recorded settings (no checkout "
-                     "given with --feedstocks): apply them by running `newarch migrate --apply` on the checkouts.")
+        lines.append(
+            f"- {len(synth)} diffs are synthesized from the snapshot's recorded settings (no checkout "
+            "given with --feedstocks): apply them by running `newarch migrate --apply` on the checkouts."
+        )
     if plan.toolchain:
-        lines += ["", f"Build-platform toolchain packages the plan needs on {plan.pair.build} "
-                  "(not migrated by these files):", ""]
+        lines += [
+            "",
+            f"Build-platform toolchain packages the plan needs on {plan.pair.build} (not migrated by these files):",
+            "",
+        ]
         for t in plan.toolchain:
-            lines.append(f"- {t.name} ({t.platform}), needed by {', '.join(t.needed_by[:8])}"
-                         + (f" — resolved by building {t.resolved_by}" if t.resolved_by else ""))
+            lines.append(
+                f"- {t.name} ({t.platform}), needed by {', '.join(t.needed_by[:8])}"
+                + (f" — resolved by building {t.resolved_by}" if t.resolved_by else "")
+            )
     if result.skipped:
         lines += ["", "No change written for:", ""]
         lines += [f"- {n}: {why_}" for n, why_ in sorted(result.skipped.items())]
@@ -277,8 +295,10 @@ def write_tree(out_dir: Path, files: dict[str, str]) -> None:
         if not out_dir.is_dir():
             raise NewarchError("output path exists and is not a directory", str(out_dir))
         if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
-            raise NewarchError("output directory is not empty and was not made by 'newarch migrate'; "
-                               "choose another --out", str(out_dir))
+            raise NewarchError(
+                "output directory is not empty and was not made by 'newarch migrate'; choose another --out",
+                str(out_dir),
+            )
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))

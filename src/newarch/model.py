@@ -29,7 +29,7 @@ class PlatformPair:
         return self.target != self.build
 
     @classmethod
-    def parse(cls, text: str) -> "PlatformPair":
+    def parse(cls, text: str) -> PlatformPair:
         """``win-arm64:win-64`` or ``win-arm64<-win-64`` or ``win-64`` (native)."""
         for sep in ("<-", ":", "←"):
             if sep in text:
@@ -65,11 +65,11 @@ class Requirement:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Requirement":
+    def from_dict(cls, d: dict[str, Any]) -> Requirement:
         return cls(d["name"], d.get("spec", d["name"]), d.get("condition", ""))
 
     @classmethod
-    def from_spec(cls, spec: str, condition: str = "") -> "Requirement":
+    def from_spec(cls, spec: str, condition: str = "") -> Requirement:
         spec = " ".join(spec.split())
         return cls(dep_name(spec), spec, condition)
 
@@ -90,7 +90,7 @@ class Dropped:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Dropped":
+    def from_dict(cls, d: dict[str, Any]) -> Dropped:
         return cls(d["section"], d["name"], d.get("condition", ""), d.get("line", 0))
 
 
@@ -138,7 +138,7 @@ class Output:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Output":
+    def from_dict(cls, d: dict[str, Any]) -> Output:
         return cls(
             name=d["name"],
             version=d.get("version", ""),
@@ -183,9 +183,16 @@ class Finding:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Finding":
-        return cls(d["rule"], d["severity"], d["feedstock"], d.get("file", ""), int(d.get("line", 0)),
-                   d["message"], d.get("fix", ""))
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        return cls(
+            d["rule"],
+            d["severity"],
+            d["feedstock"],
+            d.get("file", ""),
+            int(d.get("line", 0)),
+            d["message"],
+            d.get("fix", ""),
+        )
 
 
 @dataclass(slots=True)
@@ -203,8 +210,11 @@ class RenderResult:
         return not self.error
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"target": self.pair.target, "build": self.pair.build,
-                             "outputs": [o.to_dict() for o in sorted(self.outputs, key=Output.sort_key)]}
+        d: dict[str, Any] = {
+            "target": self.pair.target,
+            "build": self.pair.build,
+            "outputs": [o.to_dict() for o in sorted(self.outputs, key=Output.sort_key)],
+        }
         if self.error:
             d["error"] = self.error
         if self.notes:
@@ -214,7 +224,7 @@ class RenderResult:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RenderResult":
+    def from_dict(cls, d: dict[str, Any]) -> RenderResult:
         return cls(
             pair=PlatformPair(d["target"], d["build"]),
             outputs=[Output.from_dict(o) for o in d.get("outputs", ())],
@@ -255,7 +265,7 @@ class PlatformSettings:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PlatformSettings":
+    def from_dict(cls, d: dict[str, Any]) -> PlatformSettings:
         return cls(
             build_platform={str(k): str(v) for k, v in (d.get("build_platform") or {}).items()},
             provider={str(k): str(v) for k, v in (d.get("provider") or {}).items()},
@@ -281,16 +291,21 @@ class Feedstock:
         return self.renders.get(pair.key)
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "schema": self.schema, "revision": self.revision,
-                             "date": self.date, "source": self.source,
-                             "conda_forge_yml": self.settings.to_dict(),
-                             "renders": {k: self.renders[k].to_dict() for k in sorted(self.renders)}}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "schema": self.schema,
+            "revision": self.revision,
+            "date": self.date,
+            "source": self.source,
+            "conda_forge_yml": self.settings.to_dict(),
+            "renders": {k: self.renders[k].to_dict() for k in sorted(self.renders)},
+        }
         if self.notes:
             d["notes"] = list(self.notes)
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Feedstock":
+    def from_dict(cls, d: dict[str, Any]) -> Feedstock:
         return cls(
             name=d["name"],
             schema=d.get("schema", "v0"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ PINNING_KEY_SUFFIXES: tuple[str, ...] = ("_compiler", "_compiler_version", "_std
 
 
 # -- finding files ---------------------------------------------------------------------------------
+
 
 def is_node_attrs_source(path: str | Path) -> bool:
     """A cf-graph checkout (has ``node_attrs/``), a ``node_attrs`` folder, a ``.json`` file, or a
@@ -103,6 +104,7 @@ def iter_node_attrs_files(path: str | Path, limit_depth: int = 12) -> Iterator[P
 
 # -- reading one file ------------------------------------------------------------------------------
 
+
 def load_node_attrs(path: str | Path) -> dict[str, Any]:
     """Parse one node_attrs file. Malformed or truncated JSON -> NewarchError with file and line."""
     return parse_node_attrs(read_bytes(path, "node_attrs file", max_bytes=MAX_FILE_BYTES), str(path))
@@ -116,6 +118,7 @@ def parse_node_attrs(data: bytes | str, origin: str) -> dict[str, Any]:
 
 
 # -- conversion ------------------------------------------------------------------------------------
+
 
 def _elements(value: Any) -> list[Any]:
     """The bot's set encoding ``{"__set__": true, "elements": [...]}``, a list, or nothing."""
@@ -192,8 +195,9 @@ class _Converter:
             spec = resolved
         return Requirement.from_spec(spec, cond)
 
-    def section_reqs(self, reqs: Any, pair: PlatformPair,
-                     pinning: dict[str, list[str]]) -> dict[str, tuple[Requirement, ...]]:
+    def section_reqs(
+        self, reqs: Any, pair: PlatformPair, pinning: dict[str, list[str]]
+    ) -> dict[str, tuple[Requirement, ...]]:
         out: dict[str, tuple[Requirement, ...]] = {}
         if not isinstance(reqs, dict):
             return out
@@ -209,8 +213,9 @@ class _Converter:
                 out[section] = tuple(seen.values())
         return out
 
-    def run_exports(self, build: dict[str, Any], reqs: Any, pair: PlatformPair,
-                    pinning: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    def run_exports(
+        self, build: dict[str, Any], reqs: Any, pair: PlatformPair, pinning: dict[str, list[str]]
+    ) -> dict[str, tuple[str, ...]]:
         raw: Any = build.get("run_exports")
         if raw is None and isinstance(reqs, dict):
             raw = reqs.get("run_exports")  # v1 puts them under requirements
@@ -231,8 +236,9 @@ class _Converter:
                 result[kind] = tuple(dict.fromkeys(names))
         return result
 
-    def ignore_lists(self, build: dict[str, Any], reqs: Any, pair: PlatformPair,
-                     pinning: dict[str, list[str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def ignore_lists(
+        self, build: dict[str, Any], reqs: Any, pair: PlatformPair, pinning: dict[str, list[str]]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         names: Any = build.get("ignore_run_exports")
         from_pkgs: Any = build.get("ignore_run_exports_from")
         if isinstance(reqs, dict) and isinstance(reqs.get("ignore_run_exports"), dict):  # v1
@@ -251,8 +257,15 @@ class _Converter:
 
         return conv(names), conv(from_pkgs)
 
-    def output(self, raw: dict[str, Any], top: dict[str, Any], pair: PlatformPair,
-               pinning: dict[str, list[str]], default_name: str, top_reqs: Any) -> Output:
+    def output(
+        self,
+        raw: dict[str, Any],
+        top: dict[str, Any],
+        pair: PlatformPair,
+        pinning: dict[str, list[str]],
+        default_name: str,
+        top_reqs: Any,
+    ) -> Output:
         build = raw.get("build") if isinstance(raw.get("build"), dict) else {}
         top_build = top.get("build") if isinstance(top.get("build"), dict) else {}
         package = raw.get("package") if isinstance(raw.get("package"), dict) else {}
@@ -269,23 +282,29 @@ class _Converter:
             skip = any(x is True or str(x).lower() == "true" for x in skip_val)
         ignore_names, ignore_from = self.ignore_lists(build, reqs, pair, pinning)
         return Output(
-            name=name, version=version, noarch=noarch if noarch in ("python", "generic") else "",
-            skip=skip, skip_reason="build.skip is true in the bot's rendering" if skip else "",
+            name=name,
+            version=version,
+            noarch=noarch if noarch in ("python", "generic") else "",
+            skip=skip,
+            skip_reason="build.skip is true in the bot's rendering" if skip else "",
             requirements=self.section_reqs(reqs, pair, pinning),
             run_exports=self.run_exports(build, reqs, pair, pinning),
-            ignore_run_exports=ignore_names, ignore_run_exports_from=ignore_from,
+            ignore_run_exports=ignore_names,
+            ignore_run_exports_from=ignore_from,
         )
 
-    def outputs_of(self, meta: dict[str, Any], pair: PlatformPair, pinning: dict[str, list[str]],
-                   notes: list[str]) -> list[Output]:
+    def outputs_of(
+        self, meta: dict[str, Any], pair: PlatformPair, pinning: dict[str, list[str]], notes: list[str]
+    ) -> list[Output]:
         """Outputs of one ``<platform>_meta_yaml`` (or the union ``meta_yaml``)."""
         fs_name = _as_str(self.data.get("feedstock_name") or self.data.get("name"))
         raw_outputs = [o for o in _elements(meta.get("outputs")) if isinstance(o, dict)]
         top_reqs = meta.get("requirements")
         if not raw_outputs:
             package = meta.get("package") if isinstance(meta.get("package"), dict) else {}
-            return [self.output({**meta, "name": package.get("name") or fs_name}, meta, pair, pinning,
-                                fs_name, top_reqs)]
+            return [
+                self.output({**meta, "name": package.get("name") or fs_name}, meta, pair, pinning, fs_name, top_reqs)
+            ]
         outs: dict[tuple[str, bool], Output] = {}
         for raw in raw_outputs:
             out = self.output(raw, meta, pair, pinning, fs_name, top_reqs)
@@ -296,28 +315,34 @@ class _Converter:
         # the top-level build environment is needed to build the feedstock at all
         top = self.section_reqs(top_reqs, pair, pinning)
         if top and any(not o.noarch for o in outs.values()):
-            notes.append("top-level build/host requirements of this multi-output recipe were added to "
-                         "each non-noarch output (the bot keeps them apart)")
+            notes.append(
+                "top-level build/host requirements of this multi-output recipe were added to "
+                "each non-noarch output (the bot keeps them apart)"
+            )
             for o in outs.values():
                 if o.noarch:
                     continue
                 for section in ("build", "host"):
-                    extra = [Requirement(r.name, r.spec, r.condition or "top-level requirements")
-                             for r in top.get(section, ()) if r.name not in {x.name for x in o.reqs(section)}]
+                    extra = [
+                        Requirement(r.name, r.spec, r.condition or "top-level requirements")
+                        for r in top.get(section, ())
+                        if r.name not in {x.name for x in o.reqs(section)}
+                    ]
                     if extra:
                         o.requirements[section] = tuple(o.reqs(section)) + tuple(extra)
         # a skipped copy and a kept copy of one name: keep the kept one
         names_kept = {n for (n, skip) in outs if not skip}
         return [o for (n, skip), o in outs.items() if not (skip and n in names_kept)]
 
-    def render(self, pair: PlatformPair, pinning: dict[str, list[str]]) -> "RenderResult":
+    def render(self, pair: PlatformPair, pinning: dict[str, list[str]]) -> RenderResult:
         from .model import RenderResult
 
         result = RenderResult(pair=pair, notes=[ORIGIN_NOTE])
         parsing_error = self.data.get("parsing_error")
         platforms = [str(p) for p in _elements(self.data.get("platforms")) if isinstance(p, str)]
-        rendered = sorted(k[: -len("_meta_yaml")] for k, v in self.data.items()
-                          if k.endswith("_meta_yaml") and isinstance(v, dict))
+        rendered = sorted(
+            k[: -len("_meta_yaml")] for k, v in self.data.items() if k.endswith("_meta_yaml") and isinstance(v, dict)
+        )
         target = _plat_key(pair.target)
         os_name = target.split("_")[0]
         meta: dict[str, Any] | None = None
@@ -339,11 +364,14 @@ class _Converter:
                     result.notes.append(
                         f"approximate: the bot has no {target} rendering; used its {fallback} rendering "
                         f"(selectors evaluated for {fallback.replace('_', '-')}, so deps only for {target} "
-                        "are missing and deps only for the fallback are present)")
+                        "are missing and deps only for the fallback are present)"
+                    )
                 elif platforms or rendered:
                     known = ", ".join(platforms or rendered)
                     if parsing_error:
-                        result.error = f"{self.origin}: the bot could not parse the recipe: {_as_str(parsing_error)[:300]}"
+                        result.error = (
+                            f"{self.origin}: the bot could not parse the recipe: {_as_str(parsing_error)[:300]}"
+                        )
                         return result
                     for o in probe:
                         o.skip, o.skip_reason = True, f"the bot builds this feedstock only for {known}"
@@ -353,8 +381,10 @@ class _Converter:
                     return result
                 elif union:
                     meta = union
-                    result.notes.append("approximate: no per-platform rendering; used the bot's union of all "
-                                        "platforms (selectors of every platform applied at once)")
+                    result.notes.append(
+                        "approximate: no per-platform rendering; used the bot's union of all "
+                        "platforms (selectors of every platform applied at once)"
+                    )
         if meta is None:
             if parsing_error:
                 result.error = f"{self.origin}: the bot could not parse the recipe: {_as_str(parsing_error)[:300]}"
@@ -363,10 +393,16 @@ class _Converter:
             return result
         result.outputs = self.outputs_of(meta, pair, pinning, result.notes)
         if pair.cross:
-            result.notes.append(f"approximate: the bot renders {target} as a native build, so cross-only build "
-                                f"deps for {pair.build} (e.g. cross-python_{pair.target}) are absent")
-        if any(r.condition.endswith("stub from the bot") for o in result.outputs
-               for rs in o.requirements.values() for r in rs):
+            result.notes.append(
+                f"approximate: the bot renders {target} as a native build, so cross-only build "
+                f"deps for {pair.build} (e.g. cross-python_{pair.target}) are absent"
+            )
+        if any(
+            r.condition.endswith("stub from the bot")
+            for o in result.outputs
+            for rs in o.requirements.values()
+            for r in rs
+        ):
             result.notes.append("compiler/stdlib stubs resolved through the pinning")
         result.notes.append("one variant only (the bot keeps no per-variant split)")
         return result
@@ -383,8 +419,9 @@ class _Converter:
             raise self.fail(f"'conda-forge.yml' has an unexpected shape ({exc})") from exc
 
 
-def feedstock_from_node_attrs(data: dict[str, Any], origin: str, pairs: list[PlatformPair],
-                              pinnings: dict[str, dict[str, list[str]]]) -> Feedstock:
+def feedstock_from_node_attrs(
+    data: dict[str, Any], origin: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, list[str]]]
+) -> Feedstock:
     """One node_attrs object -> a Feedstock with one RenderResult per pair.
 
     ``pinnings`` maps ``pair.key`` to the pinning values (see :func:`compact_pinning`), used to
@@ -401,12 +438,13 @@ def feedstock_from_node_attrs(data: dict[str, Any], origin: str, pairs: list[Pla
         if k.endswith("meta_yaml") and isinstance(v, dict) and "schema_version" in v:
             schema_version = v.get("schema_version")
             break
-    fs = Feedstock(name=name, schema="v1" if str(schema_version) == "1" else "v0", source=SOURCE_KIND,
-                   settings=conv.settings())
+    fs = Feedstock(
+        name=name, schema="v1" if str(schema_version) == "1" else "v0", source=SOURCE_KIND, settings=conv.settings()
+    )
     fs.revision = _as_str(data.get("feedstock_hash"))
     ts = data.get("feedstock_hash_ts") or data.get("last_updated")
     if isinstance(ts, (int, float)) and 0 < ts < 2**40:
-        fs.date = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")
+        fs.date = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
     if data.get("archived") is True:
         fs.notes.append("archived on conda-forge")
     try:
@@ -417,14 +455,16 @@ def feedstock_from_node_attrs(data: dict[str, Any], origin: str, pairs: list[Pla
     return fs
 
 
-def read_node_attrs(path: str | Path, pairs: list[PlatformPair],
-                    pinnings: dict[str, dict[str, list[str]]]) -> Feedstock:
+def read_node_attrs(
+    path: str | Path, pairs: list[PlatformPair], pinnings: dict[str, dict[str, list[str]]]
+) -> Feedstock:
     """Read and convert one node_attrs file."""
     return feedstock_from_node_attrs(load_node_attrs(path), str(path), pairs, pinnings)
 
 
-def convert_batch(paths: list[str], pair_keys: list[str],
-                  pinnings: dict[str, dict[str, list[str]]]) -> list[Feedstock | dict[str, Any]]:
+def convert_batch(
+    paths: list[str], pair_keys: list[str], pinnings: dict[str, dict[str, list[str]]]
+) -> list[Feedstock | dict[str, Any]]:
     """Worker for parallel snapshot building: a ``Feedstock`` or ``{"error", "path"}`` per file.
 
     Conversion costs ~1 ms per file here; the parent only unpickles the result (~0.25 ms)."""

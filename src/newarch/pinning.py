@@ -30,24 +30,29 @@ class Variants:
     zip_keys: list[list[str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"values": {k: list(self.values[k]) for k in sorted(self.values)},
-                "zip_keys": [list(g) for g in self.zip_keys]}
+        return {
+            "values": {k: list(self.values[k]) for k in sorted(self.values)},
+            "zip_keys": [list(g) for g in self.zip_keys],
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Variants":
-        return cls({str(k): [str(x) for x in v] for k, v in (d.get("values") or {}).items()},
-                   [list(map(str, g)) for g in (d.get("zip_keys") or [])])
+    def from_dict(cls, d: dict[str, Any]) -> Variants:
+        return cls(
+            {str(k): [str(x) for x in v] for k, v in (d.get("values") or {}).items()},
+            [list(map(str, g)) for g in (d.get("zip_keys") or [])],
+        )
 
-    def restricted(self, keys: set[str]) -> "Variants":
+    def restricted(self, keys: set[str]) -> Variants:
         """Only ``keys`` (and the keys zipped with them): the part a recipe can see."""
         keep = set(keys)
         for group in self.zip_keys:
             if keep.intersection(group):
                 keep.update(group)
-        return Variants({k: v for k, v in self.values.items() if k in keep},
-                        [g for g in self.zip_keys if keep.intersection(g)])
+        return Variants(
+            {k: v for k, v in self.values.items() if k in keep}, [g for g in self.zip_keys if keep.intersection(g)]
+        )
 
-    def merged(self, other: "Variants") -> "Variants":
+    def merged(self, other: Variants) -> Variants:
         """``other`` (a recipe's own variant file) overrides keys; its zip groups replace overlapping ones."""
         values = dict(self.values)
         values.update(other.values)
@@ -169,8 +174,9 @@ def _migration_variants(text: str, pair: PlatformPair) -> Variants | str:
         return exc.message
 
 
-def apply_migrations(base: Variants, migrations: dict[str, str], pair: PlatformPair,
-                     display: str) -> tuple[Variants, list[str]]:
+def apply_migrations(
+    base: Variants, migrations: dict[str, str], pair: PlatformPair, display: str
+) -> tuple[Variants, list[str]]:
     """Apply a feedstock's ``.ci_support/migrations/*.yaml`` on top of the pinning, as conda-smithy does.
 
     ``key_add`` (e.g. python314) appends rows to the primary key's zip group; ``key_remove`` drops

@@ -25,7 +25,8 @@ import json
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from .graph import RENDERED, VIRTUAL, Edge, PairIndex, Resolution, pair_index
 from .model import Output, PlatformPair, Requirement
@@ -91,11 +92,18 @@ class PlannedFeedstock:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "wave": self.wave, "outputs": list(self.outputs), "needs": list(self.needs),
-            "why": list(self.why), "unblocks": self.unblocks,
-            "mode": self.mode, "mode_reason": self.mode_reason, "needed_outputs": list(self.needed_outputs),
+            "name": self.name,
+            "wave": self.wave,
+            "outputs": list(self.outputs),
+            "needs": list(self.needs),
+            "why": list(self.why),
+            "unblocks": self.unblocks,
+            "mode": self.mode,
+            "mode_reason": self.mode_reason,
+            "needed_outputs": list(self.needed_outputs),
             "needs_because": {k: [e.to_dict() for e in v[:3]] for k, v in sorted(self.need_edges.items())},
-            "cycle": self.cycle, "notes": list(self.notes),
+            "cycle": self.cycle,
+            "notes": list(self.notes),
         }
 
 
@@ -134,9 +142,12 @@ class Cycle:
     break_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"members": list(self.members), "edges": [e.to_dict() for e in self.edges],
-                "suggested_breaks": [{"from": a, "to": b} for a, b in self.suggested_breaks],
-                "break_reason": self.break_reason}
+        return {
+            "members": list(self.members),
+            "edges": [e.to_dict() for e in self.edges],
+            "suggested_breaks": [{"from": a, "to": b} for a, b in self.suggested_breaks],
+            "break_reason": self.break_reason,
+        }
 
 
 @dataclass(slots=True)
@@ -298,6 +309,7 @@ class Plan:
     def pruned(self) -> list[Pruned]:
         if self._pruned is None:
             from .explain import prune_reasons
+
             self._pruned = prune_reasons(self)
         return self._pruned
 
@@ -374,8 +386,9 @@ def _via_text(via: tuple[str, ...] | None) -> str:
 
 # The rules, in one place: what a build of a feedstock / a noarch output depends on. Each item is
 # (output, dep name, section, spec, condition, via, followed).
-def _walk_built(idx: PairIndex, outs: list[Output], native: bool,
-                cross_only: frozenset[Requirement]) -> Iterator[tuple]:
+def _walk_built(
+    idx: PairIndex, outs: list[Output], native: bool, cross_only: frozenset[Requirement]
+) -> Iterator[tuple]:
     for out in outs:
         reqs = out.requirements
         for section in ("host", "run"):
@@ -398,8 +411,9 @@ def _walk_built(idx: PairIndex, outs: list[Output], native: bool,
             yield out, req.name, "build", req.spec, req.condition, None, native and req not in cross_only
 
 
-def _deps_built(idx: PairIndex, outs: list[Output], native: bool, cross_only: frozenset[Requirement],
-                owns: set[str]) -> list[str]:
+def _deps_built(
+    idx: PairIndex, outs: list[Output], native: bool, cross_only: frozenset[Requirement], owns: set[str]
+) -> list[str]:
     """The followed dependency names of ``_walk_built``, without building items (the planner's hot
     loop; tests check both agree)."""
     deps: dict[str, None] = {}
@@ -520,8 +534,11 @@ class _Builder:
         outs = self.idx.feedstock_outputs.get(t)
         if outs is None:
             render = self.snap.feedstocks[t].renders.get(self.pair.key)
-            why = f"failed to render for {self.pair}: {render.error}" if render and render.error \
+            why = (
+                f"failed to render for {self.pair}: {render.error}"
+                if render and render.error
                 else f"has no render for {self.pair}"
+            )
             self._unknown(t, "target", f"target feedstock {t} {why}", "target")
             return
         if not outs:
@@ -555,8 +572,9 @@ class _Builder:
             return
         outs = [o for o in self.idx.feedstock_outputs.get(fname, ()) if not o.noarch]
         own = list(dict.fromkeys(o.name for o in outs))
-        fs = PlannedFeedstock(fname, outputs=own, needed_outputs=[needed_output], parent_name=needed_output,
-                              plan=self.plan)
+        fs = PlannedFeedstock(
+            fname, outputs=own, needed_outputs=[needed_output], parent_name=needed_output, plan=self.plan
+        )
         self.plan.feedstocks[fname] = fs
         fs.mode, fs.mode_reason, cross_only = self._decide_mode(fname, outs)
         if cross_only:
@@ -576,14 +594,14 @@ class _Builder:
         # what the feedstock already builds with on the build platform itself exists there (from conda-forge
         # or another channel its CI uses, e.g. msys2's posix); only the others need checking
         native = self.idx.snapshot.feedstocks[fname].renders.get(f"{self.pair.build}:{self.pair.build}")
-        used_on_build = {r.name for o in (native.outputs if native else ()) if not o.skip
-                         for r in o.requirements.get("build", ())}
+        used_on_build = {
+            r.name for o in (native.outputs if native else ()) if not o.skip for r in o.requirements.get("build", ())
+        }
         missing = list(dict.fromkeys(r.name for r in builds if not exists(r.name) and r.name not in used_on_build))
         for m in missing:
             item = self.toolchain.get(m)
             if item is None:
-                item = self.toolchain[m] = ToolchainItem(m, self.pair.build, [],
-                                                         "native" if mode == "auto" else "")
+                item = self.toolchain[m] = ToolchainItem(m, self.pair.build, [], "native" if mode == "auto" else "")
             item.needed_by.append(fname)
         if mode == "cross":
             if missing:
@@ -592,17 +610,28 @@ class _Builder:
         configured = self.idx.snapshot.feedstocks[fname].settings.configured(self.pair.target)
         if configured:  # conda-forge.yml says how conda-forge builds it today: that is a fact, not a guess
             how = "cross-compiled" if configured == "cross" else "built natively"
-            return (configured, f"conda-forge.yml already has it {how} for {self.pair.target}"
-                    + (f" (though {', '.join(missing)} does not exist for {self.pair.build})"
-                       if missing and configured == "cross" else ""), cross_only)
+            return (
+                configured,
+                f"conda-forge.yml already has it {how} for {self.pair.target}"
+                + (
+                    f" (though {', '.join(missing)} does not exist for {self.pair.build})"
+                    if missing and configured == "cross"
+                    else ""
+                ),
+                cross_only,
+            )
         if missing:
-            return ("native",
-                    f"{', '.join(missing)} does not exist for {self.pair.build}, so it cannot be cross-compiled "
-                    f"from {self.pair.build}", cross_only)
+            return (
+                "native",
+                f"{', '.join(missing)} does not exist for {self.pair.build}, so it cannot be cross-compiled "
+                f"from {self.pair.build}",
+                cross_only,
+            )
         return "cross", f"every build dependency exists on {self.pair.build}", cross_only
 
 
 # -- ordering -------------------------------------------------------------------------------------
+
 
 def _needs(plan: Plan) -> None:
     """Feedstock-level needs: dependencies on planned feedstocks, looking through noarch outputs."""
@@ -676,8 +705,11 @@ def _order(plan: Plan) -> None:
         g = nx.DiGraph()
         g.add_nodes_from(sorted(core))
         g.add_edges_from((d, i) for i in sorted(core) for d in pred[i] if d in core)
-        cyc_sets = sorted(sorted(names[i] for i in c) for c in nx.strongly_connected_components(g)
-                          if len(c) > 1 or any(g.has_edge(i, i) for i in c))
+        cyc_sets = sorted(
+            sorted(names[i] for i in c)
+            for c in nx.strongly_connected_components(g)
+            if len(c) > 1 or any(g.has_edge(i, i) for i in c)
+        )
         for members in cyc_sets:
             plan.cycles.append(_cycle(plan, members))
         # condense: one component per cycle, singletons otherwise
@@ -761,10 +793,14 @@ def _cycle(plan: Plan, members: list[str]) -> Cycle:
         sub.remove_edge(b, a)
     names = {0: "run", 1: "run_exports", 2: "build", 3: "host"}
     reason = "; ".join(
-        f"{a} -> {b}: hardest edge is {names[cost[(a, b)][0]]} ({cost[(a, b)][1]} edge(s))" for a, b in breaks)
-    return Cycle(list(members), sorted(edges, key=lambda e: (e.src_feedstock, e.dst_feedstock, e.output,
-                                                             e.dep_output)), breaks,
-                 reason + " — drop order: run < run_exports < build < host")
+        f"{a} -> {b}: hardest edge is {names[cost[(a, b)][0]]} ({cost[(a, b)][1]} edge(s))" for a, b in breaks
+    )
+    return Cycle(
+        list(members),
+        sorted(edges, key=lambda e: (e.src_feedstock, e.dst_feedstock, e.output, e.dep_output)),
+        breaks,
+        reason + " — drop order: run < run_exports < build < host",
+    )
 
 
 def _why_chains(plan: Plan) -> None:
@@ -836,6 +872,7 @@ def _tipping(plan: Plan) -> None:
 
     A node's wave depends only on what it needs, so tools outside the plan get their waves from a
     plan of the tools alone (same options); those extra feedstocks are listed, not added."""
+
     def compute(p: Plan) -> tuple[int | None, dict[str, Any]]:
         detail: dict[str, Any] = {}
         waves: list[int] = []
@@ -853,16 +890,25 @@ def _tipping(plan: Plan) -> None:
     extra: list[str] = []
     if wave is None and plan.options.tipping_point:
         tools = [t for g in TIPPING_TOOLS for t in g]
-        opts = PlanOptions(tools, plan.pair.target, plan.pair.build, plan.options.mode, plan.options.available,
-                           plan.options.ignore, tipping_point=False)
+        opts = PlanOptions(
+            tools,
+            plan.pair.target,
+            plan.pair.build,
+            plan.options.mode,
+            plan.options.available,
+            plan.options.ignore,
+            tipping_point=False,
+        )
         aux = make_plan(plan.snapshot, opts)
         wave, detail = compute(aux)
         extra = sorted(set(aux.feedstocks) - set(plan.feedstocks))
     plan.tipping_point_wave = wave
     plan.tipping_point = {"tools": detail, "extra_feedstocks": extra}
     if extra:
-        plan.tipping_point["note"] = (f"the tools need {len(extra)} feedstock(s) outside this plan; "
-                                      "their waves come from a plan of the tools alone")
+        plan.tipping_point["note"] = (
+            f"the tools need {len(extra)} feedstock(s) outside this plan; "
+            "their waves come from a plan of the tools alone"
+        )
 
 
 def make_plan(snapshot: Snapshot, options: PlanOptions) -> Plan:

@@ -49,13 +49,15 @@ class Snapshot:
         }
 
     @classmethod
-    def from_dict(cls, d: Any, origin: str = "") -> "Snapshot":
+    def from_dict(cls, d: Any, origin: str = "") -> Snapshot:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise SnapshotError("not a newarch snapshot (no 'format: newarch.snapshot' header)", origin)
         if d.get("version") != VERSION:
             raise SnapshotError(
                 f"snapshot version {d.get('version')!r} is not supported (this newarch reads version {VERSION}); "
-                "re-create it with 'newarch snapshot'", origin)
+                "re-create it with 'newarch snapshot'",
+                origin,
+            )
         try:
             feedstocks = [Feedstock.from_dict(f) for f in d["feedstocks"]]
             snap = cls(

@@ -55,8 +55,9 @@ def _init_worker(names: frozenset[str] | None) -> None:
     _CHANNEL_NAMES = names
 
 
-def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]],
-                env: dict[str, str]) -> dict[str, Any]:
+def _render_one(
+    path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]], env: dict[str, str]
+) -> dict[str, Any]:
     """Worker: read and render one feedstock for every pair. Returns ``Feedstock.to_dict()`` or an error."""
     from .lint import lint_source
     from .render import default_env, render_source
@@ -69,8 +70,9 @@ def _render_one(path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[s
         return {"error": str(exc), "path": path}
     except Exception as exc:  # a broken mirror must not stop the run
         return {"error": f"{path}: cannot read ({type(exc).__name__}: {exc})", "path": path}
-    fs = Feedstock(name=src.name, schema=src.schema, revision=src.revision, date=src.date, source=src.kind,
-                   settings=settings)
+    fs = Feedstock(
+        name=src.name, schema=src.schema, revision=src.revision, date=src.date, source=src.kind, settings=settings
+    )
     # native pairs first: a cross pair's build tools that the feedstock already uses when building on the
     # build platform itself exist there (from conda-forge or another channel its CI uses)
     for pair in sorted(pairs, key=lambda p: p.cross):
@@ -116,8 +118,7 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
                 progress(p)
     else:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(names,)) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(names,)) as pool:
             pending = {pool.submit(_render_one, p, req.pairs, pinning_facts, req.env): p for p in paths}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -131,8 +132,11 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
                         progress(p)
     if req.node_attrs:
         results.extend(_convert_node_attrs(req, jobs, progress))
-    snap = Snapshot(pairs=sorted(req.pairs), description=req.description,
-                    pinning={"source": req.pinning_source, "platforms": pinning_facts})
+    snap = Snapshot(
+        pairs=sorted(req.pairs),
+        description=req.description,
+        pinning={"source": req.pinning_source, "platforms": pinning_facts},
+    )
     for r in results:
         if isinstance(r, dict) and "error" in r:
             snap.failures[Path(r["path"]).name] = r["error"]
@@ -152,15 +156,14 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
 NODE_ATTRS_BATCH = 128
 
 
-def _convert_node_attrs(req: BuildRequest, jobs: int,
-                        progress: Callable[[str], None] | None) -> list[Any]:
+def _convert_node_attrs(req: BuildRequest, jobs: int, progress: Callable[[str], None] | None) -> list[Any]:
     """node_attrs files are already rendered (by the bot): convert them in batches, in parallel."""
     from .node_attrs import compact_pinning, convert_batch
 
     keys = [p.key for p in req.pairs]
     pins = {k: compact_pinning(v) for k, v in req.pinnings.items()}
     files = [str(p) for p in req.node_attrs]
-    batches = [files[i:i + NODE_ATTRS_BATCH] for i in range(0, len(files), NODE_ATTRS_BATCH)]
+    batches = [files[i : i + NODE_ATTRS_BATCH] for i in range(0, len(files), NODE_ATTRS_BATCH)]
     results: list[Any] = []  # Feedstock objects or {"error", "path"}
     if jobs <= 1 or len(batches) <= 1:
         for batch in batches:
@@ -176,8 +179,7 @@ def _convert_node_attrs(req: BuildRequest, jobs: int,
             try:
                 results.extend(fut.result())
             except Exception as exc:  # worker died
-                results.extend({"error": f"{p}: worker failed ({type(exc).__name__}: {exc})", "path": p}
-                               for p in batch)
+                results.extend({"error": f"{p}: worker failed ({type(exc).__name__}: {exc})", "path": p} for p in batch)
             if progress:
                 for p in batch:
                     progress(p)
@@ -212,4 +214,3 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
                 c["failed"] += 1
                 errors.append((fs.name, key, res.error))
     return {"per_pair": per_pair, "errors": sorted(errors), "unreadable": dict(sorted(snap.failures.items()))}
-

@@ -95,8 +95,7 @@ def parse_solver_message(message: str) -> tuple[list[str], list[str]]:
         if not line:
             continue
         head = line.split("Cannot solve the request because of:", 1)[-1].strip()
-        for rx, bucket in ((_MISSING_TOP, found.missing), (_MISSING_LEAF, found.missing),
-                           (_CONFLICT, found.conflicts)):
+        for rx, bucket in ((_MISSING_TOP, found.missing), (_MISSING_LEAF, found.missing), (_CONFLICT, found.conflicts)):
             m = rx.search(head)
             if m:
                 spec = _clean(m.group("spec"))
@@ -109,8 +108,10 @@ def parse_solver_message(message: str) -> tuple[list[str], list[str]]:
 def virtual_packages_for(platform: str) -> list[rattler.GenericVirtualPackage]:
     """The virtual packages of a plain machine of ``platform`` (``__win`` for win-*, ...)."""
     os_name = platform.split("-", 1)[0]
-    return [rattler.GenericVirtualPackage(rattler.PackageName(n), rattler.Version(v), rattler.BuildString(b))
-            for n, v, b in _VIRTUAL.get(os_name, ())]
+    return [
+        rattler.GenericVirtualPackage(rattler.PackageName(n), rattler.Version(v), rattler.BuildString(b))
+        for n, v, b in _VIRTUAL.get(os_name, ())
+    ]
 
 
 def _parse_specs(specs: Iterable[str]) -> list[str]:
@@ -126,22 +127,31 @@ def _parse_specs(specs: Iterable[str]) -> list[str]:
     return out
 
 
-async def _solve(availability: Availability, specs: Sequence[str], platform: str,
-                 gateway: rattler.Gateway | None) -> list[rattler.RepoDataRecord]:
+async def _solve(
+    availability: Availability, specs: Sequence[str], platform: str, gateway: rattler.Gateway | None
+) -> list[rattler.RepoDataRecord]:
     sparse = [s for sub in (platform, NOARCH) for s in availability.sparse.get(sub, ())]
     vps = virtual_packages_for(platform)
     if availability.channels:
         sources: list[Any] = [*sparse, *(rattler.Channel(u) for u in availability.channels)]
-        return await rattler.solve(sources, specs, gateway=gateway or rattler.Gateway(),
-                                   platforms=[platform, NOARCH], virtual_packages=vps, timeout=SOLVE_TIMEOUT,
-                                   channel_priority=rattler.ChannelPriority.Disabled,
-                                   channel_relations="disabled")
-    return await rattler.solve_with_sparse_repodata(specs, sparse, virtual_packages=vps, timeout=SOLVE_TIMEOUT,
-                                                    channel_priority=rattler.ChannelPriority.Disabled)
+        return await rattler.solve(
+            sources,
+            specs,
+            gateway=gateway or rattler.Gateway(),
+            platforms=[platform, NOARCH],
+            virtual_packages=vps,
+            timeout=SOLVE_TIMEOUT,
+            channel_priority=rattler.ChannelPriority.Disabled,
+            channel_relations="disabled",
+        )
+    return await rattler.solve_with_sparse_repodata(
+        specs, sparse, virtual_packages=vps, timeout=SOLVE_TIMEOUT, channel_priority=rattler.ChannelPriority.Disabled
+    )
 
 
-def solve_specs(availability: Availability, specs: Iterable[str], platform: str,
-                gateway: rattler.Gateway | None = None) -> SolveOutcome:
+def solve_specs(
+    availability: Availability, specs: Iterable[str], platform: str, gateway: rattler.Gateway | None = None
+) -> SolveOutcome:
     """Solve ``specs`` on ``platform`` with the records in ``availability``.
 
     Specs whose package name is in no record source are reported missing without asking the
@@ -174,7 +184,8 @@ def solve_specs(availability: Availability, specs: Iterable[str], platform: str,
     return SolveOutcome(tuple(spec_list), platform, solvable, names, tuple(missing), tuple(conflicts), message)
 
 
-def solve_targets(availability: Availability, targets: Iterable[str], platform: str,
-                  gateway: rattler.Gateway | None = None) -> dict[str, SolveOutcome]:
+def solve_targets(
+    availability: Availability, targets: Iterable[str], platform: str, gateway: rattler.Gateway | None = None
+) -> dict[str, SolveOutcome]:
     """Installability of each target (a package name or spec) on ``platform``, solved one by one."""
     return {t: solve_specs(availability, [t], platform, gateway) for t in targets}

@@ -23,7 +23,6 @@ RECIPE_FILES = ("recipe.yaml", "meta.yaml")
 MIGRATIONS_DIR = ".ci_support/migrations/"
 
 
-
 @dataclass(slots=True)
 class RecipeSource:
     """The recipe directory of one feedstock, read into memory."""
@@ -69,8 +68,11 @@ class RecipeSource:
             data = YAML(typ="safe", pure=True).load(self.conda_forge_yml.decode("utf-8", errors="replace"))
         except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise NewarchError(f"conda-forge.yml is not valid YAML: {getattr(exc, 'problem', exc)}",
-                               f"{self.name}/conda-forge.yml", mark.line + 1 if mark else None) from exc
+            raise NewarchError(
+                f"conda-forge.yml is not valid YAML: {getattr(exc, 'problem', exc)}",
+                f"{self.name}/conda-forge.yml",
+                mark.line + 1 if mark else None,
+            ) from exc
         if not isinstance(data, dict):
             return PlatformSettings()
         return PlatformSettings.from_dict(data)
@@ -90,14 +92,16 @@ def is_git_dir(path: Path) -> bool:
 
 def _git(git_dir: Path, *args: str) -> bytes:
     try:
-        return subprocess.run(["git", f"--git-dir={git_dir}", *args], check=True, capture_output=True,
-                              timeout=120).stdout
+        return subprocess.run(
+            ["git", f"--git-dir={git_dir}", *args], check=True, capture_output=True, timeout=120
+        ).stdout
     except FileNotFoundError as exc:
         raise NewarchError("git is not installed; it is needed to read git mirrors", str(git_dir)) from exc
     except subprocess.CalledProcessError as exc:
         msg = exc.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        raise NewarchError(f"git {' '.join(args[:2])} failed: {msg[-1] if msg else exc.returncode}",
-                           str(git_dir)) from exc
+        raise NewarchError(
+            f"git {' '.join(args[:2])} failed: {msg[-1] if msg else exc.returncode}", str(git_dir)
+        ) from exc
 
 
 def read_git(git_dir: Path, name: str | None = None, rev: str = "HEAD") -> RecipeSource:
@@ -123,14 +127,18 @@ def read_git(git_dir: Path, name: str | None = None, rev: str = "HEAD") -> Recip
         wanted.append((path, sha))
     if not wanted:
         return src
-    batch = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
-                           input="".join(f"{sha}\n" for _, sha in wanted).encode(),
-                           capture_output=True, check=True, timeout=120).stdout
+    batch = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for _, sha in wanted).encode(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
     pos = 0
     for path, _sha in wanted:
         nl = batch.index(b"\n", pos)
         size = int(batch[pos:nl].split()[2])
-        blob = batch[nl + 1: nl + 1 + size]
+        blob = batch[nl + 1 : nl + 1 + size]
         pos = nl + 1 + size + 1
         if path == "conda-forge.yml":
             src.conda_forge_yml = blob
@@ -138,7 +146,7 @@ def read_git(git_dir: Path, name: str | None = None, rev: str = "HEAD") -> Recip
             if path.count("/") == 2 and path.endswith((".yaml", ".yml")):
                 src.migrations[path.rsplit("/", 1)[-1]] = blob.decode("utf-8", errors="replace")
         else:
-            src.files[path[len("recipe/"):]] = blob
+            src.files[path[len("recipe/") :]] = blob
     return src
 
 
@@ -151,8 +159,12 @@ def read_directory(path: Path, name: str | None = None) -> RecipeSource:
         recipe_dir, cf_yml, rel = path, path.parent / "conda-forge.yml", ""
         if not cf_yml.is_file():
             cf_yml = path / "conda-forge.yml"
-    src = RecipeSource(name=name or feedstock_name(path if rel else path.parent if path.name == "recipe" else path),
-                       origin=str(path), kind="directory", recipe_dir=rel)
+    src = RecipeSource(
+        name=name or feedstock_name(path if rel else path.parent if path.name == "recipe" else path),
+        origin=str(path),
+        kind="directory",
+        recipe_dir=rel,
+    )
     total = 0
     for f in sorted(recipe_dir.rglob("*")):
         if f.is_symlink() or not f.is_file():
@@ -169,7 +181,12 @@ def read_directory(path: Path, name: str | None = None) -> RecipeSource:
     mig_dir = cf_yml.parent / MIGRATIONS_DIR
     if mig_dir.is_dir():
         for f in sorted(mig_dir.iterdir()):
-            if f.is_file() and not f.is_symlink() and f.suffix in (".yaml", ".yml") and f.stat().st_size <= MAX_FILE_BYTES:
+            if (
+                f.is_file()
+                and not f.is_symlink()
+                and f.suffix in (".yaml", ".yml")
+                and f.stat().st_size <= MAX_FILE_BYTES
+            ):
                 src.migrations[f.name] = f.read_text(encoding="utf-8", errors="replace")
     if (path / ".git").is_dir():
         try:
@@ -211,8 +228,7 @@ def discover(paths: list[str | Path]) -> list[Path]:
             continue
         children = sorted(c for c in p.iterdir() if c.is_dir() and _is_feedstock(c))
         if not children:
-            raise NewarchError("no feedstocks found here (expected recipe/, a git mirror, or folders of them)",
-                               str(p))
+            raise NewarchError("no feedstocks found here (expected recipe/, a git mirror, or folders of them)", str(p))
         found.extend(children)
     return found
 
@@ -233,6 +249,8 @@ def select_names(paths: list[Path], names_file: Path) -> list[Path]:
         by_name.setdefault(feedstock_name(p), p)
     missing = sorted(wanted - by_name.keys())
     if missing:
-        raise NewarchError(f"{len(missing)} listed feedstock(s) not found among the sources: {', '.join(missing[:10])}",
-                           str(names_file))
+        raise NewarchError(
+            f"{len(missing)} listed feedstock(s) not found among the sources: {', '.join(missing[:10])}",
+            str(names_file),
+        )
     return [by_name[n] for n in sorted(wanted)]

@@ -99,15 +99,26 @@ class FeedstockStatus:
     def errors(self) -> list[Finding]:
         """Error-level findings that apply to how the plan builds it (cross-only rules do not apply
         to a native build)."""
-        return [f for f in self.findings if f.severity == "error"
-                and not (self.mode == "native" and f.rule in CROSS_ONLY_RULES)]
+        return [
+            f
+            for f in self.findings
+            if f.severity == "error" and not (self.mode == "native" and f.rule in CROSS_ONLY_RULES)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "state": self.state, "reason": self.reason, "wave": self.wave,
-                             "unblocks": self.unblocks, "needs": list(self.needs), "why": list(self.why),
-                             "mode": self.mode, "missing_parents": list(self.missing_parents),
-                             "unresolved": list(self.unresolved),
-                             "findings": [f.to_dict() for f in self.findings]}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "state": self.state,
+            "reason": self.reason,
+            "wave": self.wave,
+            "unblocks": self.unblocks,
+            "needs": list(self.needs),
+            "why": list(self.why),
+            "mode": self.mode,
+            "missing_parents": list(self.missing_parents),
+            "unresolved": list(self.unresolved),
+            "findings": [f.to_dict() for f in self.findings],
+        }
         if self.pr:
             d["pr"] = self.pr.to_dict()
         if self.solve:
@@ -166,7 +177,7 @@ def _pr_entry(name: str, value: Any, origin: str) -> PullRequest:
         return PullRequest(name, value, "")
     if isinstance(value, dict) and isinstance(value.get("url", ""), str):
         return PullRequest(name, str(value.get("url", "")), str(value.get("state", "") or "").lower())
-    raise NewarchError(f"PR entry for {name!r} must be a URL string or {{\"url\": ..., \"state\": ...}}", origin)
+    raise NewarchError(f'PR entry for {name!r} must be a URL string or {{"url": ..., "state": ...}}', origin)
 
 
 def _strip(name: str) -> str:
@@ -202,8 +213,14 @@ def load_prs(path: str | Path) -> dict[str, PullRequest]:
     return out
 
 
-def plan_for_status(snapshot: Snapshot, targets: Iterable[str], platform: str, build_platform: str | None,
-                    mode: str = "auto", ignore: Iterable[str] = ()) -> Plan:
+def plan_for_status(
+    snapshot: Snapshot,
+    targets: Iterable[str],
+    platform: str,
+    build_platform: str | None,
+    mode: str = "auto",
+    ignore: Iterable[str] = (),
+) -> Plan:
     """The whole bring-up plan (availability deliberately not applied, so done work stays visible)."""
     return make_plan(snapshot, PlanOptions(list(targets), platform, build_platform, mode, set(), set(ignore)))
 
@@ -216,14 +233,16 @@ def _stored_findings(snapshot: Snapshot, name: str, pair: PlatformPair) -> list[
         return []
     findings = list(render.findings)
     if render.error and not any(f.rule == "render-failed" for f in findings):
-        findings.append(Finding("render-failed", "error", name, "", 0, render.error,
-                                "fix the recipe so it renders for this platform"))
+        findings.append(
+            Finding(
+                "render-failed", "error", name, "", 0, render.error, "fix the recipe so it renders for this platform"
+            )
+        )
     return findings
 
 
 def _noarch_somewhere(snapshot: Snapshot) -> set[str]:
-    return {o.name for fs in snapshot.feedstocks.values() for r in fs.renders.values() for o in r.outputs
-            if o.noarch}
+    return {o.name for fs in snapshot.feedstocks.values() for r in fs.renders.values() for o in r.outputs if o.noarch}
 
 
 def unresolved_deps(snapshot: Snapshot, plan: Plan, available: set[str]) -> dict[str, list[str]]:
@@ -262,8 +281,9 @@ def build_environments(snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformP
     return [(label, list(specs)) for specs, label in envs.items()]
 
 
-def _done(snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformPair, available: set[str],
-          pr: PullRequest | None) -> str:
+def _done(
+    snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformPair, available: set[str], pr: PullRequest | None
+) -> str:
     fs = snapshot.feedstocks.get(pf.name)
     configured = fs.settings.configured(pair.target) if fs else ""
     if configured:
@@ -276,16 +296,24 @@ def _done(snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformPair, availabl
     return ""
 
 
-def compute_status(snapshot: Snapshot, plan: Plan, availability: Availability | None = None,
-                   prs: dict[str, PullRequest] | None = None, progress: Progress | None = None) -> StatusReport:
+def compute_status(
+    snapshot: Snapshot,
+    plan: Plan,
+    availability: Availability | None = None,
+    prs: dict[str, PullRequest] | None = None,
+    progress: Progress | None = None,
+) -> StatusReport:
     """The state of every planned feedstock (see the module docstring for the exact rules)."""
     pair = plan.pair
     prs = prs or {}
     tick = progress or (lambda _name: None)
     available = availability.available_on(pair.target) if availability else set()
     can_solve = bool(availability and availability.has_records(pair.target))
-    notes = [f"PR for {n} is {pr.state}; ignored" for n, pr in sorted(prs.items())
-             if pr.state in CLOSED_PR_STATES and n in plan.feedstocks]
+    notes = [
+        f"PR for {n} is {pr.state}; ignored"
+        for n, pr in sorted(prs.items())
+        if pr.state in CLOSED_PR_STATES and n in plan.feedstocks
+    ]
     notes += [f"--prs names {n}, which is not in the plan" for n in sorted(prs) if n not in plan.feedstocks]
 
     unresolved = unresolved_deps(snapshot, plan, available)
@@ -293,9 +321,18 @@ def compute_status(snapshot: Snapshot, plan: Plan, availability: Availability | 
     statuses: dict[str, FeedstockStatus] = {}
     for name, pf in plan.feedstocks.items():
         pr = prs.get(name)
-        st = FeedstockStatus(name, "", "", pf.wave, pf.unblocks, list(pf.needs), list(pf.why), pf.mode,
-                             findings=_stored_findings(snapshot, name, pair),
-                             pr=pr if pr and pr.state not in CLOSED_PR_STATES else None)
+        st = FeedstockStatus(
+            name,
+            "",
+            "",
+            pf.wave,
+            pf.unblocks,
+            list(pf.needs),
+            list(pf.why),
+            pf.mode,
+            findings=_stored_findings(snapshot, name, pair),
+            pr=pr if pr and pr.state not in CLOSED_PR_STATES else None,
+        )
         st.done_by = _done(snapshot, pf, pair, available, pr)
         if st.done_by:
             st.state, st.reason = "done", f"done: {st.done_by}"
@@ -317,14 +354,19 @@ def compute_status(snapshot: Snapshot, plan: Plan, availability: Availability | 
             st.state, st.reason = "blocked", f"{first.rule}: {first.message}{where}{more}"
         elif st.missing_parents or st.unresolved:
             st.state = "awaiting-parents"
-            parts = (["awaiting " + ", ".join(st.missing_parents)] if st.missing_parents else []) + \
-                (["no feedstock builds " + ", ".join(st.unresolved)] if st.unresolved else [])
+            parts = (["awaiting " + ", ".join(st.missing_parents)] if st.missing_parents else []) + (
+                ["no feedstock builds " + ", ".join(st.unresolved)] if st.unresolved else []
+            )
             st.reason = "; ".join(parts)
         else:
             st.state, st.reason = "ready", "all needed parents are done" if st.needs else "needs nothing unbuilt"
             if can_solve and availability is not None:
-                failing = [o for label, specs in build_environments(snapshot, plan.feedstocks[name], pair)
-                           for o in [solve_specs(availability, specs, pair.target)] if o.solvable is False]
+                failing = [
+                    o
+                    for label, specs in build_environments(snapshot, plan.feedstocks[name], pair)
+                    for o in [solve_specs(availability, specs, pair.target)]
+                    if o.solvable is False
+                ]
                 if failing:
                     st.solve = failing
                     st.state = "not-solvable"
@@ -335,9 +377,16 @@ def compute_status(snapshot: Snapshot, plan: Plan, availability: Availability | 
     if can_solve and availability is not None:
         installability = solve_targets(availability, plan.targets, pair.target)
     configured = sorted(n for n, fs in snapshot.feedstocks.items() if fs.settings.configured(pair.target))
-    return StatusReport(plan, statuses, remaining_critical_path(plan, statuses),
-                        next_actions(statuses), installability,
-                        availability.describe() if availability else "", notes, configured)
+    return StatusReport(
+        plan,
+        statuses,
+        remaining_critical_path(plan, statuses),
+        next_actions(statuses),
+        installability,
+        availability.describe() if availability else "",
+        notes,
+        configured,
+    )
 
 
 def remaining_critical_path(plan: Plan, statuses: dict[str, FeedstockStatus]) -> list[str]:
@@ -372,8 +421,13 @@ def next_actions(statuses: dict[str, FeedstockStatus]) -> list[dict[str, str]]:
     acts: list[dict[str, str]] = []
     for s in by_value:
         if s.state == "ready":
-            acts.append({"action": "start", "feedstock": s.name,
-                         "detail": f"add {s.mode or 'a'} build for the platform; unblocks {s.unblocks}"})
+            acts.append(
+                {
+                    "action": "start",
+                    "feedstock": s.name,
+                    "detail": f"add {s.mode or 'a'} build for the platform; unblocks {s.unblocks}",
+                }
+            )
     for s in by_value:
         if s.state == "blocked":
             acts.append({"action": "fix", "feedstock": s.name, "detail": s.reason})

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import click
 
-from .options import (build_platform_option, format_option, mode_option, platform_option, resolve_targets,
-                      snapshot_option, targets_file_option)
+from .options import (
+    build_platform_option,
+    format_option,
+    mode_option,
+    platform_option,
+    resolve_targets,
+    snapshot_option,
+    targets_file_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -22,13 +29,27 @@ def register(group: click.Group) -> None:
 @build_platform_option
 @mode_option
 @targets_file_option
-@click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
-              help="What exists on the target already (repodata.json, channel folder or URL, name list): "
-                   "feedstocks whose needed outputs are there count as done.")
+@click.option(
+    "--available",
+    "available",
+    multiple=True,
+    metavar="REPODATA|URL",
+    help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+    "feedstocks whose needed outputs are there count as done.",
+)
 @snapshot_option
 @format_option("table", "json")
-def compare_bot(status_json: Path, targets: tuple[str, ...], platform: str, build_platform: str | None, mode: str,
-                targets_file: Path | None, available: tuple[str, ...], snapshot_path: Path | None, fmt: str) -> None:
+def compare_bot(
+    status_json: Path,
+    targets: tuple[str, ...],
+    platform: str,
+    build_platform: str | None,
+    mode: str,
+    targets_file: Path | None,
+    available: tuple[str, ...],
+    snapshot_path: Path | None,
+    fmt: str,
+) -> None:
     """Compare the bot's migration STATUS_JSON with our plan for TARGETS (default: the seed targets).
 
     STATUS_JSON is a regro/cf-graph-countyfair status/migration_json/<migration>.json file. Prints what

@@ -19,27 +19,61 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--plan", "use_plan", is_flag=True,
-              help="Lint the feedstocks of the seed plan (conda, conda-build, mamba, rattler-build, pixi). "
-                   "With PATHS, the planned feedstocks found there are rendered again; without, the findings "
-                   "stored in the snapshot are shown.")
+@click.option(
+    "--plan",
+    "use_plan",
+    is_flag=True,
+    help="Lint the feedstocks of the seed plan (conda, conda-build, mamba, rattler-build, pixi). "
+    "With PATHS, the planned feedstocks found there are rendered again; without, the findings "
+    "stored in the snapshot are shown.",
+)
 @snapshot_option
 @click.option("--platform", "platform", default="win-arm64", show_default=True, help="Target subdir.")
-@click.option("--build-platform", "build_platform", default=None,
-              help="Build subdir (default: win-64 for win-arm64, osx-64 for osx-arm64, ...).")
-@click.option("--pinning", "pinning", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).")
-@click.option("--available", "available", multiple=True, metavar="FILE|URL",
-              help="What exists already (repodata.json, channel folder or URL, or a list of names). "
-                   "Enables the build-tool-missing rule for the build platform.")
-@click.option("--available-build", "available_build_items", multiple=True, metavar="FILE|URL",
-              help="What exists on the build platform only (same forms as --available); for the "
-                   "build-tool-missing rule, without making the names count as built for the target plan.")
-@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true).")
+@click.option(
+    "--build-platform",
+    "build_platform",
+    default=None,
+    help="Build subdir (default: win-64 for win-arm64, osx-64 for osx-arm64, ...).",
+)
+@click.option(
+    "--pinning",
+    "pinning",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).",
+)
+@click.option(
+    "--available",
+    "available",
+    multiple=True,
+    metavar="FILE|URL",
+    help="What exists already (repodata.json, channel folder or URL, or a list of names). "
+    "Enables the build-tool-missing rule for the build platform.",
+)
+@click.option(
+    "--available-build",
+    "available_build_items",
+    multiple=True,
+    metavar="FILE|URL",
+    help="What exists on the build platform only (same forms as --available); for the "
+    "build-tool-missing rule, without making the names count as built for the target plan.",
+)
+@click.option(
+    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
+)
 @format_option("table", "json")
-def lint(paths: tuple[Path, ...], use_plan: bool, snapshot_path: Path | None, platform: str,
-         build_platform: str | None, pinning: Path | None, available: tuple[str, ...],
-         available_build_items: tuple[str, ...], env: tuple[str, ...], fmt: str) -> None:
+def lint(
+    paths: tuple[Path, ...],
+    use_plan: bool,
+    snapshot_path: Path | None,
+    platform: str,
+    build_platform: str | None,
+    pinning: Path | None,
+    available: tuple[str, ...],
+    available_build_items: tuple[str, ...],
+    env: tuple[str, ...],
+    fmt: str,
+) -> None:
     """Find what will break when feedstocks are built for a new platform.
 
     PATHS are feedstock checkouts, bare git mirrors or folders of them. Findings do not change the exit
@@ -64,9 +98,15 @@ def lint(paths: tuple[Path, ...], use_plan: bool, snapshot_path: Path | None, pl
         from .options import load_snapshot
 
         snap = load_snapshot(snapshot_path)
-        plan = make_plan(snap, PlanOptions(targets=list(SEED_TARGETS), platform=pair.target,
-                                           build_platform=pair.build,
-                                           available=avail.available_on(pair.target) if avail else set()))
+        plan = make_plan(
+            snap,
+            PlanOptions(
+                targets=list(SEED_TARGETS),
+                platform=pair.target,
+                build_platform=pair.build,
+                available=avail.available_on(pair.target) if avail else set(),
+            ),
+        )
         planned = list(plan.feedstocks)
         notes.append(f"plan for {', '.join(SEED_TARGETS)} on {pair}: {len(planned)} feedstocks")
 
@@ -82,8 +122,15 @@ def lint(paths: tuple[Path, ...], use_plan: bool, snapshot_path: Path | None, pl
     _print_table(findings, pair, notes)
 
 
-def _lint_paths(paths: list[Path], pair: PlatformPair, pinning: Path | None, env: tuple[str, ...],
-                available_build: set[str] | None, planned: list[str] | None, notes: list[str]) -> list[Finding]:
+def _lint_paths(
+    paths: list[Path],
+    pair: PlatformPair,
+    pinning: Path | None,
+    env: tuple[str, ...],
+    available_build: set[str] | None,
+    planned: list[str] | None,
+    notes: list[str],
+) -> list[Finding]:
     from ..lint import lint_source
     from ..sources import discover, feedstock_name, open_source
 
@@ -107,17 +154,26 @@ def _lint_paths(paths: list[Path], pair: PlatformPair, pinning: Path | None, env
         try:
             src = open_source(path)
         except NewarchError as exc:  # one broken feedstock in a folder must not stop the others
-            findings.append(Finding("render-failed", "error", feedstock_name(path), exc.file or str(path),
-                                    exc.line or 0, f"cannot read the feedstock: {exc.message}",
-                                    "check the checkout / mirror"))
+            findings.append(
+                Finding(
+                    "render-failed",
+                    "error",
+                    feedstock_name(path),
+                    exc.file or str(path),
+                    exc.line or 0,
+                    f"cannot read the feedstock: {exc.message}",
+                    "check the checkout / mirror",
+                )
+            )
             continue
         result = render_source(src, pair, variants, run_env)
         findings.extend(lint_source(src, pair, result, available_build))
     return findings
 
 
-def _lint_snapshot(snap, planned: list[str], pair: PlatformPair, available_build: set[str] | None,
-                   notes: list[str]) -> list[Finding]:
+def _lint_snapshot(
+    snap, planned: list[str], pair: PlatformPair, available_build: set[str] | None, notes: list[str]
+) -> list[Finding]:
     """Findings stored in the snapshot (computed when it was built) for the planned feedstocks."""
     from ..lint import lint_source
     from ..sources import RecipeSource
@@ -132,10 +188,15 @@ def _lint_snapshot(snap, planned: list[str], pair: PlatformPair, available_build
             continue
         findings.extend(result.findings)
         if available_build is not None:  # the one rule that depends on --available
-            src = RecipeSource(name=name, origin=snap.origin, kind="snapshot",
-                               files={("recipe.yaml" if fs.schema == "v1" else "meta.yaml"): b""})
-            findings.extend(f for f in lint_source(src, pair, result, available_build)
-                            if f.rule == "build-tool-missing")
+            src = RecipeSource(
+                name=name,
+                origin=snap.origin,
+                kind="snapshot",
+                files={("recipe.yaml" if fs.schema == "v1" else "meta.yaml"): b""},
+            )
+            findings.extend(
+                f for f in lint_source(src, pair, result, available_build) if f.rule == "build-tool-missing"
+            )
     if missing:
         notes.append(f"the snapshot has no {pair.key} render for: {', '.join(sorted(missing))}")
     notes.append(f"findings as stored in {snap.origin} ({snap.date}); line numbers refer to that revision")
@@ -156,8 +217,14 @@ def _print_table(findings: list[Finding], pair: PlatformPair, notes: list[str]) 
     style = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in findings:
         where = f"{f.file}:{f.line}" if f.line else f.file
-        table.add_row(f.rule, f"[{style.get(f.severity, 'default')}]{escape(f.severity)}[/]", escape(f.feedstock),
-                      escape(where), escape(f.message), escape(f.fix))
+        table.add_row(
+            f.rule,
+            f"[{style.get(f.severity, 'default')}]{escape(f.severity)}[/]",
+            escape(f.feedstock),
+            escape(where),
+            escape(f.message),
+            escape(f.fix),
+        )
     if findings:
         console.print(table)
     counts = Counter(f.rule for f in findings)

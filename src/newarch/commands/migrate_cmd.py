@@ -7,8 +7,15 @@ from pathlib import Path
 import click
 
 from ..errors import NewarchError
-from .options import (build_platform_option, ignore_option, mode_option, platform_option, resolve_targets,
-                      snapshot_option, targets_file_option)
+from .options import (
+    build_platform_option,
+    ignore_option,
+    mode_option,
+    platform_option,
+    resolve_targets,
+    snapshot_option,
+    targets_file_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -22,21 +29,51 @@ def register(group: click.Group) -> None:
 @mode_option
 @targets_file_option
 @ignore_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write (replaced as a whole; refused if it holds other files).")
-@click.option("--feedstocks", "feedstocks", multiple=True, type=click.Path(path_type=Path),
-              help="Feedstock checkouts or git mirrors (or folders of them) to read the real conda-forge.yml "
-                   "from; without, diffs are synthesized from the snapshot's recorded settings.")
-@click.option("--apply", "apply_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              metavar="FEEDSTOCK_DIR", help="Edit conda-forge.yml in these feedstock checkouts (atomic; a second "
-                                            "run changes nothing).")
-@click.option("--available", "available", multiple=True, metavar="REPODATA|URL",
-              help="What exists on the target already (repodata.json, channel folder or URL, name list): "
-                   "feedstocks whose needed outputs are there count as done and get no change.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write (replaced as a whole; refused if it holds other files).",
+)
+@click.option(
+    "--feedstocks",
+    "feedstocks",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Feedstock checkouts or git mirrors (or folders of them) to read the real conda-forge.yml "
+    "from; without, diffs are synthesized from the snapshot's recorded settings.",
+)
+@click.option(
+    "--apply",
+    "apply_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="FEEDSTOCK_DIR",
+    help="Edit conda-forge.yml in these feedstock checkouts (atomic; a second run changes nothing).",
+)
+@click.option(
+    "--available",
+    "available",
+    multiple=True,
+    metavar="REPODATA|URL",
+    help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+    "feedstocks whose needed outputs are there count as done and get no change.",
+)
 @snapshot_option
-def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None, mode: str,
-            targets_file: Path | None, ignore: tuple[str, ...], out: Path, feedstocks: tuple[Path, ...],
-            apply_dirs: tuple[Path, ...], available: tuple[str, ...], snapshot_path: Path | None) -> None:
+def migrate(
+    targets: tuple[str, ...],
+    platform: str,
+    build_platform: str | None,
+    mode: str,
+    targets_file: Path | None,
+    ignore: tuple[str, ...],
+    out: Path,
+    feedstocks: tuple[Path, ...],
+    apply_dirs: tuple[Path, ...],
+    available: tuple[str, ...],
+    snapshot_path: Path | None,
+) -> None:
     """Write migration files for TARGETS (default: the seed targets) into --out.
 
     --out gets migration_support/<platform>.txt (minimal sorted target list), patches/<feedstock>.diff
@@ -74,12 +111,17 @@ def migrate(targets: tuple[str, ...], platform: str, build_platform: str | None,
         from ..cfyml import feedstock_yml, read_feedstock
 
         texts[name] = (read_feedstock(d), str(feedstock_yml(d)))
-    command = describe_command(plan, f"--targets-file {targets_file.name}" if targets_file else "",
-                               targets=list(targets) if targets_file else None)
+    command = describe_command(
+        plan,
+        f"--targets-file {targets_file.name}" if targets_file else "",
+        targets=list(targets) if targets_file else None,
+    )
     result = build_migration(snap, plan, statuses, command, texts)
     write_tree(out, result.files)
-    err.print(f"wrote {out}: {len(result.changes)} feedstock changes, {len(result.skipped)} planned feedstocks "
-              f"skipped (done or nothing to change)")
+    err.print(
+        f"wrote {out}: {len(result.changes)} feedstock changes, {len(result.skipped)} planned feedstocks "
+        f"skipped (done or nothing to change)"
+    )
     for name, d in sorted(apply_map.items()):
         change = result.changes.get(name)
         if name not in plan.feedstocks:

@@ -13,25 +13,41 @@ from ..snapshot import Snapshot
 SEED_TARGETS: tuple[str, ...] = ("conda", "conda-build", "mamba", "rattler-build", "pixi")
 
 snapshot_option = click.option(
-    "--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Snapshot file to read (default: the bundled conda-forge snapshot).")
-platform_option = click.option("--platform", "platform", default="win-arm64", show_default=True,
-                               help="Target subdir.")
+    "--snapshot",
+    "snapshot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Snapshot file to read (default: the bundled conda-forge snapshot).",
+)
+platform_option = click.option("--platform", "platform", default="win-arm64", show_default=True, help="Target subdir.")
 build_platform_option = click.option(
-    "--build-platform", "build_platform", default=None,
-    help="Build subdir (default: the cross build the snapshot rendered for the platform, e.g. win-64 for win-arm64).")
+    "--build-platform",
+    "build_platform",
+    default=None,
+    help="Build subdir (default: the cross build the snapshot rendered for the platform, e.g. win-64 for win-arm64).",
+)
 mode_option = click.option(
-    "--mode", "mode", type=click.Choice(["auto", "cross", "native"]), default="auto", show_default=True,
+    "--mode",
+    "mode",
+    type=click.Choice(["auto", "cross", "native"]),
+    default="auto",
+    show_default=True,
     help="cross: build deps run on the build platform; native: on the target; auto: per feedstock, as its "
-         "conda-forge.yml says, else cross when its build deps exist on the build platform.")
-ignore_option = click.option("--ignore", "ignore", multiple=True, metavar="NAME",
-                             help="Output or feedstock name not to follow (repeatable).")
+    "conda-forge.yml says, else cross when its build deps exist on the build platform.",
+)
+ignore_option = click.option(
+    "--ignore", "ignore", multiple=True, metavar="NAME", help="Output or feedstock name not to follow (repeatable)."
+)
 
 
 targets_file_option = click.option(
-    "--targets-file", "targets_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--targets-file",
+    "targets_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="Read (more) targets from a file, one per line, '#' comments (e.g. conda-forge's "
-         "migration_support/win_arm64.txt).")
+    "migration_support/win_arm64.txt).",
+)
 
 
 def resolve_targets(targets: tuple[str, ...] | list[str], targets_file: Path | None) -> list[str]:
@@ -56,15 +72,20 @@ def check_targets(snap: Snapshot, explicit: tuple[str, ...] | list[str]) -> None
     if bad:
         import difflib
 
-        hints = [f"{t!r}" + (f" (did you mean {', '.join(m)}?)" if (m := difflib.get_close_matches(t, known, 3))
-                             else "") for t in bad]
-        raise NewarchError(f"unknown target {', '.join(hints)}: no feedstock or output of that name in the snapshot",
-                           snap.origin or None)
+        hints = [
+            f"{t!r}" + (f" (did you mean {', '.join(m)}?)" if (m := difflib.get_close_matches(t, known, 3)) else "")
+            for t in bad
+        ]
+        raise NewarchError(
+            f"unknown target {', '.join(hints)}: no feedstock or output of that name in the snapshot",
+            snap.origin or None,
+        )
 
 
 def format_option(*choices: str, default: str = "table"):
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
-                        help="Output format.")
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True, help="Output format."
+    )
 
 
 def load_snapshot(path: Path | None) -> Snapshot:
@@ -77,5 +98,10 @@ def default_build_platform(snap: Snapshot | None, platform: str) -> str:
         builds = sorted({p.build for p in snap.pairs if p.target == platform and p.build != platform})
         if builds:
             return builds[0]
-    return {"win-arm64": "win-64", "osx-arm64": "osx-64", "linux-aarch64": "linux-64",
-            "linux-ppc64le": "linux-64", "linux-riscv64": "linux-64"}.get(platform, platform)
+    return {
+        "win-arm64": "win-64",
+        "osx-arm64": "osx-64",
+        "linux-aarch64": "linux-64",
+        "linux-ppc64le": "linux-64",
+        "linux-riscv64": "linux-64",
+    }.get(platform, platform)

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import click
 
-from .options import (build_platform_option, check_targets, ignore_option, mode_option, default_build_platform, format_option, load_snapshot,
-                      platform_option, resolve_targets, snapshot_option, targets_file_option)
+from .options import (
+    build_platform_option,
+    check_targets,
+    ignore_option,
+    mode_option,
+    default_build_platform,
+    format_option,
+    load_snapshot,
+    platform_option,
+    resolve_targets,
+    snapshot_option,
+    targets_file_option,
+)
 
 
 def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = ignore_option(f)
-    f = click.option("--available", "available", multiple=True, metavar="FILE|URL",
-                     help="What already exists on the target: repodata.json, channel dir/URL, or a text "
-                          "file of package names (repeatable).")(f)
+    f = click.option(
+        "--available",
+        "available",
+        multiple=True,
+        metavar="FILE|URL",
+        help="What already exists on the target: repodata.json, channel dir/URL, or a text "
+        "file of package names (repeatable).",
+    )(f)
     f = mode_option(f)
     f = build_platform_option(f)
     f = platform_option(f)
@@ -25,8 +42,16 @@ def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], targets_file: Path | None, platform: str,
-               build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...]):
+def _make_plan(
+    snapshot_path: Path | None,
+    targets: tuple[str, ...],
+    targets_file: Path | None,
+    platform: str,
+    build_platform: str | None,
+    mode: str,
+    available: tuple[str, ...],
+    ignore: tuple[str, ...],
+):
     from ..plan import PlanOptions, make_plan
 
     snap = load_snapshot(snapshot_path)
@@ -35,12 +60,14 @@ def _make_plan(snapshot_path: Path | None, targets: tuple[str, ...], targets_fil
     names: set[str] = set()
     if available:
         from ..availability import load_available
+
         names = load_available(list(available), platform)
     opts = PlanOptions(resolve_targets(targets, targets_file), platform, build, mode, names, set(ignore))
     return snap, make_plan(snap, opts)
 
 
 # -- plan ---------------------------------------------------------------------------------------
+
 
 def _target_line(plan, target: str) -> str:
     """Where a target ends up: a planned feedstock (wave, mode), noarch (built elsewhere), or not planned."""
@@ -65,21 +92,24 @@ def _print_table(plan) -> None:
     console = Console(width=max(Console().width, 140))
     n = len(plan.feedstocks)
     modes = {m: sum(1 for f in plan.feedstocks.values() if f.mode == m) for m in ("cross", "native")}
-    console.print(f"[bold]Plan[/bold] for {', '.join(plan.targets)} on [bold]{plan.pair}[/bold] "
-                  f"(mode {plan.options.mode}; snapshot {plan.snapshot.date or plan.snapshot.origin})")
+    console.print(
+        f"[bold]Plan[/bold] for {', '.join(plan.targets)} on [bold]{plan.pair}[/bold] "
+        f"(mode {plan.options.mode}; snapshot {plan.snapshot.date or plan.snapshot.origin})"
+    )
     table = Table(show_header=True, header_style="bold", expand=False)
     for col in ("wave", "feedstock", "mode", "needs", "unblocks", "why"):
         table.add_column(col, overflow="fold", justify="right" if col in ("wave", "unblocks") else "left")
     for f in plan.feedstocks.values():
         mode = f.mode + ("" if f.mode == "cross" or plan.options.mode == "native" else " *")
         cyc = f" (cycle {f.cycle + 1})" if f.cycle is not None else ""
-        table.add_row(str(f.wave), f.name + cyc, mode, ", ".join(f.needs) or "-", str(f.unblocks),
-                      " > ".join(f.why))
+        table.add_row(str(f.wave), f.name + cyc, mode, ", ".join(f.needs) or "-", str(f.unblocks), " > ".join(f.why))
     console.print(table)
-    console.print(f"{n} feedstocks in {len(plan.waves)} waves: {modes['cross']} cross, {modes['native']} native; "
-                  f"{len(plan.noarch)} noarch outputs needed (built elsewhere); "
-                  f"{len(plan.snapshot.feedstocks) - n} of {len(plan.snapshot.feedstocks)} snapshot feedstocks pruned "
-                  "(newarch why-not NAME)")
+    console.print(
+        f"{n} feedstocks in {len(plan.waves)} waves: {modes['cross']} cross, {modes['native']} native; "
+        f"{len(plan.noarch)} noarch outputs needed (built elsewhere); "
+        f"{len(plan.snapshot.feedstocks) - n} of {len(plan.snapshot.feedstocks)} snapshot feedstocks pruned "
+        "(newarch why-not NAME)"
+    )
     console.print("[bold]targets[/bold]: " + "; ".join(_target_line(plan, t) for t in plan.targets))
     natives = [f for f in plan.feedstocks.values() if f.mode == "native" and plan.options.mode == "auto"]
     if natives:
@@ -106,11 +136,15 @@ def _print_table(plan) -> None:
     for ch in plan.choices:
         console.print(f"[dim]choice: {ch.reason}[/dim]")
     tp = plan.tipping_point_wave
-    tools = "; ".join(f"{k}: {'wave ' + str(v['wave']) if v['wave'] is not None else 'not reachable'}"
-                      for k, v in plan.tipping_point.get("tools", {}).items())
+    tools = "; ".join(
+        f"{k}: {'wave ' + str(v['wave']) if v['wave'] is not None else 'not reachable'}"
+        for k, v in plan.tipping_point.get("tools", {}).items()
+    )
     if tp is None:
-        console.print(f"[bold]tipping point[/bold]: none — conda, conda-build/rattler-build and ninja never all "
-                      f"exist on {plan.pair.target} ({tools})")
+        console.print(
+            f"[bold]tipping point[/bold]: none — conda, conda-build/rattler-build and ninja never all "
+            f"exist on {plan.pair.target} ({tools})"
+        )
     else:
         extra = plan.tipping_point.get("extra_feedstocks") or []
         more = f"; needs {len(extra)} feedstock(s) outside the plan: {', '.join(extra)}" if extra else ""
@@ -122,7 +156,7 @@ def _dot(plan) -> str:
     for w, names in enumerate(plan.waves):
         lines.append(f"  subgraph wave{w} {{ rank=same; " + " ".join(json.dumps(n) for n in names) + " }")
     for f in plan.feedstocks.values():
-        attrs = ' style=dashed' if f.mode == "native" else ""
+        attrs = " style=dashed" if f.mode == "native" else ""
         lines.append(f"  {json.dumps(f.name)} [label={json.dumps(f'{f.name} (w{f.wave})')}{attrs}];")
         for d in f.needs:
             secs = sorted({e.section for e in f.need_edges.get(d, ())})
@@ -147,8 +181,17 @@ def _mermaid(plan) -> str:
 @click.argument("targets", nargs=-1)
 @_plan_options
 @format_option("table", "json", "dot", "mermaid")
-def plan_command(targets: tuple[str, ...], snapshot_path: Path | None, targets_file: Path | None, platform: str, build_platform: str | None,
-                 mode: str, available: tuple[str, ...], ignore: tuple[str, ...], fmt: str) -> None:
+def plan_command(
+    targets: tuple[str, ...],
+    snapshot_path: Path | None,
+    targets_file: Path | None,
+    platform: str,
+    build_platform: str | None,
+    mode: str,
+    available: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fmt: str,
+) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
     _, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     if fmt == "json":
@@ -163,9 +206,15 @@ def plan_command(targets: tuple[str, ...], snapshot_path: Path | None, targets_f
 
 # -- why / why-not ------------------------------------------------------------------------------
 
+
 def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--target", "targets", multiple=True, metavar="NAME",
-                        help="Target (repeatable; default: the seed's build tools).")(f)
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="NAME",
+        help="Target (repeatable; default: the seed's build tools).",
+    )(f)
 
 
 @click.command("why")
@@ -173,18 +222,31 @@ def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @_target_option
 @_plan_options
 @format_option("table", "json")
-def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, targets_file: Path | None,
-                platform: str,
-                build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...],
-                fmt: str) -> None:
+def why_command(
+    name: str,
+    targets: tuple[str, ...],
+    snapshot_path: Path | None,
+    targets_file: Path | None,
+    platform: str,
+    build_platform: str | None,
+    mode: str,
+    available: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fmt: str,
+) -> None:
     """The shortest chain(s) from a target to feedstock NAME, each edge with its reason."""
     from ..explain import why, why_not
 
     snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     chains = why(plan, name)
     if fmt == "json":
-        doc: dict[str, Any] = {"schema": "newarch.why/1", "name": name, "platform": plan.pair.target,
-                               "build_platform": plan.pair.build, "chains": [c.to_json() for c in chains]}
+        doc: dict[str, Any] = {
+            "schema": "newarch.why/1",
+            "name": name,
+            "platform": plan.pair.target,
+            "build_platform": plan.pair.build,
+            "chains": [c.to_json() for c in chains],
+        }
         if not chains:
             doc["why_not"] = why_not(snap, plan, name).to_json()
         click.echo(json.dumps(doc, indent=2))
@@ -202,8 +264,10 @@ def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None,
         for e in c.edges:
             cond = f"  [if {e.condition}]" if e.condition else ""
             via = f" via {e.via}" if e.via else ""
-            click.echo(f"  {e.src_feedstock}: output {e.output} needs {e.spec!r} in {e.section}{via}{cond}"
-                       f"  -> {e.dst_feedstock or '?'}")
+            click.echo(
+                f"  {e.src_feedstock}: output {e.output} needs {e.spec!r} in {e.section}{via}{cond}"
+                f"  -> {e.dst_feedstock or '?'}"
+            )
 
 
 @click.command("why-not")
@@ -211,10 +275,18 @@ def why_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None,
 @_target_option
 @_plan_options
 @format_option("text", "json", default="text")
-def why_not_command(name: str, targets: tuple[str, ...], snapshot_path: Path | None, targets_file: Path | None,
-                    platform: str,
-                    build_platform: str | None, mode: str, available: tuple[str, ...], ignore: tuple[str, ...],
-                    fmt: str) -> None:
+def why_not_command(
+    name: str,
+    targets: tuple[str, ...],
+    snapshot_path: Path | None,
+    targets_file: Path | None,
+    platform: str,
+    build_platform: str | None,
+    mode: str,
+    available: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fmt: str,
+) -> None:
     """Why feedstock NAME is not in the plan."""
     from ..explain import why_not
 
@@ -232,4 +304,3 @@ def register(group: click.Group) -> None:
     group.add_command(plan_command)
     group.add_command(why_command)
     group.add_command(why_not_command)
-

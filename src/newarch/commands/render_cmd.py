@@ -19,8 +19,9 @@ from .options import build_platform_option, default_build_platform, format_optio
 JSON_SCHEMA = "newarch.render/1"
 
 
-def render_document(src: RecipeSource, result: RenderResult, pinning_source: str,
-                    env: dict[str, str]) -> dict[str, Any]:
+def render_document(
+    src: RecipeSource, result: RenderResult, pinning_source: str, env: dict[str, str]
+) -> dict[str, Any]:
     """The stable JSON document of ``newarch render --format json``."""
     d = result.to_dict()
     return {
@@ -48,8 +49,9 @@ def print_table(src: RecipeSource, result: RenderResult, pinning_source: str) ->
     from rich.table import Table
 
     console = Console(width=max(Console().width, 120))
-    console.print(f"[bold]{src.name}[/bold] ({src.schema}, {src.display(src.recipe_file)}) "
-                  f"for [bold]{result.pair}[/bold]")
+    console.print(
+        f"[bold]{src.name}[/bold] ({src.schema}, {src.display(src.recipe_file)}) for [bold]{result.pair}[/bold]"
+    )
     console.print(f"[dim]pinning: {pinning_source}[/dim]")
     for out in sorted(result.outputs, key=Output.sort_key):
         title = f"{out.name} {out.version}"
@@ -84,15 +86,30 @@ def register(group: click.Group) -> None:
     @click.argument("path", type=click.Path(path_type=Path))
     @platform_option
     @build_platform_option
-    @click.option("--pinning", "pinning_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="conda_build_config.yaml to use (default: conda-forge's beside the checkout, "
-                       "else the pinning recorded in the bundled snapshot).")
-    @click.option("--env", "env_items", multiple=True, metavar="KEY=VALUE",
-                  help="Environment variable the recipe sees (repeatable); -KEY unsets one. "
-                       "Default environment: CI=true.")
+    @click.option(
+        "--pinning",
+        "pinning_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="conda_build_config.yaml to use (default: conda-forge's beside the checkout, "
+        "else the pinning recorded in the bundled snapshot).",
+    )
+    @click.option(
+        "--env",
+        "env_items",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Environment variable the recipe sees (repeatable); -KEY unsets one. Default environment: CI=true.",
+    )
     @format_option("table", "json")
-    def render_command(path: Path, platform: str, build_platform: str | None, pinning_path: Path | None,
-                       env_items: tuple[str, ...], fmt: str) -> None:
+    def render_command(
+        path: Path,
+        platform: str,
+        build_platform: str | None,
+        pinning_path: Path | None,
+        env_items: tuple[str, ...],
+        fmt: str,
+    ) -> None:
         """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
         from ..render import default_env, load_pinning_for, parse_env_overrides, render_source
 

@@ -15,24 +15,60 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Snapshot file to write (xz-compressed JSON).")
-@click.option("--platforms", "platforms", default=None,
-              help="Comma-separated TARGET[:BUILD] pairs (default: win-arm64:win-64, win-64, linux-64, "
-                   "linux-aarch64:linux-64, linux-riscv64:linux-64, osx-64, osx-arm64:osx-64).")
-@click.option("--pinning", "pinning", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).")
-@click.option("--outputs-map", "outputs_map", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="feedstock-outputs JSON {output: [feedstock...]} for names no rendered recipe provides "
-                   "(default: ../shared/data/feedstock-outputs.json when present).")
-@click.option("--only", "only", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File of feedstock names (one per line, '#' comments) to keep; others found are ignored.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Snapshot file to write (xz-compressed JSON).",
+)
+@click.option(
+    "--platforms",
+    "platforms",
+    default=None,
+    help="Comma-separated TARGET[:BUILD] pairs (default: win-arm64:win-64, win-64, linux-64, "
+    "linux-aarch64:linux-64, linux-riscv64:linux-64, osx-64, osx-arm64:osx-64).",
+)
+@click.option(
+    "--pinning",
+    "pinning",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).",
+)
+@click.option(
+    "--outputs-map",
+    "outputs_map",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="feedstock-outputs JSON {output: [feedstock...]} for names no rendered recipe provides "
+    "(default: ../shared/data/feedstock-outputs.json when present).",
+)
+@click.option(
+    "--only",
+    "only",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File of feedstock names (one per line, '#' comments) to keep; others found are ignored.",
+)
 @click.option("--date", "date", default="", help="Date the data describes (default: newest source commit date).")
 @click.option("--description", default="", help="Free text stored in the snapshot.")
-@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true).")
+@click.option(
+    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
+)
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
-def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinning: Path | None,
-             outputs_map: Path | None, only: Path | None, date: str, description: str, env: tuple[str, ...], jobs: int) -> None:
+def snapshot(
+    sources: tuple[Path, ...],
+    out: Path,
+    platforms: str | None,
+    pinning: Path | None,
+    outputs_map: Path | None,
+    only: Path | None,
+    date: str,
+    description: str,
+    env: tuple[str, ...],
+    jobs: int,
+) -> None:
     """Render every feedstock found in SOURCES and write derived facts to --out.
 
     SOURCES are feedstock checkouts, bare git mirrors (as fetched), or folders of them.
@@ -76,11 +112,26 @@ def snapshot(sources: tuple[Path, ...], out: Path, platforms: str | None, pinnin
         paths = [p for p in paths if feedstock_name(p) in wanted]
         na_files = [f for f in na_files if f.stem in wanted]
     req = BuildRequest(
-        sources=paths, pairs=pairs, pinnings={p.key: load_pinning(pin_path, p) for p in pairs},
-        pinning_source=pin_path.name, outputs_map=load_outputs_map(outputs_map) if outputs_map else None,
-        date=date, description=description, env=env_map, jobs=jobs, node_attrs=na_files)
-    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=err, transient=True) as bar:
+        sources=paths,
+        pairs=pairs,
+        pinnings={p.key: load_pinning(pin_path, p) for p in pairs},
+        pinning_source=pin_path.name,
+        outputs_map=load_outputs_map(outputs_map) if outputs_map else None,
+        date=date,
+        description=description,
+        env=env_map,
+        jobs=jobs,
+        node_attrs=na_files,
+    )
+    with Progress(
+        TextColumn("rendering"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=len(paths) + len(na_files))
         snap = build_snapshot(req, lambda p: bar.update(task, advance=1, description=Path(p).name))
     snap.save(out)

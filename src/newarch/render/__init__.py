@@ -49,8 +49,9 @@ def parse_env_overrides(items: list[str] | tuple[str, ...], base: dict[str, str]
     return env
 
 
-def render_source(src: RecipeSource, pair: PlatformPair, pinning: Variants,
-                  env: dict[str, str] | None = None) -> RenderResult:
+def render_source(
+    src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str] | None = None
+) -> RenderResult:
     """Render ``src`` for ``pair`` with ``pinning`` in environment ``env`` (default: ``default_env``)."""
     env = default_env(pair) if env is None else dict(env)
     notes: list[str] = []
@@ -63,8 +64,9 @@ def render_source(src: RecipeSource, pair: PlatformPair, pinning: Variants,
         result = RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: recipe nests too deeply to render")
     except Exception as exc:  # a renderer bug must not stop a batch: report it as this recipe's error
         first = (str(exc).strip().splitlines() or [""])[0]
-        result = RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: cannot render "
-                                               f"({type(exc).__name__}: {first})")
+        result = RenderResult(
+            pair=pair, error=f"{src.display(src.recipe_file)}: cannot render ({type(exc).__name__}: {first})"
+        )
     result.notes[:0] = notes
     return result
 
@@ -98,12 +100,17 @@ def load_pinning_for(pair: PlatformPair, pinning_path: str | Path | None = None)
     facts = platforms.get(pair.key)
     if facts is None:
         known = ", ".join(sorted(platforms)) or "none"
-        raise NewarchError(f"no pinning file found and the bundled snapshot has no pinning for {pair.key} "
-                           f"(it has: {known}); pass --pinning FILE", snap.origin)
+        raise NewarchError(
+            f"no pinning file found and the bundled snapshot has no pinning for {pair.key} "
+            f"(it has: {known}); pass --pinning FILE",
+            snap.origin,
+        )
     source = (snap.pinning or {}).get("source") or "conda_build_config.yaml"
-    return (Variants.from_dict(facts),
-            f"no conda_build_config.yaml found; using the pinning recorded in the bundled snapshot "
-            f"({snap.date}, from {source})")
+    return (
+        Variants.from_dict(facts),
+        f"no conda_build_config.yaml found; using the pinning recorded in the bundled snapshot "
+        f"({snap.date}, from {source})",
+    )
 
 
 __all__ = ["render_source", "default_env", "parse_env_overrides", "load_pinning_for"]

@@ -27,7 +27,8 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import jinja2
 from jinja2 import nodes
@@ -47,10 +48,12 @@ FIXED_NOW = _dt.datetime(2026, 1, 1, 0, 0, 0)
 
 # conda-build's DEFAULT_COMPILERS (variants.py)
 DEFAULT_COMPILERS: dict[str, dict[str, Any]] = {
-    "win": {"c": {"2.7": "vs2008", "3.3": "vs2010", "3.4": "vs2010", "3.5": "vs2017", "3.6": "vs2022"},
-            "cxx": {"2.7": "vs2008", "3.3": "vs2010", "3.4": "vs2010", "3.5": "vs2017", "3.6": "vs2022"},
-            "vc": {"2.7": "9", "3.3": "10", "3.4": "10", "3.5": "14", "3.6": "17"},
-            "fortran": "gfortran"},
+    "win": {
+        "c": {"2.7": "vs2008", "3.3": "vs2010", "3.4": "vs2010", "3.5": "vs2017", "3.6": "vs2022"},
+        "cxx": {"2.7": "vs2008", "3.3": "vs2010", "3.4": "vs2010", "3.5": "vs2017", "3.6": "vs2022"},
+        "vc": {"2.7": "9", "3.3": "10", "3.4": "10", "3.5": "14", "3.6": "17"},
+        "fortran": "gfortran",
+    },
     "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"},
     "osx": {"c": "clang", "cxx": "clangxx", "fortran": "gfortran"},
 }
@@ -216,8 +219,9 @@ class _RecipeEnvironment(SandboxedEnvironment):
         return _check_size(SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs))
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
-        raise UnsafeRecipeError(f"access to attribute {attribute!r} of a {type(obj).__name__} is not allowed",
-                                _budget().file)
+        raise UnsafeRecipeError(
+            f"access to attribute {attribute!r} of a {type(obj).__name__} is not allowed", _budget().file
+        )
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -225,12 +229,26 @@ class _RecipeEnvironment(SandboxedEnvironment):
             return tree  # no For or Concat node to guard: skip walking the tree
         for node in list(tree.find_all((nodes.For, nodes.Concat))):
             if isinstance(node, nodes.For):
-                node.iter = nodes.Call(nodes.Name("_newarch_iter", "load", lineno=node.lineno), [node.iter], [],
-                                       None, None, lineno=node.lineno)
+                node.iter = nodes.Call(
+                    nodes.Name("_newarch_iter", "load", lineno=node.lineno),
+                    [node.iter],
+                    [],
+                    None,
+                    None,
+                    lineno=node.lineno,
+                )
                 continue
             concat = node
-            concat.nodes = [nodes.Call(nodes.Name("_newarch_concat", "load", lineno=concat.lineno), list(concat.nodes),
-                                       [], None, None, lineno=concat.lineno)]
+            concat.nodes = [
+                nodes.Call(
+                    nodes.Name("_newarch_concat", "load", lineno=concat.lineno),
+                    list(concat.nodes),
+                    [],
+                    None,
+                    None,
+                    lineno=concat.lineno,
+                )
+            ]
         return tree
 
 
@@ -249,8 +267,7 @@ def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @lru_cache(maxsize=1)
 def environment() -> _RecipeEnvironment:
-    env = _RecipeEnvironment(undefined=RecipeUndefined, autoescape=False, keep_trailing_newline=True,
-                             cache_size=0)
+    env = _RecipeEnvironment(undefined=RecipeUndefined, autoescape=False, keep_trailing_newline=True, cache_size=0)
     for fname in ("center", "indent", "format", "wordwrap", "truncate", "batch", "slice", "join", "replace"):
         if fname in env.filters:
             env.filters[fname] = _guard_filter(env.filters[fname])
@@ -346,14 +363,24 @@ def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
     except jinja2.exceptions.SecurityError as exc:
         raise UnsafeRecipeError(f"Jinja: {_one_line(str(exc))}", file, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
-        raise RenderError(f"Jinja: {_one_line(str(exc))}", file,
-                          getattr(exc, "lineno", None) or _template_line(exc)) from None
+        raise RenderError(
+            f"Jinja: {_one_line(str(exc))}", file, getattr(exc, "lineno", None) or _template_line(exc)
+        ) from None
     except RecursionError:
         raise RenderError("Jinja recursion too deep (recursive macro?)", file) from None
     except MemoryError:
         raise RenderError("Jinja template ran out of memory", file) from None
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError,
-            UnicodeError, RuntimeError) as exc:  # RuntimeError: e.g. ``cycler()`` with no items
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        ZeroDivisionError,
+        OverflowError,
+        UnicodeError,
+        RuntimeError,
+    ) as exc:  # RuntimeError: e.g. ``cycler()`` with no items
         first = (str(exc).strip().splitlines() or [""])[0]
         raise RenderError(f"Jinja: {type(exc).__name__}: {first}", file, _template_line(exc)) from None
     finally:
@@ -469,14 +496,29 @@ class RenderContext:
             return f"{name}-{cdt_name}-{cdt_arch} " + " ".join(rest)
         return f"{text}-{cdt_name}-{cdt_arch}"
 
-    def pin_subpackage(self, subpackage_name: Any, min_pin: Any = "x.x.x.x.x.x", max_pin: Any = "x",
-                       exact: Any = False, *args: Any, **kwargs: Any) -> str:
+    def pin_subpackage(
+        self,
+        subpackage_name: Any,
+        min_pin: Any = "x.x.x.x.x.x",
+        max_pin: Any = "x",
+        exact: Any = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> str:
         self.pins.append(PinRequest(str(subpackage_name), _opt_str(min_pin), _opt_str(max_pin), bool(exact)))
         return f"{subpackage_name} {PIN_MARK}{len(self.pins) - 1}@@"
 
-    def pin_compatible(self, package_name: Any, lower_bound: Any = None, upper_bound: Any = None,
-                       min_pin: Any = "x.x.x.x.x.x", max_pin: Any = "x", exact: Any = False,
-                       *args: Any, **kwargs: Any) -> str:
+    def pin_compatible(
+        self,
+        package_name: Any,
+        lower_bound: Any = None,
+        upper_bound: Any = None,
+        min_pin: Any = "x.x.x.x.x.x",
+        max_pin: Any = "x",
+        exact: Any = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> str:
         """The installed host version is unknown without solving; use ``lower_bound`` or the variant value."""
         name = str(package_name)
         version = str(lower_bound) if lower_bound else self.variant.get(name.replace("-", "_"))
@@ -502,12 +544,25 @@ class RenderContext:
         environ.update(env_dict)
         none = _return_none
         ctx.update(
-            compiler=self.compiler, stdlib=self.stdlib, cdt=self.cdt, pin_subpackage=self.pin_subpackage,
-            pin_compatible=self.pin_compatible, load_setup_py_data=_return_empty, load_setuptools=_return_empty,
-            load_npm=_return_empty, load_file_regex=none, load_file_data=_return_empty,
-            load_str_data=load_str_data, installed={}, resolved_packages=_return_list, ccache=_ccache,
-            time=_FixedTimeModule(), datetime=_FixedDatetimeModule(), environ=Environ(environ),
-            os=OSModule(Environ(environ)), _newarch_sel=self.switches,
+            compiler=self.compiler,
+            stdlib=self.stdlib,
+            cdt=self.cdt,
+            pin_subpackage=self.pin_subpackage,
+            pin_compatible=self.pin_compatible,
+            load_setup_py_data=_return_empty,
+            load_setuptools=_return_empty,
+            load_npm=_return_empty,
+            load_file_regex=none,
+            load_file_data=_return_empty,
+            load_str_data=load_str_data,
+            installed={},
+            resolved_packages=_return_list,
+            ccache=_ccache,
+            time=_FixedTimeModule(),
+            datetime=_FixedDatetimeModule(),
+            environ=Environ(environ),
+            os=OSModule(Environ(environ)),
+            _newarch_sel=self.switches,
         )
         return ctx
 
@@ -521,24 +576,44 @@ class RenderContext:
         npy = self.variant.get("numpy") or "1.26"
         arch = self.host.split("-", 1)[1] if "-" in self.host else ""
         d = {
-            "CONDA_BUILD": "1", "PYTHONNOUSERSITE": "1", "ARCH": {"64": "64", "32": "32"}.get(arch, arch),
-            "PREFIX": prefix, "BUILD_PREFIX": f"{root}/build_env", "SRC_DIR": f"{root}/work",
+            "CONDA_BUILD": "1",
+            "PYTHONNOUSERSITE": "1",
+            "ARCH": {"64": "64", "32": "32"}.get(arch, arch),
+            "PREFIX": prefix,
+            "BUILD_PREFIX": f"{root}/build_env",
+            "SRC_DIR": f"{root}/work",
             "RECIPE_DIR": f"{root}/recipe",
-            "CONDA_PY": str(py_int(py)), "PY3K": "1" if py_ver.startswith("3") else "0", "PY_VER": py_ver,
-            "STDLIB_DIR": f"{prefix}/lib/python{py_ver}", "SP_DIR": f"{prefix}/lib/python{py_ver}/site-packages",
+            "CONDA_PY": str(py_int(py)),
+            "PY3K": "1" if py_ver.startswith("3") else "0",
+            "PY_VER": py_ver,
+            "STDLIB_DIR": f"{prefix}/lib/python{py_ver}",
+            "SP_DIR": f"{prefix}/lib/python{py_ver}/site-packages",
             "PYTHON": f"{prefix}/python.exe" if win else f"{prefix}/bin/python",
-            "NPY_VER": ".".join(npy.split(".")[:2]), "CONDA_NPY": "".join(npy.split(".")[:2]),
-            "NPY_DISTUTILS_APPEND_FLAGS": "1", "PERL_VER": self.variant.get("perl", "5.26.2"),
-            "LUA_VER": self.variant.get("lua", "5"), "R_VER": self.variant.get("r_base", "3.5"),
-            "PKG_NAME": self.pkg_name, "PKG_VERSION": self.pkg_version, "PKG_BUILDNUM": self.pkg_buildnum,
-            "PKG_BUILD_STRING": "placeholder", "PKG_HASH": "1234567", "CPU_COUNT": "2",
+            "NPY_VER": ".".join(npy.split(".")[:2]),
+            "CONDA_NPY": "".join(npy.split(".")[:2]),
+            "NPY_DISTUTILS_APPEND_FLAGS": "1",
+            "PERL_VER": self.variant.get("perl", "5.26.2"),
+            "LUA_VER": self.variant.get("lua", "5"),
+            "R_VER": self.variant.get("r_base", "3.5"),
+            "PKG_NAME": self.pkg_name,
+            "PKG_VERSION": self.pkg_version,
+            "PKG_BUILDNUM": self.pkg_buildnum,
+            "PKG_BUILD_STRING": "placeholder",
+            "PKG_HASH": "1234567",
+            "CPU_COUNT": "2",
             "SHLIB_EXT": ".dll" if win else ".dylib" if self.host.startswith("osx-") else ".so",
-            "target_platform": self.host, "build_platform": self.build, "HOST": self.host,
+            "target_platform": self.host,
+            "build_platform": self.build,
+            "HOST": self.host,
         }
         if win:
-            d.update(LIBRARY_PREFIX=f"{prefix}/Library", LIBRARY_BIN=f"{prefix}/Library/bin",
-                     LIBRARY_INC=f"{prefix}/Library/include", LIBRARY_LIB=f"{prefix}/Library/lib",
-                     SCRIPTS=f"{prefix}/Scripts")
+            d.update(
+                LIBRARY_PREFIX=f"{prefix}/Library",
+                LIBRARY_BIN=f"{prefix}/Library/bin",
+                LIBRARY_INC=f"{prefix}/Library/include",
+                LIBRARY_LIB=f"{prefix}/Library/lib",
+                SCRIPTS=f"{prefix}/Scripts",
+            )
         d.update(self.variant)
         return d
 

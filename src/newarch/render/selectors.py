@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from ..errors import RenderError, UnsafeRecipeError
 
@@ -28,18 +29,60 @@ MAX_TUPLE_LEN = 500
 
 # conda's KNOWN_SUBDIRS: conda-build derives the os and arch flag names from these.
 KNOWN_SUBDIRS: tuple[str, ...] = (
-    "emscripten-wasm32", "freebsd-64", "linux-32", "linux-64", "linux-aarch64", "linux-armv6l",
-    "linux-armv7l", "linux-ppc64", "linux-ppc64le", "linux-riscv64", "linux-s390x", "osx-64",
-    "osx-arm64", "wasi-wasm32", "win-32", "win-64", "win-arm64", "zos-z",
+    "emscripten-wasm32",
+    "freebsd-64",
+    "linux-32",
+    "linux-64",
+    "linux-aarch64",
+    "linux-armv6l",
+    "linux-armv7l",
+    "linux-ppc64",
+    "linux-ppc64le",
+    "linux-riscv64",
+    "linux-s390x",
+    "osx-64",
+    "osx-arm64",
+    "wasi-wasm32",
+    "win-32",
+    "win-64",
+    "win-arm64",
+    "zos-z",
 )
 ARCH_MAP = {"32": "x86", "64": "x86_64"}
-FORBIDDEN_NAMES = frozenset({
-    "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals", "locals", "vars",
-    "input", "breakpoint", "help", "memoryview", "type", "object", "super", "classmethod",
-    "staticmethod", "property", "dir", "id", "exit", "quit", "lambda", "import", "from",
-})
-STR_METHODS = frozenset({"startswith", "endswith", "lower", "upper", "strip", "lstrip", "rstrip",
-                         "split", "rsplit", "replace"})
+FORBIDDEN_NAMES = frozenset(
+    {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "input",
+        "breakpoint",
+        "help",
+        "memoryview",
+        "type",
+        "object",
+        "super",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "dir",
+        "id",
+        "exit",
+        "quit",
+        "lambda",
+        "import",
+        "from",
+    }
+)
+STR_METHODS = frozenset(
+    {"startswith", "endswith", "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "replace"}
+)
 
 
 class UnknownSelectorName(RenderError):
@@ -117,7 +160,7 @@ class OSModule:
 
 def py_int(python: str) -> int:
     """``3.14.* *_cp314`` -> 314 (conda-build's ``py``)."""
-    major, minor, *_ = (python.split(" ")[0].split(".") + ["0"])
+    major, minor, *_ = python.split(" ")[0].split(".") + ["0"]
     digits = re.sub(r"\D", "", major) + re.sub(r"\D", "", minor)
     return int(digits) if digits else 0
 
@@ -138,15 +181,25 @@ def selector_namespace(host: str, build: str, variant: Mapping[str, str], env: M
     ``win64`` is ``host == "win-64"`` (false on win-arm64, where ``arm64`` and ``win`` are true),
     ``x86_64`` is ``host.endswith("-64")``; ``variant`` values are strings.
     """
-    d = dict(_fixed_namespace(host, build, tuple(env.items()), variant.get("python") or "3.12",
-                              variant.get("numpy") or "1.26", variant.get("perl", "5.26.2"), variant.get("lua", "5")))
+    d = dict(
+        _fixed_namespace(
+            host,
+            build,
+            tuple(env.items()),
+            variant.get("python") or "3.12",
+            variant.get("numpy") or "1.26",
+            variant.get("perl", "5.26.2"),
+            variant.get("lua", "5"),
+        )
+    )
     d.update({k: _auto_type(v) for k, v in variant.items() if k not in d})
     return d
 
 
 @lru_cache(maxsize=256)
-def _fixed_namespace(host: str, build: str, env_items: tuple[tuple[str, str], ...], py: str, np: str,
-                     perl: str, lua: str) -> dict[str, Any]:
+def _fixed_namespace(
+    host: str, build: str, env_items: tuple[tuple[str, str], ...], py: str, np: str, perl: str, lua: str
+) -> dict[str, Any]:
     """Everything in the namespace but the variant keys (callers copy it: never mutate)."""
     env = dict(env_items)
     environ = Environ(env)
@@ -170,8 +223,17 @@ def _fixed_namespace(host: str, build: str, env_items: tuple[tuple[str, str], ..
     py_ver = py_int(py)
     py_major = py.split(" ")[0].split(".")[0]
     d["build_platform"] = build
-    d.update(py=py_ver, py3k=py_major == "3", py2k=py_major == "2", py26=py_ver == 26, py27=py_ver == 27,
-             py33=py_ver == 33, py34=py_ver == 34, py35=py_ver == 35, py36=py_ver == 36)
+    d.update(
+        py=py_ver,
+        py3k=py_major == "3",
+        py2k=py_major == "2",
+        py26=py_ver == 26,
+        py27=py_ver == 27,
+        py33=py_ver == 33,
+        py34=py_ver == 34,
+        py35=py_ver == 35,
+        py36=py_ver == 36,
+    )
     np_digits = re.sub(r"\D", "", "".join(np.split(".")[:2]))
     d["np"] = int(np_digits) if np_digits else 0
     d["pl"] = perl
@@ -186,13 +248,16 @@ def _fixed_namespace(host: str, build: str, env_items: tuple[tuple[str, str], ..
 
 # ----------------------------------------------------------------------------- tokenizer
 
-_TOKEN_RE = re.compile(r"""
+_TOKEN_RE = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<num>\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?)
   | (?P<str>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>==|!=|<=|>=|//|\*\*|[<>()+\-*/%,.])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"', "r": "\r", "0": "\0"}
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "True", "False", "None"})
 
@@ -334,8 +399,12 @@ class _Parser:
             elif tok.kind == "kw" and tok.value == "in":
                 self.next()
                 rest.append(("in", self.arith()))
-            elif tok.kind == "kw" and tok.value == "not" and self.tokens[self.i + 1].kind == "kw" \
-                    and self.tokens[self.i + 1].value == "in":
+            elif (
+                tok.kind == "kw"
+                and tok.value == "not"
+                and self.tokens[self.i + 1].kind == "kw"
+                and self.tokens[self.i + 1].value == "in"
+            ):
                 self.i += 2
                 rest.append(("not in", self.arith()))
             elif tok.kind == "kw" and tok.value == "is":
@@ -542,7 +611,11 @@ def _length(v: Any) -> int:
 
 
 _FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "int": _to_int, "float": _to_float, "str": _to_str, "len": _length, "bool": bool,
+    "int": _to_int,
+    "float": _to_float,
+    "str": _to_str,
+    "len": _length,
+    "bool": bool,
 }
 
 
@@ -553,8 +626,9 @@ def _type_name(v: Any) -> str:
         return "environ"
     if isinstance(v, OSModule):
         return "module"
-    return {bool: "bool", int: "int", float: "float", str: "string", tuple: "tuple",
-            type(None): "None"}.get(type(v), "value")
+    return {bool: "bool", int: "int", float: "float", str: "string", tuple: "tuple", type(None): "None"}.get(
+        type(v), "value"
+    )
 
 
 def _call_method(b: _Bound, args: list[Any]) -> Any:
@@ -576,8 +650,11 @@ def _call_method(b: _Bound, args: list[Any]) -> Any:
                 raise _Fail(f"{m}() argument must be a string, not {_type_name(arg)}")
             return getattr(obj, m)(arg)
         if m in ("split", "rsplit"):
-            if len(args) > 2 or (args and args[0] is not None and not isinstance(args[0], str)) \
-                    or (len(args) == 2 and (not isinstance(args[1], int) or isinstance(args[1], bool))):
+            if (
+                len(args) > 2
+                or (args and args[0] is not None and not isinstance(args[0], str))
+                or (len(args) == 2 and (not isinstance(args[1], int) or isinstance(args[1], bool)))
+            ):
                 raise _Fail(f"bad arguments to {m}()")
             if args and args[0] == "":
                 raise _Fail("empty separator")
@@ -634,9 +711,11 @@ def _compare(op: str, a: Any, b: Any) -> bool:
             else:
                 raise _Fail(f"'in' needs a string, tuple or environ on the right, not {_type_name(b)}")
             return r if op == "in" else not r
-        if not (isinstance(a, (int, float)) and isinstance(b, (int, float))) and \
-                not (isinstance(a, str) and isinstance(b, str)) and \
-                not (isinstance(a, tuple) and isinstance(b, tuple)):
+        if (
+            not (isinstance(a, (int, float)) and isinstance(b, (int, float)))
+            and not (isinstance(a, str) and isinstance(b, str))
+            and not (isinstance(a, tuple) and isinstance(b, tuple))
+        ):
             raise _Fail(f"cannot compare {_type_name(a)} and {_type_name(b)} with {op!r}")
         if op == "<":
             return bool(a < b)

@@ -33,7 +33,8 @@ import secrets
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 import yaml
 
@@ -108,7 +109,9 @@ def split_selectors(text: str) -> tuple[tuple[str | None, str], ...]:
 
 # ----------------------------------------------------------------------------- structure scanner
 
-_KEY_RE = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s:'"#{}\[\],&*!|>%@`-][^:#]*?|-[^\s:#][^:#]*?))\s*:(?:\s+(.*))?$""")
+_KEY_RE = re.compile(
+    r"""^(?:"([^"]*)"|'([^']*)'|([^\s:'"#{}\[\],&*!|>%@`-][^:#]*?|-[^\s:#][^:#]*?))\s*:(?:\s+(.*))?$"""
+)
 _BLOCK_RE = re.compile(r"^[|>][0-9+-]*\s*(?:#.*)?$")
 
 
@@ -350,8 +353,9 @@ def merge_variants(base: Variants, recipe: Variants, display: str) -> tuple[Vari
         if all(g in recipe.values for g in group):
             for g in group:
                 if len(recipe.values[g]) != len(v):
-                    raise RenderError(f"zip_keys: {k} and {g} have different lengths "
-                                      f"({len(v)} and {len(recipe.values[g])})", display)
+                    raise RenderError(
+                        f"zip_keys: {k} and {g} have different lengths ({len(v)} and {len(recipe.values[g])})", display
+                    )
             values[k] = list(v)
         elif k in values:
             if all(len(values[g]) == len(v) for g in group if g in values and g != k):
@@ -359,17 +363,21 @@ def merge_variants(base: Variants, recipe: Variants, display: str) -> tuple[Vari
             else:
                 missing = [x for x in v if x not in values[k]]
                 if missing:
-                    raise RenderError(f"variant config is ambiguous: {k} is zipped with "
-                                      f"{', '.join(g for g in group if g != k)} but only {k} is given, and "
-                                      f"{missing} are not among the pinning's values", display)
+                    raise RenderError(
+                        f"variant config is ambiguous: {k} is zipped with "
+                        f"{', '.join(g for g in group if g != k)} but only {k} is given, and "
+                        f"{missing} are not among the pinning's values",
+                        display,
+                    )
                 filters[k] = set(v)
         else:
             values[k] = list(v)
     return Variants(values, zips), filters
 
 
-def expand_variants(variants: Variants, used: Iterable[str], filters: Mapping[str, set[str]],
-                    display: str) -> tuple[list[dict[str, str]], int]:
+def expand_variants(
+    variants: Variants, used: Iterable[str], filters: Mapping[str, set[str]], display: str
+) -> tuple[list[dict[str, str]], int]:
     """Combinations of the used keys (zip groups move together); unused keys take their first value.
 
     Returns (combinations, total before the MAX_VARIANTS cut).
@@ -384,8 +392,11 @@ def expand_variants(variants: Variants, used: Iterable[str], filters: Mapping[st
             continue
         lengths = {len(variants.values[g]) for g in present}
         if len(lengths) > 1:
-            raise RenderError(f"zip_keys group {present} has values of different lengths "
-                              f"({', '.join(f'{g}: {len(variants.values[g])}' for g in present)})", display)
+            raise RenderError(
+                f"zip_keys group {present} has values of different lengths "
+                f"({', '.join(f'{g}: {len(variants.values[g])}' for g in present)})",
+                display,
+            )
         rows = [dict(zip(present, row)) for row in zip(*(variants.values[g] for g in present))]
         rows = [r for r in rows if all(r[k] in filters[k] for k in r if k in filters)]
         dims.append(rows)
@@ -436,11 +447,15 @@ def _part_regex(v: str, part: str) -> re.Pattern[str]:
     if part == "req":
         v_req = "[-_]".join(map(re.escape, v.split("_")))
         return re.compile(rf"^\s+\-\s+{v_req}\s*(?:\s[\[#]|$)")
-    return re.compile("|".join([  # "block"
-        r"(?:^|[^\{])\{%\s*(?:el)?if\s*.*" + ve + r"\s*(?:[^%]*?)?%\}",
-        r"(?:^|[^\{])\{%\s*for\s*.*\s*in\s*" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
-        r"(?:^|[^\{])\{%\s*set\s*.*\s*=\s*.*(?<![a-zA-Z_0-9])" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
-    ]))
+    return re.compile(
+        "|".join(
+            [  # "block"
+                r"(?:^|[^\{])\{%\s*(?:el)?if\s*.*" + ve + r"\s*(?:[^%]*?)?%\}",
+                r"(?:^|[^\{])\{%\s*for\s*.*\s*in\s*" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
+                r"(?:^|[^\{])\{%\s*set\s*.*\s*=\s*.*(?<![a-zA-Z_0-9])" + ve + r"(?![a-zA-Z_0-9])(?:[^%]*?)?%\}",
+            ]
+        )
+    )
 
 
 def _key_used_in(v: str, selectors_only: bool, lines: Iterable[str]) -> bool:
@@ -546,7 +561,7 @@ def _used_variables(keys: frozenset[str], text: str, selectors_only: bool) -> fr
         else:
             where = info.having(v, norm=True)
             if selectors_only:  # the selector regex needs the key after the line's first '['
-                cand = [ln for ln in (lines[i] for i in where) if "[" in ln and v in ln[ln.index("["):]]
+                cand = [ln for ln in (lines[i] for i in where) if "[" in ln and v in ln[ln.index("[") :]]
             elif _PLAIN_KEY.fullmatch(v):
                 if bare is None:
                     bare = set()
@@ -648,7 +663,8 @@ def select_source(raw: str, values: tuple[bool, ...]) -> _Source:
             if info is not None and info.item is not None:
                 for section in req_sections(info.path):
                     dropped.setdefault(info.output, []).append(
-                        (section, _norm_item(info.item), " ".join(selector.split()), i + 1))
+                        (section, _norm_item(info.item), " ".join(selector.split()), i + 1)
+                    )
         if "{" in kept[-1] or "}" in kept[-1]:
             for tok in _JINJA_OPEN.findall(kept[-1]):
                 depth += 1 if tok[0] == "{" else -1
@@ -802,7 +818,8 @@ def _select_cached(rendered: str, values: tuple[tuple[str, bool], ...], source: 
             for section in req_sections(info.path):
                 if name:
                     out.dropped.setdefault(info.output, []).append(
-                        Dropped(section, name, " ".join(selector.split()), mapping[i]))
+                        Dropped(section, name, " ".join(selector.split()), mapping[i])
+                    )
     out.text = "\n".join(kept) + "\n"
     return out
 
@@ -905,7 +922,8 @@ def output_specs(meta: dict[str, Any], has_package: bool, file: str) -> list[_Ou
     names = [_scalar(o.get("name") or "").strip() for o in outputs]
     top_run = _str_items(top_reqs.get("run", []))
     uses_subpackage = any(dep_name(r) in names for r in top_run if names) or any(
-        PIN_MARK in r for sec in top_reqs.values() for r in _str_items(sec))
+        PIN_MARK in r for sec in top_reqs.values() for r in _str_items(sec)
+    )
     entries: list[tuple[int, dict[str, Any]]] = list(enumerate(outputs))
     if top_name and uses_subpackage and top_name not in names:
         entries.append((-1, {"name": top_name}))
@@ -943,8 +961,14 @@ def output_specs(meta: dict[str, Any], has_package: bool, file: str) -> list[_Ou
     return specs
 
 
-def _build_outputs(meta: dict[str, Any], selected: _Selected, ctx: RenderContext, variant: Mapping[str, str],
-                   has_package: bool, file: str) -> list[Output]:
+def _build_outputs(
+    meta: dict[str, Any],
+    selected: _Selected,
+    ctx: RenderContext,
+    variant: Mapping[str, str],
+    has_package: bool,
+    file: str,
+) -> list[Output]:
     specs = output_specs(meta, has_package, file)
     top_build = meta.get("build") or {}
     top_skip = _truthy(top_build.get("skip", False)) if isinstance(top_build, dict) else False
@@ -975,29 +999,46 @@ def _build_outputs(meta: dict[str, Any], selected: _Selected, ctx: RenderContext
                     seen.append(req)
             requirements[section] = tuple(seen)
         build = spec.build
-        run_exports = {k: tuple(resolve_pins(x, ctx.pins, versions) for x in v)
-                       for k, v in _run_exports(build.get("run_exports")).items()}
+        run_exports = {
+            k: tuple(resolve_pins(x, ctx.pins, versions) for x in v)
+            for k, v in _run_exports(build.get("run_exports")).items()
+        }
         skip = _truthy(build.get("skip", False))
         reason = ""
         if top_skip:
             skip, reason = True, selected.key_selectors.get((-1, ("build", "skip")), "") or "build.skip is true"
         elif skip:
-            path = ("outputs", "build", "skip") if spec.index >= 0 and "skip" not in top_build or \
-                spec.index >= 0 else ("build", "skip")
-            reason = (selected.key_selectors.get((spec.index, path), "")
-                      or selected.key_selectors.get((-1, ("build", "skip")), "") or "build.skip is true")
+            path = (
+                ("outputs", "build", "skip")
+                if spec.index >= 0 and "skip" not in top_build or spec.index >= 0
+                else ("build", "skip")
+            )
+            reason = (
+                selected.key_selectors.get((spec.index, path), "")
+                or selected.key_selectors.get((-1, ("build", "skip")), "")
+                or "build.skip is true"
+            )
         dropped = list(selected.dropped.get(spec.index, [])) if spec.index >= 0 else []
         if spec.uses_top:
             dropped += selected.dropped.get(-1, [])
-        result.append(Output(
-            name=spec.name, version=spec.version, noarch=_noarch(build), skip=skip, skip_reason=reason,
-            requirements=requirements, run_exports={k: v for k, v in run_exports.items() if v},
-            ignore_run_exports=tuple(dict.fromkeys(dep_name(x) for x in _str_items(
-                _ensure_list(build.get("ignore_run_exports"))))),
-            ignore_run_exports_from=tuple(dict.fromkeys(dep_name(x) for x in _str_items(
-                _ensure_list(build.get("ignore_run_exports_from"))))),
-            dropped=tuple(dict.fromkeys(dropped)),
-        ))
+        result.append(
+            Output(
+                name=spec.name,
+                version=spec.version,
+                noarch=_noarch(build),
+                skip=skip,
+                skip_reason=reason,
+                requirements=requirements,
+                run_exports={k: v for k, v in run_exports.items() if v},
+                ignore_run_exports=tuple(
+                    dict.fromkeys(dep_name(x) for x in _str_items(_ensure_list(build.get("ignore_run_exports"))))
+                ),
+                ignore_run_exports_from=tuple(
+                    dict.fromkeys(dep_name(x) for x in _str_items(_ensure_list(build.get("ignore_run_exports_from"))))
+                ),
+                dropped=tuple(dict.fromkeys(dropped)),
+            )
+        )
     return result
 
 
@@ -1012,7 +1053,7 @@ def _conditions_by_name(conditions: Mapping[tuple[int, str, str], str]) -> dict[
 def _condition_for(by_name: Mapping[tuple[int, str, str], str], spec: _OutputSpec, section: str, item: str) -> str:
     """Conditions recorded before variant versions / pins were inserted (bare names)."""
     name = dep_name(item)
-    for idx in ((spec.index, -1) if spec.uses_top else (spec.index,)):
+    for idx in (spec.index, -1) if spec.uses_top else (spec.index,):
         cond = by_name.get((idx, section, name))
         if cond is not None:
             return cond
@@ -1062,15 +1103,25 @@ def render_v0(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     return result
 
 
-def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: str, variant: dict[str, str],
-                    env: dict[str, str], used: set[str], has_package: bool) -> list[Output]:
+def _render_variant(
+    src: RecipeSource,
+    raw: str,
+    file: str,
+    host: str,
+    build: str,
+    variant: dict[str, str],
+    env: dict[str, str],
+    used: set[str],
+    has_package: bool,
+) -> list[Output]:
     ns = sel.selector_namespace(host, build, variant, env)
     values = _selector_values(raw, ns, file)
     source = select_source(raw, values)
     plan = _plan(raw)
     text = template_text(raw, tuple(values[o] for o in plan.baked))
-    ctx = RenderContext(host=host, build=build, variant=variant, env=env, selectors=ns,
-                        switches=[values[o] for o in plan.switched])
+    ctx = RenderContext(
+        host=host, build=build, variant=variant, env=env, selectors=ns, switches=[values[o] for o in plan.switched]
+    )
     meta, selected = _render_text(text, ctx, ns, file)
     if "PKG_" in raw:
         pkg = meta.get("package") if isinstance(meta.get("package"), dict) else {}
@@ -1080,8 +1131,13 @@ def _render_variant(src: RecipeSource, raw: str, file: str, host: str, build: st
         ctx.pkg_buildnum = _scalar((bld or {}).get("number") or "0")
         ctx.pins.clear()
         meta, selected = _render_text(text, ctx, ns, file)
-    selected = _Selected(selected.text, selected.lines, selected.conditions, selected.key_selectors,
-                         {k: list(v) for k, v in selected.dropped.items()})
+    selected = _Selected(
+        selected.text,
+        selected.lines,
+        selected.conditions,
+        selected.key_selectors,
+        {k: list(v) for k, v in selected.dropped.items()},
+    )
     jinja_ctx: dict[str, Any] = {}
     for out_idx, drops in source.dropped.items():
         for section, item, cond, line in drops:

@@ -39,8 +39,7 @@ MAX_COMBINATIONS = 256
 MAX_RELAXATIONS = 8
 PROBE_PREFIX = "newarch-skip-probe-"  # newarch-skip-probe-<output index>-<condition index>
 OUTPUT_PROBE = "newarch-output-probe-"  # newarch-output-probe-<output index>: which stage0 output this is
-NOISE_KEYS = frozenset({"target_platform", "build_platform", "host_platform", "channel_targets",
-                        "channel_sources"})
+NOISE_KEYS = frozenset({"target_platform", "build_platform", "host_platform", "channel_targets", "channel_sources"})
 URL_FIELDS = ("homepage", "repository", "documentation")
 
 _ENV_LOCK = threading.Lock()
@@ -49,6 +48,7 @@ _TOOLCHAIN_CALL = re.compile(r"""\b(compiler|stdlib)\(\s*["']([\w\-]+)["']""")
 
 
 # --------------------------------------------------------------------------- environment
+
 
 @contextmanager
 def controlled_environ(env: dict[str, str]) -> Iterator[None]:
@@ -70,6 +70,7 @@ def controlled_environ(env: dict[str, str]) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- variants
+
 
 def used_keys(texts: list[str], variants: Variants) -> set[str]:
     """Variant keys a recipe can use: named as a word in its files, or implied by compiler()/stdlib()."""
@@ -124,9 +125,8 @@ def cap_variants(v: Variants, cap: int = MAX_COMBINATIONS) -> tuple[Variants, li
     notes = []
     for k in sorted(values):
         if len(values[k]) < len(original[k]):
-            cut = original[k][len(values[k]):]
-            notes.append(f"variants cut to stay under {cap} combinations: {k} kept "
-                         f"{values[k]}, dropped {cut}")
+            cut = original[k][len(values[k]) :]
+            notes.append(f"variants cut to stay under {cap} combinations: {k} kept {values[k]}, dropped {cut}")
     return work, notes
 
 
@@ -161,6 +161,7 @@ def recipe_variants(src: RecipeSource, pair: PlatformPair) -> Variants:
 
 
 # --------------------------------------------------------------------------- errors and relaxing
+
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
@@ -225,14 +226,17 @@ def _relax(text: str, message: str) -> tuple[str, str] | None:
             bare = line.rstrip("\r\n")
             mm = spec.match(bare)
             if mm:
-                lines[i] = bare[:mm.end(2)] + ".*" + bare[mm.end(2):] + "\n"
+                lines[i] = bare[: mm.end(2)] + ".*" + bare[mm.end(2) :] + "\n"
                 old = bare.strip()[1:].strip()
-                return "".join(lines), (f"relaxed line {i + 1}: spec {old!r} (renders to '{version}') read as "
-                                        f"'{version}.*', as conda reads a bare version")
+                return "".join(lines), (
+                    f"relaxed line {i + 1}: spec {old!r} (renders to '{version}') read as "
+                    f"'{version}.*', as conda reads a bare version"
+                )
     return None
 
 
 # --------------------------------------------------------------------------- files
+
 
 def _write_recipe_dir(src: RecipeSource, root: Path) -> None:
     for rel, data in src.files.items():
@@ -277,6 +281,7 @@ def _render_error_line(stage0_recipe: Any, variants: Variants, platform: Any, en
 
 
 # --------------------------------------------------------------------------- skip probes
+
 
 def _skip_conditions(skip: Any) -> list[str]:
     if skip is None or skip == [] or skip is False:
@@ -330,6 +335,7 @@ def add_skip_probes(d: dict[str, Any]) -> list[list[str]]:
 
 
 # --------------------------------------------------------------------------- conversion
+
 
 def _bound(version: str, bound: Any, upper: bool) -> str | None:
     if not isinstance(bound, str) or not re.fullmatch(r"x(\.x)*", bound):
@@ -394,8 +400,9 @@ def stage0_outputs_by_name(stage0: dict[str, Any], names: set[str]) -> dict[str,
             continue
         for o in candidates:
             template = str(o["package"].get("name", ""))
-            regex = "".join(".+" if part.startswith("${{") else re.escape(part)
-                            for part in re.split(r"(\$\{\{.*?\}\})", template))
+            regex = "".join(
+                ".+" if part.startswith("${{") else re.escape(part) for part in re.split(r"(\$\{\{.*?\}\})", template)
+            )
             if re.fullmatch(regex, name):
                 found[name] = o
                 break
@@ -426,9 +433,9 @@ def probe_marks(d: dict[str, Any]) -> tuple[int | None, list[int]]:
         if not isinstance(item, str):
             continue
         if item.startswith(OUTPUT_PROBE):
-            index = int(item[len(OUTPUT_PROBE):])
+            index = int(item[len(OUTPUT_PROBE) :])
         elif item.startswith(PROBE_PREFIX):
-            fired.append(int(item[len(PROBE_PREFIX):].rsplit("-", 1)[1]))
+            fired.append(int(item[len(PROBE_PREFIX) :].rsplit("-", 1)[1]))
     return index, sorted(set(fired))
 
 
@@ -436,8 +443,15 @@ def _is_probe(name: str) -> bool:
     return name.startswith((PROBE_PREFIX, OUTPUT_PROBE))
 
 
-def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, Any], conds: list[str],
-            siblings: set[str], pair: PlatformPair) -> Output:
+def convert(
+    rv: Any,
+    d: dict[str, Any],
+    stage0: dict[str, Any],
+    s0: dict[str, Any],
+    conds: list[str],
+    siblings: set[str],
+    pair: PlatformPair,
+) -> Output:
     """One rendered variant (stage1 dict ``d``) -> :class:`Output`, with conditions recovered from stage0."""
     pkg = d.get("package") or {}
     name = str(pkg.get("name", ""))
@@ -445,11 +459,15 @@ def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, An
     reqs = d.get("requirements") or {}
     pins = {n: (str(i.version), str(i.build_string or "")) for n, i in rv.pin_subpackages.items()}
     pins.setdefault(name, (str(pkg.get("version", "")), str(build.get("string") or "")))
-    variant = {str(k): _as_text(v) for k, v in (rv.variant or {}).items()
-               if k not in NOISE_KEYS and k not in siblings}
+    variant = {str(k): _as_text(v) for k, v in (rv.variant or {}).items() if k not in NOISE_KEYS and k not in siblings}
     s0_reqs = s0.get("requirements") or {}
-    values = {**_context_values(stage0), **{str(k): _as_text(v) for k, v in (rv.variant or {}).items()},
-              "target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
+    values = {
+        **_context_values(stage0),
+        **{str(k): _as_text(v) for k, v in (rv.variant or {}).items()},
+        "target_platform": pair.target,
+        "build_platform": pair.build,
+        "host_platform": pair.target,
+    }
 
     requirements: dict[str, tuple[Requirement, ...]] = {}
     dropped: list[Dropped] = []
@@ -492,6 +510,7 @@ def convert(rv: Any, d: dict[str, Any], stage0: dict[str, Any], s0: dict[str, An
 
 # --------------------------------------------------------------------------- entry point
 
+
 def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
     """Render ``src`` (a v1 recipe) for ``pair``. Raises :class:`RenderError` for a bad recipe."""
     from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe
@@ -503,8 +522,11 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     result = RenderResult(pair=pair)
 
     merged = pinning.merged(recipe_variants(src, pair))
-    texts = [t for t in (src.text(r) for r in sorted(src.files) if r.endswith((".yaml", ".yml", ".sh", ".bat")))
-             if t is not None]
+    texts = [
+        t
+        for t in (src.text(r) for r in sorted(src.files) if r.endswith((".yaml", ".yml", ".sh", ".bat")))
+        if t is not None
+    ]
     restricted = merged.restricted(used_keys(texts, merged))
     restricted, cut_notes = cap_variants(restricted)
     result.notes.extend(cut_notes)
@@ -557,5 +579,13 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     return result
 
 
-__all__ = ["render_v1", "controlled_environ", "used_keys", "cap_variants", "combinations", "add_skip_probes",
-           "locate", "MAX_COMBINATIONS"]
+__all__ = [
+    "render_v1",
+    "controlled_environ",
+    "used_keys",
+    "cap_variants",
+    "combinations",
+    "add_skip_probes",
+    "locate",
+    "MAX_COMBINATIONS",
+]

@@ -84,8 +84,8 @@ def _name_pattern(template: str, target: str, values: dict[str, str]) -> tuple[r
     display: list[str] = []
     pos = 0
     for m in _TEMPLATE.finditer(template):
-        parts.append(template[pos:m.start()])
-        display.append(template[pos:m.start()])
+        parts.append(template[pos : m.start()])
+        display.append(template[pos : m.start()])
         ident = _IDENT.match(m.group(1))
         value = values.get(ident.group(1)) if ident else None
         if value is not None and " " not in value:
@@ -114,8 +114,11 @@ def _spec_pattern(template: str, values: dict[str, str]) -> re.Pattern[str] | No
     parts: list[str] = []
     pos = 0
     for m in _TEMPLATE.finditer(template):
-        parts.append(re.escape(" ".join(template[pos:m.start()].split())) if template[pos:m.start()].strip()
-                     else re.escape(template[pos:m.start()]))
+        parts.append(
+            re.escape(" ".join(template[pos : m.start()].split()))
+            if template[pos : m.start()].strip()
+            else re.escape(template[pos : m.start()])
+        )
         ident = _IDENT.match(m.group(1))
         value = values.get(ident.group(1)) if ident else None
         parts.append(re.escape(value) if value is not None else ".*?")
@@ -149,8 +152,16 @@ def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ..
                 lit = inline.groupdict().get("lit")
                 template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
             pattern, wildcard, display = _name_pattern(template, target, values)
-            out.append(Leaf(item, join_conditions(list(conds + extra)), pattern, wildcard, display,
-                            _spec_pattern(template, values)))
+            out.append(
+                Leaf(
+                    item,
+                    join_conditions(list(conds + extra)),
+                    pattern,
+                    wildcard,
+                    display,
+                    _spec_pattern(template, values),
+                )
+            )
     return out
 
 
@@ -166,8 +177,9 @@ def has_conditions(items: Any) -> bool:
     return False
 
 
-def align(section: str, stage0_items: Any, rendered: list[Requirement], target: str,
-          values: dict[str, str]) -> tuple[list[Requirement], list[Dropped]]:
+def align(
+    section: str, stage0_items: Any, rendered: list[Requirement], target: str, values: dict[str, str]
+) -> tuple[list[Requirement], list[Dropped]]:
     """Give each rendered requirement its guarding condition; list the guarded entries not rendered.
 
     A longest-common-subsequence alignment of stage0 leaves and rendered names, in recipe order.

@@ -49,8 +49,7 @@ def _static(name: str) -> str:
 def script_json(data: Any) -> Markup:
     """JSON that cannot end or break out of the ``<script>`` element it is placed in."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    for ch, rep in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
-                    ("\u2029", "\\u2029")):
+    for ch, rep in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return Markup(text)
 
@@ -60,51 +59,104 @@ def safe_url(url: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False,
-                              loader=jinja2.FunctionLoader(lambda name: _static(name)))
+    return jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        loader=jinja2.FunctionLoader(lambda name: _static(name)),
+    )
 
 
-def build_context(rep: StatusReport, sections: Sequence[Section] = (),
-                  generated: datetime.datetime | None = None) -> dict[str, Any]:
+def build_context(
+    rep: StatusReport, sections: Sequence[Section] = (), generated: datetime.datetime | None = None
+) -> dict[str, Any]:
     plan = rep.plan
     snap = plan.snapshot
     targets = set(plan.targets)
-    target_feedstocks = {pf.why[0] for pf in plan.feedstocks.values() if len(pf.why) == 1} | \
-        {n for n in plan.feedstocks if n in targets}
+    target_feedstocks = {pf.why[0] for pf in plan.feedstocks.values() if len(pf.why) == 1} | {
+        n for n in plan.feedstocks if n in targets
+    }
     lay = layout({n: s.wave for n, s in rep.feedstocks.items()}, {n: s.needs for n, s in rep.feedstocks.items()})
     rank = {s: i for i, s in enumerate(STATES)}
     rows = []
     nodes_data = []
     for name, st in rep.feedstocks.items():
-        findings = sorted(st.findings, key=lambda f: (("error", "warning", "info").index(f.severity)
-                                                      if f.severity in ("error", "warning", "info") else 3, f.rule))
+        findings = sorted(
+            st.findings,
+            key=lambda f: (
+                ("error", "warning", "info").index(f.severity) if f.severity in ("error", "warning", "info") else 3,
+                f.rule,
+            ),
+        )
         pr_url = safe_url(st.pr.url) if st.pr else ""
-        rows.append({
-            "name": name, "state": st.state, "state_rank": rank[st.state], "wave": st.wave, "unblocks": st.unblocks,
-            "missing": st.missing_parents, "unresolved": st.unresolved, "mode": st.mode, "findings": findings, "reason": st.reason, "pr_url": pr_url,
-            "target": name in target_feedstocks,
-            "search": " ".join([name, st.state, st.mode, st.reason, *st.missing_parents, *st.unresolved,
-                                *(f"{f.rule} {f.message}" for f in findings)]).lower(),
-        })
-        nodes_data.append({
-            "name": name, "state": st.state, "reason": st.reason, "wave": st.wave, "unblocks": st.unblocks,
-            "why": st.why, "needs": st.needs, "missing": st.missing_parents, "mode": st.mode,
-            "unresolved": st.unresolved,
-            "pr": pr_url, "findings": [f"{f.severity} {f.rule}: {f.message}"
-                                       + (f" ({f.file}:{f.line})" if f.file else "") for f in findings],
-            "solve": [o.summary() for o in st.solve],
-        })
-    graph_nodes = [{"name": n, "state": rep.feedstocks[n].state, "reason": rep.feedstocks[n].reason,
-                    "unblocks": rep.feedstocks[n].unblocks, "target": n in target_feedstocks, "box": box}
-                   for n, box in sorted(lay.nodes.items(), key=lambda kv: (kv[1].wave, kv[1].row))]
+        rows.append(
+            {
+                "name": name,
+                "state": st.state,
+                "state_rank": rank[st.state],
+                "wave": st.wave,
+                "unblocks": st.unblocks,
+                "missing": st.missing_parents,
+                "unresolved": st.unresolved,
+                "mode": st.mode,
+                "findings": findings,
+                "reason": st.reason,
+                "pr_url": pr_url,
+                "target": name in target_feedstocks,
+                "search": " ".join(
+                    [
+                        name,
+                        st.state,
+                        st.mode,
+                        st.reason,
+                        *st.missing_parents,
+                        *st.unresolved,
+                        *(f"{f.rule} {f.message}" for f in findings),
+                    ]
+                ).lower(),
+            }
+        )
+        nodes_data.append(
+            {
+                "name": name,
+                "state": st.state,
+                "reason": st.reason,
+                "wave": st.wave,
+                "unblocks": st.unblocks,
+                "why": st.why,
+                "needs": st.needs,
+                "missing": st.missing_parents,
+                "mode": st.mode,
+                "unresolved": st.unresolved,
+                "pr": pr_url,
+                "findings": [
+                    f"{f.severity} {f.rule}: {f.message}" + (f" ({f.file}:{f.line})" if f.file else "")
+                    for f in findings
+                ],
+                "solve": [o.summary() for o in st.solve],
+            }
+        )
+    graph_nodes = [
+        {
+            "name": n,
+            "state": rep.feedstocks[n].state,
+            "reason": rep.feedstocks[n].reason,
+            "unblocks": rep.feedstocks[n].unblocks,
+            "target": n in target_feedstocks,
+            "box": box,
+        }
+        for n, box in sorted(lay.nodes.items(), key=lambda kv: (kv[1].wave, kv[1].row))
+    ]
     counts = [0] * lay.waves
     for box in lay.nodes.values():
         counts[box.wave] += 1
     totals = rep.totals()
-    when = generated or datetime.datetime.now(datetime.timezone.utc)
+    when = generated or datetime.datetime.now(datetime.UTC)
     return {
         "title": f"{plan.pair.target} bring-up status",
-        "platform": plan.pair.target, "build_platform": plan.pair.build, "mode": plan.options.mode,
+        "platform": plan.pair.target,
+        "build_platform": plan.pair.build,
+        "mode": plan.options.mode,
         "targets": list(plan.targets),
         "snapshot_date": snap.date,
         "snapshot_source": "; ".join(x for x in (Path(snap.origin).name if snap.origin else "", snap.description) if x),
@@ -134,14 +186,17 @@ def build_context(rep: StatusReport, sections: Sequence[Section] = (),
     }
 
 
-def render_html(rep: StatusReport, sections: Sequence[Section] = (),
-                generated: datetime.datetime | None = None) -> str:
+def render_html(rep: StatusReport, sections: Sequence[Section] = (), generated: datetime.datetime | None = None) -> str:
     """The whole page as a string."""
     return _environment().get_template("report.html").render(build_context(rep, sections, generated))
 
 
-def write_report(rep: StatusReport, out_dir: str | Path, providers: Iterable[SectionProvider] = (),
-                 generated: datetime.datetime | None = None) -> Path:
+def write_report(
+    rep: StatusReport,
+    out_dir: str | Path,
+    providers: Iterable[SectionProvider] = (),
+    generated: datetime.datetime | None = None,
+) -> Path:
     """Write ``out_dir/index.html``; ``providers`` may add extra sections (None = nothing to add)."""
     sections = [s for s in (p(rep) for p in providers) if s is not None]
     path = Path(out_dir) / "index.html"

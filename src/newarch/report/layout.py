@@ -111,8 +111,7 @@ def layout(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> Layo
         if backward:  # loop around the right side of the parent and into the child's left side
             x1, y1, x2, y2 = a.x + a.width, a.cy, b.x, b.cy
             bend = 40
-            d = (f"M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2 - 30:.0f} "
-                 f"{x2:.0f},{y2:.0f}")
+            d = f"M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2 - 30:.0f} {x2:.0f},{y2:.0f}"
         else:
             x1, y1, x2, y2 = a.x + a.width, a.cy, b.x, b.cy
             span = b.wave - a.wave
@@ -125,8 +124,10 @@ def layout(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> Layo
                 lane = min(y1, y2) - NODE_HEIGHT / 2 - ROW_GAP / 2
                 gx1 = x1 + (COL_WIDTH - NODE_WIDTH) / 2
                 gx2 = x2 - (COL_WIDTH - NODE_WIDTH) / 2
-                d = (f"M{x1:.0f},{y1:.0f} C{gx1:.0f},{y1:.0f} {x1:.0f},{lane:.0f} {gx1 + 10:.0f},{lane:.0f} "
-                     f"L{gx2 - 10:.0f},{lane:.0f} C{x2:.0f},{lane:.0f} {gx2:.0f},{y2:.0f} {x2:.0f},{y2:.0f}")
+                d = (
+                    f"M{x1:.0f},{y1:.0f} C{gx1:.0f},{y1:.0f} {x1:.0f},{lane:.0f} {gx1 + 10:.0f},{lane:.0f} "
+                    f"L{gx2 - 10:.0f},{lane:.0f} C{x2:.0f},{lane:.0f} {gx2:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+                )
         edges.append(EdgePath(p, c, d, backward))
     rows = max((len(c) for c in columns), default=0)
     width = MARGIN_X * 2 + max(ncols, 1) * COL_WIDTH - (COL_WIDTH - NODE_WIDTH)
