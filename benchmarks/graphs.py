@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from newarch.model import Feedstock, Output, PlatformPair, RenderResult, Requirement
-from newarch.snapshot import Snapshot
+from newarch.store.snapshot import Snapshot
 
 PAIRS = (PlatformPair("win-arm64", "win-64"), PlatformPair("win-64", "win-64"))
 TOOLCHAIN = ("vs2022_win-arm64", "vs_win-arm64")

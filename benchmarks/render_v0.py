@@ -32,7 +32,7 @@ WARM_ROUNDS = 4
 
 def _sources() -> list:
     from newarch.errors import NewarchError
-    from newarch.sources import discover, open_source
+    from newarch.sources.recipes import discover, open_source
 
     root = os.environ.get("NEWARCH_MIRRORS")
     paths = discover([Path(root)]) if root else sorted(p for p in (HERE / "recipes").iterdir() if p.is_dir())
@@ -48,7 +48,7 @@ def _sources() -> list:
 
 
 def _pinning_path() -> Path:
-    from newarch.pinning import default_pinning_path
+    from newarch.render.pinning import default_pinning_path
 
     return default_pinning_path() or HERE / "recipes" / "conda_build_config.yaml"
 
@@ -57,7 +57,7 @@ def _child(key: str, label: str) -> dict:
     """Per-recipe CPU seconds, cold and best warm, of ``render_v0`` ("v0") or ``render_source``."""
     from newarch.errors import NewarchError
     from newarch.model import PlatformPair
-    from newarch.pinning import apply_migrations, load_pinning
+    from newarch.render.pinning import apply_migrations, load_pinning
     from newarch.render import default_env, render_source
     from newarch.render.v0 import render_v0
     from newarch.render import v1  # noqa: F401 - imported here, not inside the first timed render

@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from newarch import graph as graph_mod  # noqa: E402
 from newarch.model import PlatformPair  # noqa: E402
-from newarch.pinning import Variants, default_pinning_path, load_pinning  # noqa: E402
+from newarch.render.pinning import Variants, default_pinning_path, load_pinning  # noqa: E402
 
 import graphs  # noqa: E402
 
@@ -95,7 +95,7 @@ def machine() -> str:
 
 def load_sources(paths: list[Path]) -> list[Any]:
     from newarch.errors import NewarchError
-    from newarch.sources import open_source
+    from newarch.sources.recipes import open_source
 
     srcs = []
     for p in paths:
@@ -139,7 +139,7 @@ def render_throughput(label: str, srcs: list[Any], pins: dict[str, Variants], mi
 
 
 def plan_once(snap: Any) -> Any:
-    from newarch.plan import PlanOptions, make_plan
+    from newarch.plan.planner import PlanOptions, make_plan
 
     graph_mod._INDEX_CACHE.clear()  # cold: the per-pair index is part of the cost
     return make_plan(snap, PlanOptions(targets=list(graphs.TARGETS), platform="win-arm64", build_platform="win-64"))
@@ -243,8 +243,8 @@ def node_attrs_section(n: int, pin_path: Path) -> None:
     import json
     import tempfile
 
-    from newarch.node_attrs import compact_pinning, convert_batch
-    from newarch.snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot
+    from newarch.render.node_attrs import compact_pinning, convert_batch
+    from newarch.store.build import DEFAULT_PAIRS, BuildRequest, build_snapshot
 
     snap = graphs.generate(n)
     pairs = [PlatformPair.parse(p) for p in DEFAULT_PAIRS]
@@ -318,8 +318,8 @@ def node_attrs_section(n: int, pin_path: Path) -> None:
 
 
 def snapshot_section(mirror_dir: Path, pin_path: Path, quick: bool) -> None:
-    from newarch.snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot
-    from newarch.sources import discover
+    from newarch.store.build import DEFAULT_PAIRS, BuildRequest, build_snapshot
+    from newarch.sources.recipes import discover
 
     paths = discover([mirror_dir])
     if quick:
@@ -378,7 +378,7 @@ def main() -> int:
     own = load_sources(sorted(p for p in (HERE / "recipes").iterdir() if p.is_dir()))
     render_throughput("benchmarks/recipes", own, pins, 0.5 if quick else 3.0)
     if mirrors:
-        from newarch.sources import discover
+        from newarch.sources.recipes import discover
 
         real = load_sources(discover([Path(mirrors)]))
         render_throughput(f"real mirrors ({len(real)})", real, pins, 0.5 if quick else 5.0)

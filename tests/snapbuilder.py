@@ -13,7 +13,7 @@ from typing import Any
 from collections.abc import Iterable
 
 from newarch.model import Dropped, Feedstock, Output, PlatformPair, PlatformSettings, RenderResult, Requirement
-from newarch.snapshot import Snapshot
+from newarch.store.snapshot import Snapshot
 
 PAIR = PlatformPair("win-arm64", "win-64")
 WIN64 = PlatformPair("win-64", "win-64")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newarch.availability import load_availability, load_available
+from newarch.sources.availability import load_availability, load_available
 from newarch.errors import NewarchError
 
 CHANNEL = Path(__file__).parent / "data" / "repodata"

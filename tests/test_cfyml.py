@@ -8,7 +8,7 @@ import stat
 import pytest
 from ruamel.yaml import YAML
 
-from newarch.cfyml import (
+from newarch.status.cfyml import (
     add_settings,
     change_for_dir,
     change_from_settings,

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newarch.botstatus import load_bot_status, parse_bot_status
+from newarch.status.botstatus import load_bot_status, parse_bot_status
 from newarch.cli import main
-from newarch.compare import compare, compare_bot_file, compare_section_html
+from newarch.report.compare import compare, compare_bot_file, compare_section_html
 from newarch.errors import NewarchError
 from newarch.model import PlatformSettings
-from newarch.status import compute_status, plan_for_status
+from newarch.status.states import compute_status, plan_for_status
 from snapbuilder import LINUX64, SnapBuilder, out
 
 CROSS = PlatformSettings(build_platform={"win_arm64": "win_64"})
@@ -206,7 +206,7 @@ def test_cli_bad_status_file_exits_2_without_traceback(tmp_path, snap_file):
 
 def _bundled():
     from newarch.errors import SnapshotError
-    from newarch.snapshot import load
+    from newarch.store.snapshot import load
 
     try:
         return load()
@@ -224,7 +224,7 @@ def test_real_every_bot_only_node_has_a_reason(targets):
     if snap is None:
         pytest.skip("no bundled snapshot")
     from newarch.commands.options import SEED_TARGETS
-    from newarch.migrate import read_targets_file
+    from newarch.report.migrate import read_targets_file
 
     names = list(SEED_TARGETS) if targets == "seed" else read_targets_file(SHARED / "win_arm64.txt")
     c = compare_bot_file(snap, status, names)

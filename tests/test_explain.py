@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newarch.explain import CODES, prune_reasons, why, why_not
-from newarch.plan import PlanOptions, make_plan
+from newarch.plan.explain import CODES, prune_reasons, why, why_not
+from newarch.plan.planner import PlanOptions, make_plan
 from snapbuilder import LINUX64, PAIR, WIN64, SnapBuilder, conda_forge_like, out
 
 

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 from newarch.errors import NewarchError
 from newarch.model import Feedstock, Output, PlatformPair, RenderResult, Requirement
-from newarch.pinning import Variants
+from newarch.render.pinning import Variants
 from newarch.render import default_env, render_source
-from newarch.snapshot import Snapshot
-from newarch.sources import RecipeSource
+from newarch.store.snapshot import Snapshot
+from newarch.sources.recipes import RecipeSource
 
 PAIR = PlatformPair("win-arm64", "win-64")
 PINNING = Variants(
@@ -703,7 +703,7 @@ def snapshots(draw):
     ignore=st.sets(st.sampled_from(POOL), max_size=2),
 )
 def test_random_graphs_plan(no_exec, snap, targets, mode, available, ignore):
-    plan_mod = pytest.importorskip("newarch.plan")
+    plan_mod = pytest.importorskip("newarch.plan.planner")
     opts = plan_mod.PlanOptions(
         targets=targets,
         platform="win-arm64",
@@ -800,7 +800,7 @@ json_values = st.recursive(
     )
 )
 def test_random_node_attrs(no_exec, doc):
-    from newarch.node_attrs import feedstock_from_node_attrs, parse_node_attrs
+    from newarch.render.node_attrs import feedstock_from_node_attrs, parse_node_attrs
 
     doc.setdefault("feedstock_name", "rnd")
     text = json.dumps(doc)

@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from newarch.lint import RULES, findings_for, lint_source
-from newarch.lint_expr import UNKNOWN, evaluate
+from newarch.lint.rules import RULES, findings_for, lint_source
+from newarch.lint.expr import UNKNOWN, evaluate
 from newarch.model import Output, PlatformPair, RenderResult, Requirement
-from newarch.sources import RecipeSource
+from newarch.sources.recipes import RecipeSource
 
 CROSS = PlatformPair("win-arm64", "win-64")
 WIN64 = PlatformPair("win-64", "win-64")
@@ -659,7 +659,7 @@ def test_lint_command_table_and_bad_input(feedstocks):
 
 def _plan_snapshot(tmp_path):
     from newarch.model import Feedstock, Finding
-    from newarch.snapshot import Snapshot
+    from newarch.store.snapshot import Snapshot
 
     def fs(name, *outs, findings=()):
         f = Feedstock(name=name, source="test")
@@ -698,7 +698,7 @@ def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypa
     from newarch.cli import main
     from newarch.commands import lint_cmd
 
-    pytest.importorskip("newarch.plan")
+    pytest.importorskip("newarch.plan.planner")
     monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
     snap = _plan_snapshot(tmp_path)
     res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--format", "json"])
@@ -731,7 +731,7 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
     from newarch.cli import main
     from newarch.commands import lint_cmd
 
-    pytest.importorskip("newarch.plan")
+    pytest.importorskip("newarch.plan.planner")
     monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
     other = feedstocks / "stocks" / "other-feedstock" / "recipe"
     other.mkdir(parents=True)
@@ -768,8 +768,8 @@ def test_real_feedstock_findings_point_at_the_right_line(feedstock, rule, token)
     import os
     from pathlib import Path
 
-    from newarch.pinning import default_pinning_path
-    from newarch.sources import open_source
+    from newarch.render.pinning import default_pinning_path
+    from newarch.sources.recipes import open_source
 
     mirrors = os.environ.get("NEWARCH_MIRRORS")
     pinning = default_pinning_path()

@@ -10,9 +10,9 @@ from ruamel.yaml import YAML
 
 from newarch.cli import main
 from newarch.errors import NewarchError
-from newarch.migrate import build_migration, describe_command, minimal_targets, read_targets_file, write_tree
+from newarch.report.migrate import build_migration, describe_command, minimal_targets, read_targets_file, write_tree
 from newarch.model import Finding, PlatformSettings
-from newarch.status import compute_status, plan_for_status
+from newarch.status.states import compute_status, plan_for_status
 from snapbuilder import PAIR, SnapBuilder, out
 
 CROSS = PlatformSettings(build_platform={"win_arm64": "win_64"})

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from newarch import snapshot as snapshot_mod
+from newarch.store import snapshot as snapshot_mod
 from newarch.cli import main
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair
-from newarch.node_attrs import (
+from newarch.render.node_attrs import (
     ORIGIN_NOTE,
     is_node_attrs_source,
     iter_node_attrs_files,
@@ -425,7 +425,7 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
 
 
 def test_plan_runs_on_a_node_attrs_snapshot(tmp_path):
-    pytest.importorskip("newarch.plan")
+    pytest.importorskip("newarch.plan.planner")
     from newarch.cli import main as cli_main
 
     if "plan" not in cli_main.commands:
@@ -465,7 +465,7 @@ def test_plan_runs_on_a_node_attrs_snapshot(tmp_path):
 
 def test_parallel_conversion_gives_the_same_snapshot(tmp_path):
     """More files than one batch: -j 2 sends Feedstock objects from worker processes; same bytes as -j 1."""
-    from newarch.snapshot_build import NODE_ATTRS_BATCH, BuildRequest, build_snapshot
+    from newarch.store.build import NODE_ATTRS_BATCH, BuildRequest, build_snapshot
 
     nodes = []
     for i in range(NODE_ATTRS_BATCH + 7):
@@ -474,7 +474,7 @@ def test_parallel_conversion_gives_the_same_snapshot(tmp_path):
         nodes.append(node)
     root = write_graph(tmp_path, nodes)
     files = list(iter_node_attrs_files(root))
-    from newarch.pinning import Variants
+    from newarch.render.pinning import Variants
 
     pins = {k: Variants({kk: list(vv) for kk, vv in v.items()}) for k, v in PINS.items()}
     blobs = []

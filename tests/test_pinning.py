@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from newarch.model import PlatformPair
-from newarch.pinning import Variants, apply_migrations, load_pinning
-from newarch.sources import open_source
+from newarch.render.pinning import Variants, apply_migrations, load_pinning
+from newarch.sources.recipes import open_source
 
 PINNING = Path(__file__).parent / "fixtures" / "pinning" / "conda_build_config.yaml"
 LINUX = PlatformPair("linux-64", "linux-64")

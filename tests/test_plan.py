@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from newarch.graph import Edge
-from newarch.plan import SCHEMA, PlanOptions, make_plan
+from newarch.plan.graph import Edge
+from newarch.plan.planner import SCHEMA, PlanOptions, make_plan
 from snapbuilder import LINUX64, PAIR, WIN64, SnapBuilder, conda_forge_like, out
 
 VS = ["vs2022_win-arm64", "vs_win-arm64"]

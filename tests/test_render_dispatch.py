@@ -7,10 +7,10 @@ import pytest
 import newarch.render as render_mod
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair
-from newarch.pinning import Variants
+from newarch.render.pinning import Variants
 from newarch.render import default_env, load_pinning_for, render_source
-from newarch.snapshot import Snapshot
-from newarch.sources import RecipeSource
+from newarch.store.snapshot import Snapshot
+from newarch.sources.recipes import RecipeSource
 
 PAIR = PlatformPair("win-arm64", "win-64")
 
@@ -50,7 +50,7 @@ def test_pinning_falls_back_to_the_bundled_snapshot(monkeypatch):
         date="2026-08-22", pinning={"source": "conda_build_config.yaml (2026-08)", "platforms": {PAIR.key: facts}}
     )
     monkeypatch.setattr(render_mod, "default_pinning_path", lambda: None)
-    monkeypatch.setattr("newarch.snapshot.load", lambda path=None: snap)
+    monkeypatch.setattr("newarch.store.snapshot.load", lambda path=None: snap)
     variants, where = load_pinning_for(PAIR)
     assert variants.values == {"python": ["3.14.* *_cp314"]}
     assert "bundled snapshot" in where and "2026-08-22" in where

@@ -9,9 +9,9 @@ import pytest
 
 from newarch.errors import RenderError, UnsafeRecipeError
 from newarch.model import Output, PlatformPair
-from newarch.pinning import Variants
+from newarch.render.pinning import Variants
 from newarch.render.v0 import MAX_VARIANTS, render_v0
-from newarch.sources import RecipeSource
+from newarch.sources.recipes import RecipeSource
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
 WIN_64 = PlatformPair("win-64", "win-64")
@@ -500,8 +500,8 @@ PINNING = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cond
 @pytest.mark.realdata
 @pytest.mark.skipif(not MIRRORS or not PINNING.is_file(), reason="needs NEWARCH_MIRRORS and ../shared/data")
 def test_real_python_cffi_vc_facts() -> None:
-    from newarch.pinning import load_pinning
-    from newarch.sources import open_source
+    from newarch.render.pinning import load_pinning
+    from newarch.sources.recipes import open_source
 
     def real(name: str, pair: PlatformPair) -> list[Output]:
         path = Path(MIRRORS) / f"conda-forge+{name}-feedstock" / "repo"

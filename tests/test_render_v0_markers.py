@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from newarch.model import PlatformPair
-from newarch.pinning import Variants
+from newarch.render.pinning import Variants
 from newarch.render import v0
-from newarch.sources import RecipeSource
+from newarch.sources.recipes import RecipeSource
 
 PINNING = Variants(
     {

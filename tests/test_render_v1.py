@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from newarch.model import PlatformPair
-from newarch.pinning import Variants, default_pinning_path, load_pinning
+from newarch.render.pinning import Variants, default_pinning_path, load_pinning
 from newarch.render import default_env, parse_env_overrides, render_source
 from newarch.render.v1 import add_skip_probes, cap_variants, combinations, controlled_environ, used_keys
-from newarch.sources import RecipeSource, open_source
+from newarch.sources.recipes import RecipeSource, open_source
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
 WIN_64 = PlatformPair("win-64", "win-64")

@@ -8,7 +8,7 @@ import pytest
 
 from newarch.model import Finding
 from newarch.report import write_report
-from newarch.status import compute_status, load_prs, plan_for_status
+from newarch.status.states import compute_status, load_prs, plan_for_status
 
 from test_status import PAIR, chain_snapshot, feedstock, out
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from newarch import snapshot as snapmod
+from newarch.store import snapshot as snapmod
 from newarch.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,10 +8,10 @@ import lzma
 import pytest
 
 from newarch import files
-from newarch import snapshot as snapmod
+from newarch.store import snapshot as snapmod
 from newarch.errors import SnapshotError
 from newarch.model import Dropped, Feedstock, Finding, Output, PlatformPair, PlatformSettings, RenderResult, Requirement
-from newarch.snapshot import Snapshot
+from newarch.store.snapshot import Snapshot
 
 
 def _snap() -> Snapshot:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import rattler
 
-from newarch.availability import load_availability
+from newarch.sources.availability import load_availability
 from newarch.errors import NewarchError
-from newarch.solve import parse_solver_message, solve_specs, solve_targets, virtual_packages_for
+from newarch.verify.solve import parse_solver_message, solve_specs, solve_targets, virtual_packages_for
 
 CHANNEL = Path(__file__).parent / "data" / "repodata"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newarch.availability import load_availability
+from newarch.sources.availability import load_availability
 from newarch.cli import main
 from newarch.errors import NewarchError
 from newarch.model import Feedstock, Finding, Output, PlatformPair, PlatformSettings, RenderResult, Requirement
-from newarch.snapshot import Snapshot
-from newarch.status import STATES, compute_status, load_prs, plan_for_status
+from newarch.store.snapshot import Snapshot
+from newarch.status.states import STATES, compute_status, load_prs, plan_for_status
 
 PAIR = PlatformPair("win-arm64", "win-64")
 NATIVE = PlatformPair("win-64", "win-64")
@@ -395,7 +395,7 @@ def test_report_command_writes_one_self_contained_page_with_bot_section(tmp_path
 def test_seed_targets_on_the_bundled_snapshot():
     from newarch.commands.options import SEED_TARGETS
     from newarch.errors import SnapshotError
-    from newarch.snapshot import load
+    from newarch.store.snapshot import load
 
     try:
         snap = load()

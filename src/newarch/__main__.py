@@ -1,5 +1,5 @@
 """``python -m newarch``: the same as the ``newarch`` command."""
 
-from .cli import main
+from newarch.cli import main
 
 main()

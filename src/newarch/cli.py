@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import NewarchError
+from newarch import __version__
+from newarch.errors import NewarchError
 
 # One module per command group; each defines ``register(group)``.
 COMMAND_MODULES: tuple[str, ...] = (

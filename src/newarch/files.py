@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import NewarchError
+from newarch.errors import NewarchError
 
 
 def read_bytes(

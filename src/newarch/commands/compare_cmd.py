@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import (
+from newarch.commands.options import (
     build_platform_option,
     format_option,
     mode_option,
@@ -58,10 +58,10 @@ def compare_bot(
     """
     from rich.console import Console
 
-    from ..botstatus import load_bot_status
-    from ..compare import compare, render_table
-    from ..status import compute_status, plan_for_status
-    from .options import check_targets, load_snapshot
+    from newarch.status.botstatus import load_bot_status
+    from newarch.report.compare import compare, render_table
+    from newarch.status.states import compute_status, plan_for_status
+    from newarch.commands.options import check_targets, load_snapshot
 
     bot = load_bot_status(status_json)  # bad input fails before the (slower) planning
     names = resolve_targets(targets, targets_file)
@@ -70,7 +70,7 @@ def compare_bot(
     plan = plan_for_status(snap, names, platform, build_platform, mode)
     avail = None
     if available:
-        from ..availability import load_availability
+        from newarch.sources.availability import load_availability
 
         avail = load_availability(available, plan.pair.target, plan.pair.build)
     statuses = compute_status(snap, plan, avail).feedstocks

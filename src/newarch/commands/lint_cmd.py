@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import NewarchError
-from ..model import Finding, PlatformPair, RenderResult
-from .options import SEED_TARGETS, default_build_platform, format_option, snapshot_option
+from newarch.errors import NewarchError
+from newarch.model import Finding, PlatformPair, RenderResult
+from newarch.commands.options import SEED_TARGETS, default_build_platform, format_option, snapshot_option
 
 
 def register(group: click.Group) -> None:
@@ -82,7 +82,7 @@ def lint(
     if not paths and not use_plan:
         raise NewarchError("give feedstock paths, or --plan")
     pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
-    from ..availability import load_availability
+    from newarch.sources.availability import load_availability
 
     avail = load_availability(available, pair.target, pair.build) if available else None
     available_build = avail.available_on(pair.build) if avail is not None else None
@@ -94,8 +94,8 @@ def lint(
     notes: list[str] = []
     snap = None
     if use_plan:
-        from ..plan import PlanOptions, make_plan
-        from .options import load_snapshot
+        from newarch.plan.planner import PlanOptions, make_plan
+        from newarch.commands.options import load_snapshot
 
         snap = load_snapshot(snapshot_path)
         plan = make_plan(
@@ -131,11 +131,11 @@ def _lint_paths(
     planned: list[str] | None,
     notes: list[str],
 ) -> list[Finding]:
-    from ..lint import lint_source
-    from ..sources import discover, feedstock_name, open_source
+    from newarch.lint.rules import lint_source
+    from newarch.sources.recipes import discover, feedstock_name, open_source
 
     try:
-        from ..render import default_env, load_pinning_for, parse_env_overrides, render_source
+        from newarch.render import default_env, load_pinning_for, parse_env_overrides, render_source
     except ImportError as exc:  # the renderer is a separate module; say so instead of a traceback
         raise NewarchError(f"the recipe renderer is not available ({exc})") from exc
 
@@ -175,8 +175,8 @@ def _lint_snapshot(
     snap, planned: list[str], pair: PlatformPair, available_build: set[str] | None, notes: list[str]
 ) -> list[Finding]:
     """Findings stored in the snapshot (computed when it was built) for the planned feedstocks."""
-    from ..lint import lint_source
-    from ..sources import RecipeSource
+    from newarch.lint.rules import lint_source
+    from newarch.sources.recipes import RecipeSource
 
     findings: list[Finding] = []
     missing: list[str] = []
@@ -208,7 +208,7 @@ def _print_table(findings: list[Finding], pair: PlatformPair, notes: list[str]) 
     from rich.markup import escape
     from rich.table import Table
 
-    from ..lint import RULES
+    from newarch.lint.rules import RULES
 
     console = Console()
     table = Table(title=f"cross-readiness findings for {pair}", show_lines=False)

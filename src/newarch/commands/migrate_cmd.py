@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import NewarchError
-from .options import (
+from newarch.errors import NewarchError
+from newarch.commands.options import (
     build_platform_option,
     ignore_option,
     mode_option,
@@ -82,11 +82,11 @@ def migrate(
     """
     from rich.console import Console
 
-    from ..cfyml import write_change
-    from ..migrate import build_migration, describe_command, feedstock_texts, write_tree
-    from ..sources import feedstock_name, is_git_dir
-    from ..status import compute_status, plan_for_status
-    from .options import check_targets, load_snapshot
+    from newarch.status.cfyml import write_change
+    from newarch.report.migrate import build_migration, describe_command, feedstock_texts, write_tree
+    from newarch.sources.recipes import feedstock_name, is_git_dir
+    from newarch.status.states import compute_status, plan_for_status
+    from newarch.commands.options import check_targets, load_snapshot
 
     err = Console(stderr=True, highlight=False)
     names = resolve_targets(targets, targets_file)
@@ -102,13 +102,13 @@ def migrate(
     plan = plan_for_status(snap, names, platform, build_platform, mode, ignore)
     avail = None
     if available:
-        from ..availability import load_availability
+        from newarch.sources.availability import load_availability
 
         avail = load_availability(available, plan.pair.target, plan.pair.build)
     statuses = compute_status(snap, plan, avail).feedstocks
     texts = feedstock_texts(list(feedstocks)) if feedstocks else {}
     for name, d in apply_map.items():
-        from ..cfyml import feedstock_yml, read_feedstock
+        from newarch.status.cfyml import feedstock_yml, read_feedstock
 
         texts[name] = (read_feedstock(d), str(feedstock_yml(d)))
     command = describe_command(

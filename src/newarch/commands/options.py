@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .. import snapshot as snapshot_mod
-from ..errors import NewarchError
-from ..snapshot import Snapshot
+from newarch.store import snapshot as snapshot_mod
+from newarch.errors import NewarchError
+from newarch.store.snapshot import Snapshot
 
 SEED_TARGETS: tuple[str, ...] = ("conda", "conda-build", "mamba", "rattler-build", "pixi")
 
@@ -54,7 +54,7 @@ def resolve_targets(targets: tuple[str, ...] | list[str], targets_file: Path | N
     """Targets from the command line plus ``--targets-file``, in order, once each; the seed list if none."""
     names = list(targets)
     if targets_file is not None:
-        from ..migrate import read_targets_file
+        from newarch.report.migrate import read_targets_file
 
         names += read_targets_file(targets_file)
     return list(dict.fromkeys(names)) or list(SEED_TARGETS)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import click
 
-from .options import (
+from newarch.commands.options import (
     build_platform_option,
     check_targets,
     ignore_option,
@@ -52,14 +52,14 @@ def _make_plan(
     available: tuple[str, ...],
     ignore: tuple[str, ...],
 ):
-    from ..plan import PlanOptions, make_plan
+    from newarch.plan.planner import PlanOptions, make_plan
 
     snap = load_snapshot(snapshot_path)
     check_targets(snap, targets)
     build = build_platform or default_build_platform(snap, platform)
     names: set[str] = set()
     if available:
-        from ..availability import load_available
+        from newarch.sources.availability import load_available
 
         names = load_available(list(available), platform)
     opts = PlanOptions(resolve_targets(targets, targets_file), platform, build, mode, names, set(ignore))
@@ -235,7 +235,7 @@ def why_command(
     fmt: str,
 ) -> None:
     """The shortest chain(s) from a target to feedstock NAME, each edge with its reason."""
-    from ..explain import why, why_not
+    from newarch.plan.explain import why, why_not
 
     snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     chains = why(plan, name)
@@ -288,7 +288,7 @@ def why_not_command(
     fmt: str,
 ) -> None:
     """Why feedstock NAME is not in the plan."""
-    from ..explain import why_not
+    from newarch.plan.explain import why_not
 
     snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
     w = why_not(snap, plan, name)

@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from ..model import SECTIONS, Output, PlatformPair, RenderResult
-from ..sources import RecipeSource, open_source
-from .options import build_platform_option, default_build_platform, format_option, platform_option
+from newarch.model import SECTIONS, Output, PlatformPair, RenderResult
+from newarch.sources.recipes import RecipeSource, open_source
+from newarch.commands.options import build_platform_option, default_build_platform, format_option, platform_option
 
 JSON_SCHEMA = "newarch.render/1"
 
@@ -111,7 +111,7 @@ def register(group: click.Group) -> None:
         fmt: str,
     ) -> None:
         """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
-        from ..render import default_env, load_pinning_for, parse_env_overrides, render_source
+        from newarch.render import default_env, load_pinning_for, parse_env_overrides, render_source
 
         pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
         env = parse_env_overrides(env_items, default_env(pair))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import NewarchError
+from newarch.errors import NewarchError
 
 
 def register(group: click.Group) -> None:
@@ -76,11 +76,11 @@ def snapshot(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..model import PlatformPair
-    from ..pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
-    from ..snapshot_build import DEFAULT_PAIRS, BuildRequest, build_snapshot, load_outputs_map, summarize
-    from ..node_attrs import is_node_attrs_source, iter_node_attrs_files
-    from ..sources import discover, feedstock_name, select_names
+    from newarch.model import PlatformPair
+    from newarch.render.pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
+    from newarch.store.build import DEFAULT_PAIRS, BuildRequest, build_snapshot, load_outputs_map, summarize
+    from newarch.render.node_attrs import is_node_attrs_source, iter_node_attrs_files
+    from newarch.sources.recipes import discover, feedstock_name, select_names
 
     err = Console(stderr=True)
     pairs = [PlatformPair.parse(p) for p in (platforms.split(",") if platforms else DEFAULT_PAIRS) if p.strip()]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import (
+from newarch.commands.options import (
     build_platform_option,
     format_option,
     ignore_option,
@@ -23,8 +23,8 @@ from .options import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..report import Section
-    from ..status import StatusReport
+    from newarch.report import Section
+    from newarch.status.states import StatusReport
 
 STATE_STYLE: dict[str, str] = {
     "done": "green",
@@ -86,9 +86,9 @@ def _compute(
 ) -> StatusReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..availability import load_availability
-    from ..status import compute_status, load_prs, plan_for_status
-    from .options import check_targets, default_build_platform, load_snapshot
+    from newarch.sources.availability import load_availability
+    from newarch.status.states import compute_status, load_prs, plan_for_status
+    from newarch.commands.options import check_targets, default_build_platform, load_snapshot
 
     with err.status("loading snapshot and repodata", spinner="dots"):
         snap = load_snapshot(snapshot_path)
@@ -145,7 +145,7 @@ def print_status(rep: StatusReport, console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ..status import STATES
+    from newarch.status.states import STATES
 
     snap = rep.plan.snapshot
     console.print(
@@ -226,11 +226,11 @@ def print_status(rep: StatusReport, console: Console) -> None:
 
 
 def _bot_status_provider(path: Path) -> Callable[[StatusReport], Section | None]:
-    """The bot-status comparison (``newarch.compare``) as an extra section of the page."""
+    """The bot-status comparison (``newarch.report.compare``) as an extra section of the page."""
     from markupsafe import Markup
 
-    from ..compare import compare_bot_file, compare_section_html
-    from ..report import Section
+    from newarch.report.compare import compare_bot_file, compare_section_html
+    from newarch.report import Section
 
     def provide(rep: StatusReport) -> Section:
         comparison = compare_bot_file(
@@ -281,7 +281,7 @@ def report(
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
     from rich.console import Console
 
-    from ..report import write_report
+    from newarch.report import write_report
 
     err = Console(stderr=True)
     providers = [_bot_status_provider(bot_status)] if bot_status else []

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import NewarchError
-from ..model import PlatformPair, RenderResult
-from ..pinning import Variants, apply_migrations, default_pinning_path, load_pinning
-from ..sources import RecipeSource
+from newarch.errors import NewarchError
+from newarch.model import PlatformPair, RenderResult
+from newarch.render.pinning import Variants, apply_migrations, default_pinning_path, load_pinning
+from newarch.sources.recipes import RecipeSource
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -73,11 +73,11 @@ def render_source(
 
 def _dispatch(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
     if src.schema == "v1":
-        from .v1 import render_v1
+        from newarch.render.v1 import render_v1
 
         return render_v1(src, pair, pinning, env)
     if src.schema == "v0":
-        from .v0 import render_v0
+        from newarch.render.v0 import render_v0
 
         return render_v0(src, pair, pinning, env)
     return RenderResult(pair=pair, error=f"{src.display('recipe')}: no meta.yaml or recipe.yaml")
@@ -86,14 +86,14 @@ def _dispatch(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
 def load_pinning_for(pair: PlatformPair, pinning_path: str | Path | None = None) -> tuple[Variants, str]:
     """The pinning for ``pair`` and a sentence saying where it came from.
 
-    Order: ``pinning_path``; else ``newarch.pinning.default_pinning_path()`` (``$NEWARCH_PINNING`` or
+    Order: ``pinning_path``; else ``newarch.render.pinning.default_pinning_path()`` (``$NEWARCH_PINNING`` or
     conda-forge's ``conda_build_config.yaml`` beside the checkout); else the pinning facts recorded
     in the bundled snapshot for this pair.
     """
     path = Path(pinning_path) if pinning_path is not None else default_pinning_path()
     if path is not None:
         return load_pinning(path, pair), str(path)
-    from .. import snapshot as snapshot_mod
+    from newarch.store import snapshot as snapshot_mod
 
     snap = snapshot_mod.load(None)
     platforms = (snap.pinning or {}).get("platforms") or {}

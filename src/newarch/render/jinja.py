@@ -34,8 +34,8 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..errors import RenderError, UnsafeRecipeError
-from .selectors import Environ, OSModule, py_int
+from newarch.errors import RenderError, UnsafeRecipeError
+from newarch.render.selectors import Environ, OSModule, py_int
 
 MAX_TEMPLATE_CHARS = 1_000_000
 MAX_OUTPUT_CHARS = 4_000_000

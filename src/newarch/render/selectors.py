@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 from collections.abc import Callable, Mapping
 
-from ..errors import RenderError, UnsafeRecipeError
+from newarch.errors import RenderError, UnsafeRecipeError
 
 MAX_EXPR_LEN = 2000
 MAX_DEPTH = 40

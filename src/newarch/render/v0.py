@@ -38,12 +38,12 @@ from collections.abc import Iterable, Mapping
 
 import yaml
 
-from ..errors import NewarchError, RenderError
-from ..model import Dropped, Output, PlatformPair, RenderResult, Requirement, dep_name
-from ..pinning import Variants
-from ..sources import RecipeSource
-from . import selectors as sel
-from .jinja import PIN_MARK, RenderContext, ensure_valid_spec, jinja_vars, render_template, resolve_pins
+from newarch.errors import NewarchError, RenderError
+from newarch.model import Dropped, Output, PlatformPair, RenderResult, Requirement, dep_name
+from newarch.render.pinning import Variants
+from newarch.sources.recipes import RecipeSource
+from newarch.render import selectors as sel
+from newarch.render.jinja import PIN_MARK, RenderContext, ensure_valid_spec, jinja_vars, render_template, resolve_pins
 
 MAX_VARIANTS = 64
 REQ_SECTIONS = {"build": "build", "host": "host", "run": "run", "run_constrained": "run_constraints"}

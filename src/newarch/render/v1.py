@@ -29,11 +29,11 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import RenderError
-from ..model import Dropped, Output, PlatformPair, RenderResult, Requirement, SECTIONS
-from ..pinning import Variants, load_recipe_variants
-from ..sources import RecipeSource
-from .v1_conditions import align
+from newarch.errors import RenderError
+from newarch.model import Dropped, Output, PlatformPair, RenderResult, Requirement, SECTIONS
+from newarch.render.pinning import Variants, load_recipe_variants
+from newarch.sources.recipes import RecipeSource
+from newarch.render.v1_conditions import align
 
 MAX_COMBINATIONS = 256
 MAX_RELAXATIONS = 8

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Dropped, Requirement, dep_name
+from newarch.model import Dropped, Requirement, dep_name
 
 _TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 # ${{ "winreg" if win }}  /  ${{ 'x' if cond else 'y' }}

@@ -1,4 +1,4 @@
-"""Render a :class:`~newarch.status.StatusReport` into one self-contained HTML file.
+"""Render a :class:`~newarch.status.states.StatusReport` into one self-contained HTML file.
 
 Everything (CSS, JS, the SVG graph, the data) is inlined; the page loads nothing from the network
 and its Content-Security-Policy forbids it. Every recipe-derived string goes through Jinja's
@@ -19,10 +19,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .. import __version__
-from ..snapshot import write_atomic
-from ..status import STATES, StatusReport
-from .layout import COL_WIDTH, MARGIN_X, layout
+from newarch import __version__
+from newarch.store.snapshot import write_atomic
+from newarch.status.states import STATES, StatusReport
+from newarch.report.layout import COL_WIDTH, MARGIN_X, layout
 
 
 @dataclass(frozen=True, slots=True)

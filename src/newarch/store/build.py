@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import NewarchError
-from .files import read_json
-from .model import Feedstock, PlatformPair
-from .pinning import Variants
-from .snapshot import Snapshot
+from newarch.errors import NewarchError
+from newarch.files import read_json
+from newarch.model import Feedstock, PlatformPair
+from newarch.render.pinning import Variants
+from newarch.store.snapshot import Snapshot
 
 DEFAULT_PAIRS: tuple[str, ...] = (
     "win-arm64:win-64",
@@ -59,9 +59,9 @@ def _render_one(
     path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]], env: dict[str, str]
 ) -> dict[str, Any]:
     """Worker: read and render one feedstock for every pair. Returns ``Feedstock.to_dict()`` or an error."""
-    from .lint import lint_source
-    from .render import default_env, render_source
-    from .sources import open_source
+    from newarch.lint.rules import lint_source
+    from newarch.render import default_env, render_source
+    from newarch.sources.recipes import open_source
 
     try:
         src = open_source(path)
@@ -158,7 +158,7 @@ NODE_ATTRS_BATCH = 128
 
 def _convert_node_attrs(req: BuildRequest, jobs: int, progress: Callable[[str], None] | None) -> list[Any]:
     """node_attrs files are already rendered (by the bot): convert them in batches, in parallel."""
-    from .node_attrs import compact_pinning, convert_batch
+    from newarch.render.node_attrs import compact_pinning, convert_batch
 
     keys = [p.key for p in req.pairs]
     pins = {k: compact_pinning(v) for k, v in req.pinnings.items()}

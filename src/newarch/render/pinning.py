@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import NewarchError
-from .model import PlatformPair
+from newarch.errors import NewarchError
+from newarch.model import PlatformPair
 
 SHARED_DATA_CANDIDATES = (
     Path.cwd() / ".." / "shared" / "data",
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data",
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "data",
 )
 
 

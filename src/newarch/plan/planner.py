@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterable, Iterator
 
-from .graph import RENDERED, VIRTUAL, Edge, PairIndex, Resolution, pair_index
-from .model import Output, PlatformPair, Requirement
-from .snapshot import Snapshot
+from newarch.plan.graph import RENDERED, VIRTUAL, Edge, PairIndex, Resolution, pair_index
+from newarch.model import Output, PlatformPair, Requirement
+from newarch.store.snapshot import Snapshot
 
 SCHEMA = "newarch.plan/1"
 MODES = ("auto", "cross", "native")
@@ -308,7 +308,7 @@ class Plan:
     @property
     def pruned(self) -> list[Pruned]:
         if self._pruned is None:
-            from .explain import prune_reasons
+            from newarch.plan.explain import prune_reasons
 
             self._pruned = prune_reasons(self)
         return self._pruned

@@ -27,11 +27,11 @@ import re
 from collections.abc import Iterable, Set as AbstractSet
 from dataclasses import dataclass
 
-from .errors import NewarchError
-from .lint_expr import UNKNOWN, X86_TWIN, evaluate, names, split_subdir, strings, truth
-from .lint_text import Line, RecipeText, dep_token, scan
-from .model import Finding, Output, PlatformPair, RenderResult
-from .sources import RecipeSource
+from newarch.errors import NewarchError
+from newarch.lint.expr import UNKNOWN, X86_TWIN, evaluate, names, split_subdir, strings, truth
+from newarch.lint.text import Line, RecipeText, dep_token, scan
+from newarch.model import Finding, Output, PlatformPair, RenderResult
+from newarch.sources.recipes import RecipeSource
 
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 

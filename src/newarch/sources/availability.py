@@ -10,7 +10,7 @@ Each input is one of
   available on every subdir but carry no records, so they cannot take part in solves.
 
 Repodata is read with py-rattler (``SparseRepoData`` for files, ``Gateway`` for URLs); the records
-stay loaded lazily for the installability solves in :mod:`newarch.solve`.
+stay loaded lazily for the installability solves in :mod:`newarch.verify.solve`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import rattler
 
-from .errors import NewarchError
+from newarch.errors import NewarchError
 
 NOARCH = "noarch"
 KNOWN_SUBDIRS: frozenset[str] = frozenset(str(p) for p in rattler.Subdir.all())

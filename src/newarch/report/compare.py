@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .botstatus import BLOCKED, BotStatus
-from .explain import why, why_not
-from .plan import Plan
-from .snapshot import Snapshot
-from .status import FeedstockStatus
+from newarch.status.botstatus import BLOCKED, BotStatus
+from newarch.plan.explain import why, why_not
+from newarch.plan.planner import Plan
+from newarch.store.snapshot import Snapshot
+from newarch.status.states import FeedstockStatus
 
 SCHEMA = "newarch.compare-bot/1"
 ABSENT = "absent"
@@ -161,7 +161,7 @@ def _verdicts(snapshot: Snapshot, plan: Plan) -> dict[str, tuple[str, str]]:
 
 
 def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, FeedstockStatus]) -> Comparison:
-    """Compare ``plan`` (with its ``statuses``, see :func:`newarch.status.compute_status`) with ``bot``."""
+    """Compare ``plan`` (with its ``statuses``, see :func:`newarch.status.states.compute_status`) with ``bot``."""
     result = Comparison(
         plan.pair.target,
         plan.pair.build,
@@ -367,8 +367,8 @@ def compare_bot_file(
     statuses: dict[str, FeedstockStatus] | None = None,
 ) -> Comparison:
     """Load a bot status file and compare; pass ``plan``/``statuses`` when you have them already."""
-    from .botstatus import load_bot_status
-    from .status import compute_status, plan_for_status
+    from newarch.status.botstatus import load_bot_status
+    from newarch.status.states import compute_status, plan_for_status
 
     bot = load_bot_status(status_path)
     if plan is None:

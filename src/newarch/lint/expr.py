@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Union
 
-from .model import PlatformPair
+from newarch.model import PlatformPair
 
 
 class _Unknown:

@@ -13,9 +13,9 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from .errors import NewarchError
-from .files import read_text
-from .model import PlatformSettings
+from newarch.errors import NewarchError
+from newarch.files import read_text
+from newarch.model import PlatformSettings
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_RECIPE_BYTES = 32 * 1024 * 1024

@@ -20,14 +20,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cfyml import CfYmlChange, change_from_settings, plan_change, platform_key
-from .errors import NewarchError
-from .files import read_text
-from .explain import why
-from .model import Finding
-from .plan import Plan
-from .snapshot import Snapshot
-from .status import FeedstockStatus
+from newarch.status.cfyml import CfYmlChange, change_from_settings, plan_change, platform_key
+from newarch.errors import NewarchError
+from newarch.files import read_text
+from newarch.plan.explain import why
+from newarch.model import Finding
+from newarch.plan.planner import Plan
+from newarch.store.snapshot import Snapshot
+from newarch.status.states import FeedstockStatus
 
 MARKER = ".newarch-migrate"
 
@@ -197,7 +197,7 @@ def pr_body(
 
 def feedstock_texts(paths: list[Path]) -> dict[str, tuple[str, str]]:
     """feedstock name -> (conda-forge.yml text, origin) from checkouts or mirrors (see ``--feedstocks``)."""
-    from .sources import discover, feedstock_name, open_source
+    from newarch.sources.recipes import discover, feedstock_name, open_source
 
     out: dict[str, tuple[str, str]] = {}
     for p in discover(list(paths)):

@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import SnapshotError
-from .files import read_bytes, write_atomic
-from .model import Feedstock, PlatformPair
+from newarch.errors import SnapshotError
+from newarch.files import read_bytes, write_atomic
+from newarch.model import Feedstock, PlatformPair
 
 FORMAT = "newarch.snapshot"
 VERSION = 1

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import NewarchError
-from .files import read_json
+from newarch.errors import NewarchError
+from newarch.files import read_json
 
 BUCKETS: tuple[str, ...] = ("done", "in-pr", "awaiting-parents", "awaiting-pr", "not-solvable", "bot-error")
 BLOCKED: tuple[str, ...] = ("awaiting-parents", "awaiting-pr", "not-solvable", "bot-error")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lint_expr import ifexp_tests
+from newarch.lint.expr import ifexp_tests
 
 # conda-build's selector pattern, restricted to the ``# [...]`` comment form.
 _SELECTOR = re.compile(r"#[^\[\]#]*\[([^\[\]]+)\][^()]*$")
@@ -82,7 +82,15 @@ class RecipeText:
                 continue
             if ln.key == "if" and ln.value:
                 found.append((ln.number, _unquote(ln.value), "if"))
-            elif ln.key == "skip" and ln.value and not ln.value.startswith("${{") or ln.item and not ln.key and ln.ancestors and ln.ancestors[-1] == "skip":
+            elif (
+                ln.key == "skip"
+                and ln.value
+                and not ln.value.startswith("${{")
+                or ln.item
+                and not ln.key
+                and ln.ancestors
+                and ln.ancestors[-1] == "skip"
+            ):
                 found.append((ln.number, _unquote(ln.value), "skip"))
         return found
 

@@ -24,10 +24,10 @@ from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
-from .errors import NewarchError
-from .files import parse_json, read_bytes
-from .model import Feedstock, Output, PlatformPair, PlatformSettings, Requirement, SECTIONS
-from .pinning import Variants
+from newarch.errors import NewarchError
+from newarch.files import parse_json, read_bytes
+from newarch.model import Feedstock, Output, PlatformPair, PlatformSettings, Requirement, SECTIONS
+from newarch.render.pinning import Variants
 
 SOURCE_KIND = "node_attrs"
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -335,7 +335,7 @@ class _Converter:
         return [o for (n, skip), o in outs.items() if not (skip and n in names_kept)]
 
     def render(self, pair: PlatformPair, pinning: dict[str, list[str]]) -> RenderResult:
-        from .model import RenderResult
+        from newarch.model import RenderResult
 
         result = RenderResult(pair=pair, notes=[ORIGIN_NOTE])
         parsing_error = self.data.get("parsing_error")

@@ -26,9 +26,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from .errors import NewarchError
-from .model import PlatformSettings
-from .files import write_atomic
+from newarch.errors import NewarchError
+from newarch.model import PlatformSettings
+from newarch.files import write_atomic
 
 FILENAME = "conda-forge.yml"
 TEST_SETTING = "native_and_emulated"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Output, PlatformPair, dep_name
-from .snapshot import Snapshot
+from newarch.model import Output, PlatformPair, dep_name
+from newarch.store.snapshot import Snapshot
 
 # Kinds of a Resolution.
 RENDERED = "rendered"  # a feedstock renders the name for the pair

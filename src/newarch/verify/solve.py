@@ -17,9 +17,9 @@ from typing import Any
 import rattler
 from rattler.exceptions import SolverError
 
-from .availability import NOARCH, Availability
-from .errors import NewarchError
-from .model import dep_name
+from newarch.sources.availability import NOARCH, Availability
+from newarch.errors import NewarchError
+from newarch.model import dep_name
 
 SOLVE_TIMEOUT = datetime.timedelta(seconds=120)
 

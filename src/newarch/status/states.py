@@ -49,12 +49,12 @@ from typing import Any
 
 import networkx as nx
 
-from .availability import Availability
-from .errors import NewarchError
-from .model import Finding, PlatformPair
-from .plan import Plan, PlannedFeedstock, PlanOptions, make_plan
-from .snapshot import Snapshot
-from .solve import SolveOutcome, solve_specs, solve_targets
+from newarch.sources.availability import Availability
+from newarch.errors import NewarchError
+from newarch.model import Finding, PlatformPair
+from newarch.plan.planner import Plan, PlannedFeedstock, PlanOptions, make_plan
+from newarch.store.snapshot import Snapshot
+from newarch.verify.solve import SolveOutcome, solve_specs, solve_targets
 
 STATES: tuple[str, ...] = ("done", "in-pr", "blocked", "not-solvable", "ready", "awaiting-parents")
 OPEN_PR_STATES = frozenset({"", "open", "opened", "draft"})

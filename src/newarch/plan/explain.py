@@ -23,9 +23,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .graph import RENDERED, Edge
-from .model import Output, PlatformPair
-from .plan import Plan, Pruned
+from newarch.plan.graph import RENDERED, Edge
+from newarch.model import Output, PlatformPair
+from newarch.plan.planner import Plan, Pruned
 
 CODES = (
     "planned",
