@@ -57,21 +57,24 @@ class Requirement:
     name: str
     spec: str
     condition: str = ""
+    line: int = 0  # line in the branch's recipe file where it is asked for (0: unknown)
 
-    def to_dict(self) -> dict[str, str]:
-        d = {"name": self.name, "spec": self.spec}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "spec": self.spec}
         if self.condition:
             d["condition"] = self.condition
+        if self.line:
+            d["line"] = self.line
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Requirement:
-        return cls(d["name"], d.get("spec", d["name"]), d.get("condition", ""))
+        return cls(d["name"], d.get("spec", d["name"]), d.get("condition", ""), int(d.get("line", 0)))
 
     @classmethod
-    def from_spec(cls, spec: str, condition: str = "") -> Requirement:
+    def from_spec(cls, spec: str, condition: str = "", line: int = 0) -> Requirement:
         spec = " ".join(spec.split())
-        return cls(dep_name(spec), spec, condition)
+        return cls(dep_name(spec), spec, condition, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class Output:
     name: str
     version: str = ""
     noarch: str = ""  # "", "python" or "generic"
+    build_number: int = 0
     skip: bool = False
     skip_reason: str = ""
     variant: dict[str, str] = field(default_factory=dict)
@@ -117,6 +121,8 @@ class Output:
         d: dict[str, Any] = {"name": self.name, "version": self.version}
         if self.noarch:
             d["noarch"] = self.noarch
+        if self.build_number:
+            d["build_number"] = self.build_number
         if self.skip:
             d["skip"] = True
             if self.skip_reason:
@@ -143,6 +149,7 @@ class Output:
             name=d["name"],
             version=d.get("version", ""),
             noarch=d.get("noarch", ""),
+            build_number=int(d.get("build_number", 0)),
             skip=bool(d.get("skip", False)),
             skip_reason=d.get("skip_reason", ""),
             variant={str(k): str(v) for k, v in d.get("variant", {}).items()},
@@ -274,6 +281,56 @@ class PlatformSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One commit of a feedstock's default branch that touched the recipe, with its version line."""
+
+    commit: str
+    date: str
+    version: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"commit": self.commit, "date": self.date, "version": self.version}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HistoryEntry:
+        return cls(str(d["commit"]), str(d.get("date", "")), str(d.get("version", "")))
+
+
+@dataclass(slots=True)
+class Branch:
+    """One branch of a feedstock as rendered: ``main`` or a maintained release branch (``3.5.x``)."""
+
+    name: str = "main"
+    revision: str = ""
+    date: str = ""
+    version: str = ""  # the recipe's version on this branch
+    schema: str = "v0"
+    recipe_file: str = ""  # "recipe/meta.yaml" / "recipe/recipe.yaml": where Requirement.line points
+    renders: dict[str, RenderResult] = field(default_factory=dict)  # main's renders, by PlatformPair.key
+    notes: list[str] = field(default_factory=list)
+    version: str = ""  # main's recipe version
+    recipe_file: str = ""  # main's recipe file
+    # conda-forge.yml ``bot: abi_migration_branches`` (the maintained release branches)
+    maintained_branches: tuple[str, ...] = ()
+    branches: dict[str, Branch] = field(default_factory=dict)  # rendered release branches (never "main")
+    history: tuple[HistoryEntry, ...] = ()  # main's commits touching the recipe, newest first
+
+    def render_for(self, pair: PlatformPair) -> RenderResult | None:
+        return self.renders.get(pair.key)
+
+    @property
+    def main(self) -> Branch:
+        """``main`` as a Branch (a view of this feedstock's own fields)."""
+        return Branch(
+            "main", self.revision, self.date, self.version, self.schema, self.recipe_file, self.renders, self.notes
+        )
+
+    def builds(self) -> list[Branch]:
+        """Every rendered branch: ``main`` first, then release branches by name."""
+        return [self.main] + [self.branches[k] for k in sorted(self.branches)]
+
+
 @dataclass(slots=True)
 class Feedstock:
     """Everything newarch knows about one feedstock."""
@@ -284,11 +341,28 @@ class Feedstock:
     date: str = ""
     source: str = ""  # "git", "directory", "node_attrs"
     settings: PlatformSettings = field(default_factory=PlatformSettings)
-    renders: dict[str, RenderResult] = field(default_factory=dict)  # by PlatformPair.key
+    renders: dict[str, RenderResult] = field(default_factory=dict)  # main's renders, by PlatformPair.key
     notes: list[str] = field(default_factory=list)
+    version: str = ""  # main's recipe version
+    recipe_file: str = ""  # main's recipe file
+    # conda-forge.yml ``bot: abi_migration_branches`` (the maintained release branches)
+    maintained_branches: tuple[str, ...] = ()
+    branches: dict[str, Branch] = field(default_factory=dict)  # rendered release branches (never "main")
+    history: tuple[HistoryEntry, ...] = ()  # main's commits touching the recipe, newest first
 
     def render_for(self, pair: PlatformPair) -> RenderResult | None:
         return self.renders.get(pair.key)
+
+    @property
+    def main(self) -> Branch:
+        """``main`` as a Branch (a view of this feedstock's own fields)."""
+        return Branch(
+            "main", self.revision, self.date, self.version, self.schema, self.recipe_file, self.renders, self.notes
+        )
+
+    def builds(self) -> list[Branch]:
+        """Every rendered branch: ``main`` first, then release branches by name."""
+        return [self.main] + [self.branches[k] for k in sorted(self.branches)]
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -74,6 +74,16 @@ class Snapshot:
             raise SnapshotError(f"snapshot content is malformed ({type(exc).__name__}: {exc})", origin) from exc
         return snap
 
+    def producers(self, name: str) -> list[str]:
+        """Feedstocks any of whose branches renders an output called ``name`` (any pair, skipped or not).
+
+        The planner asks this instead of scanning every feedstock, so a store can answer from an index."""
+        return sorted(
+            f.name
+            for f in self.feedstocks.values()
+            if any(o.name == name for b in f.builds() for r in b.renders.values() for o in r.outputs)
+        )
+
     def dumps(self) -> bytes:
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return lzma.compress(text.encode("utf-8"), format=lzma.FORMAT_XZ, preset=9 | lzma.PRESET_EXTREME)
