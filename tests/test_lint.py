@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from newarch.commands.pinning_source import load_pinning_for
 from newarch.lint.rules import RULES, findings_for, lint_source
 from newarch.lint.expr import UNKNOWN, evaluate
 from newarch.model import Output, PlatformPair, RenderResult, Requirement
@@ -778,7 +779,7 @@ def test_real_feedstock_findings_point_at_the_right_line(feedstock, rule, token)
         pytest.skip("needs NEWARCH_MIRRORS with this feedstock and ../shared/data")
     render = pytest.importorskip("newarch.render")
     src = open_source(path)
-    res = render.render_source(src, CROSS, render.load_pinning_for(CROSS, pinning)[0])
+    res = render.render_source(src, CROSS, load_pinning_for(CROSS, pinning)[0])
     found = [f for f in lint_source(src, CROSS, res) if f.rule == rule]
     assert found, f"{feedstock}: no {rule}"
     lines = (src.text(src.recipe_file) or "").splitlines()

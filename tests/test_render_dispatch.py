@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import newarch.render as render_mod
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair
 from newarch.render.pinning import Variants
-from newarch.render import default_env, load_pinning_for, render_source
+from newarch.commands.pinning_source import load_pinning_for
+from newarch.render import default_env, render_source
 from newarch.store.snapshot import Snapshot
 from newarch.sources.recipes import RecipeSource
 
@@ -49,7 +49,7 @@ def test_pinning_falls_back_to_the_bundled_snapshot(monkeypatch):
     snap = Snapshot(
         date="2026-08-22", pinning={"source": "conda_build_config.yaml (2026-08)", "platforms": {PAIR.key: facts}}
     )
-    monkeypatch.setattr(render_mod, "default_pinning_path", lambda: None)
+    monkeypatch.setattr("newarch.commands.pinning_source.default_pinning_path", lambda: None)
     monkeypatch.setattr("newarch.store.snapshot.load", lambda path=None: snap)
     variants, where = load_pinning_for(PAIR)
     assert variants.values == {"python": ["3.14.* *_cp314"]}

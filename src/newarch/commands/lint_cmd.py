@@ -135,7 +135,8 @@ def _lint_paths(
     from newarch.sources.recipes import discover, feedstock_name, open_source
 
     try:
-        from newarch.render import default_env, load_pinning_for, parse_env_overrides, render_source
+        from newarch.commands.pinning_source import load_pinning_for
+        from newarch.render import default_env, parse_env_overrides, render_source
     except ImportError as exc:  # the renderer is a separate module; say so instead of a traceback
         raise NewarchError(f"the recipe renderer is not available ({exc})") from exc
 

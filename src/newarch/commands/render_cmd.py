@@ -111,7 +111,8 @@ def register(group: click.Group) -> None:
         fmt: str,
     ) -> None:
         """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
-        from newarch.render import default_env, load_pinning_for, parse_env_overrides, render_source
+        from newarch.commands.pinning_source import load_pinning_for
+        from newarch.render import default_env, parse_env_overrides, render_source
 
         pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
         env = parse_env_overrides(env_items, default_env(pair))

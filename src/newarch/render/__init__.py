@@ -8,11 +8,10 @@ user's own.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair, RenderResult
-from newarch.render.pinning import Variants, apply_migrations, default_pinning_path, load_pinning
+from newarch.render.pinning import Variants, apply_migrations
 from newarch.sources.recipes import RecipeSource
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -83,34 +82,4 @@ def _dispatch(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     return RenderResult(pair=pair, error=f"{src.display('recipe')}: no meta.yaml or recipe.yaml")
 
 
-def load_pinning_for(pair: PlatformPair, pinning_path: str | Path | None = None) -> tuple[Variants, str]:
-    """The pinning for ``pair`` and a sentence saying where it came from.
-
-    Order: ``pinning_path``; else ``newarch.render.pinning.default_pinning_path()`` (``$NEWARCH_PINNING`` or
-    conda-forge's ``conda_build_config.yaml`` beside the checkout); else the pinning facts recorded
-    in the bundled snapshot for this pair.
-    """
-    path = Path(pinning_path) if pinning_path is not None else default_pinning_path()
-    if path is not None:
-        return load_pinning(path, pair), str(path)
-    from newarch.store import snapshot as snapshot_mod
-
-    snap = snapshot_mod.load(None)
-    platforms = (snap.pinning or {}).get("platforms") or {}
-    facts = platforms.get(pair.key)
-    if facts is None:
-        known = ", ".join(sorted(platforms)) or "none"
-        raise NewarchError(
-            f"no pinning file found and the bundled snapshot has no pinning for {pair.key} "
-            f"(it has: {known}); pass --pinning FILE",
-            snap.origin,
-        )
-    source = (snap.pinning or {}).get("source") or "conda_build_config.yaml"
-    return (
-        Variants.from_dict(facts),
-        f"no conda_build_config.yaml found; using the pinning recorded in the bundled snapshot "
-        f"({snap.date}, from {source})",
-    )
-
-
-__all__ = ["render_source", "default_env", "parse_env_overrides", "load_pinning_for"]
+__all__ = ["render_source", "default_env", "parse_env_overrides"]
