@@ -388,7 +388,7 @@ def _selector_recipe(*lines: str) -> RecipeSource:
     return source({"meta.yaml": f"package:\n  name: demo\nrequirements:\n  host:\n{body}\n"})
 
 
-@pytest.mark.parametrize("selector", ["win64", "win and not win32", "not win32"])
+@pytest.mark.parametrize("selector", ["win and not win32", "not win32"])
 def test_selector_that_also_matches_arm64(selector):
     src = _selector_recipe(f"- libfoo  # [{selector}]")
     (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["libfoo"])))
@@ -396,12 +396,25 @@ def test_selector_that_also_matches_arm64(selector):
 
 
 @pytest.mark.parametrize(
-    "selector", ["win and x86_64", "x86_64", "not (win and x86_64)", "target_platform == 'win-64'"]
+    "selector", ["win and x86_64", "x86_64", "not (win and x86_64)", "target_platform == 'win-64'", "win64"]
 )
 def test_selector_that_drops_arm64(selector):
     src = _selector_recipe("- zlib", f"- libfoo  # [{selector}]")
     (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["zlib"])))
     assert (f.rule, f.line) == ("x86-selector", 6)
+    assert "also True" not in f.message
+
+
+def test_lint_and_render_share_one_selector_namespace():
+    """conda-build's get_selectors: on win-arm64 win and arm64 are true, win64 and x86_64 false; the
+    lint evaluator and the renderer agree on every platform name."""
+    from newarch.render.selectors import is_true, selector_namespace
+
+    for pair in (CROSS, PlatformPair("win-64", "win-64"), PlatformPair("osx-arm64", "osx-64")):
+        ns = selector_namespace(pair.target, pair.build, {}, {})
+        for expr in ("win64", "win and arm64", "x86_64", "x86", "arm64", "unix", "osx and arm64", "linux64"):
+            assert evaluate(expr, pair) is is_true(expr, ns), (expr, pair)
+    assert evaluate("win64", CROSS) is False and evaluate("win64", PlatformPair("win-64", "win-64")) is True
 
 
 @pytest.mark.parametrize(
@@ -581,7 +594,7 @@ def test_lint_never_evaluates_recipe_code(tmp_path):
     lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("demo")))
     assert not marker.exists()
     assert evaluate(evil, CROSS) is UNKNOWN
-    assert evaluate("win and arm64", CROSS) is True and evaluate("win64", CROSS) is True
+    assert evaluate("win and arm64", CROSS) is True and evaluate("win64", CROSS) is False
     assert evaluate("x86_64", CROSS) is False and evaluate("py >= 312 or win", CROSS) is True
 
 
