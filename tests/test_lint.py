@@ -648,13 +648,15 @@ def test_lint_command_json(feedstocks):
 
     args = ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml"), "--format", "json"]
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 0, res.output
-    found = json.loads(res.output)
-    assert [(f["rule"], f["feedstock"], f["file"], f["line"]) for f in found] == [
+    assert res.exit_code == 1, res.output  # an error finding: exit 1, as ruff
+    doc = json.loads(res.output)
+    assert doc["schema"] == "newarch.lint/1" and doc["counts"] == {"error": 1}
+    assert [(f["rule"], f["feedstock"], f["file"], f["line"]) for f in doc["findings"]] == [
         ("cross-python-missing", "pyext", "recipe/recipe.yaml", line_of(PYEXT, "- python"))
     ]
+    assert CliRunner().invoke(main, args + ["--exit-zero"]).exit_code == 0
     native = CliRunner().invoke(main, args + ["--platform", "win-64"])
-    assert native.exit_code == 0 and json.loads(native.output) == []
+    assert native.exit_code == 0 and json.loads(native.output)["findings"] == []
 
 
 def test_lint_command_table_and_bad_input(feedstocks):
@@ -662,8 +664,25 @@ def test_lint_command_table_and_bad_input(feedstocks):
 
     from newarch.cli import main
 
-    res = CliRunner().invoke(main, ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml")])
-    assert res.exit_code == 0 and "cross-python-missing" in res.output and "findings per rule" in res.output
+    base = ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml")]
+    res = CliRunner().invoke(main, base, env={"COLUMNS": "80"})
+    line = line_of(PYEXT, "- python")
+    assert res.exit_code == 1
+    # ruff's concise style, then one summary line of counts; nothing wider than 80 columns
+    assert res.output.startswith(f"pyext/recipe/recipe.yaml:{line}:1: cross-python-missing ")
+    assert "1 findings on win-arm64<-win-64 (1 error, 0 warning, 0 info)" in " ".join(res.output.split())
+    assert all(len(ln) <= 80 for ln in res.output.splitlines())
+    full = CliRunner().invoke(main, [*base, "--output-format", "full"], env={"COLUMNS": "80"})
+    assert "  fix: add to requirements.build" in full.output
+    gh = CliRunner().invoke(main, [*base, "--output-format", "github"])
+    assert (
+        gh.output.startswith(f"::error title=cross-python-missing (pyext),file=recipe/recipe.yaml,line={line}::")
+        and gh.exit_code == 1
+    )
+    explain = CliRunner().invoke(main, ["lint", "--explain", "x86-selector"])
+    assert explain.exit_code == 0 and "win64 is true only on win-64" in explain.output
+    typo = CliRunner().invoke(main, ["lint", "--explain", "x86-selectr"])
+    assert typo.exit_code == 2 and "did you mean x86-selector" in typo.output
     bad = CliRunner().invoke(main, ["lint", str(feedstocks / "missing"), "--pinning", str(feedstocks / "cbc.yaml")])
     assert bad.exit_code == 2 and "no such file or directory" in bad.output
     none = CliRunner().invoke(main, ["lint"])
@@ -715,22 +734,24 @@ def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypa
     monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
     snap = _plan_snapshot(tmp_path)
     res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--format", "json"])
-    assert res.exit_code == 0, res.output
-    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [("x86-selector", "zlib")]
+    assert res.exit_code == 1, res.output
+    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)["findings"]] == [("x86-selector", "zlib")]
     names = tmp_path / "names.txt"
     names.write_text("python\n")  # a name list counts for every subdir: python needs no build
     res = CliRunner().invoke(
         main, ["lint", "--plan", "--snapshot", str(snap), "--available", str(names), "--format", "json"]
     )
-    got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)]
+    got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)["findings"]]
     assert [(r, f) for r, f, _ in got] == [("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
     assert "cross-python_win-arm64" in got[0][2]
+    # severity follows the plan's build mode: the plan builds pyext natively, so the missing cross tool is info
+    assert json.loads(res.output)["findings"][0]["severity"] == "info" and "builds it natively" in got[0][2]
     # --available-build: the names exist on the build platform only; the plan still builds zlib and python
     names.write_text("python\nzlib\n")
     res = CliRunner().invoke(
         main, ["lint", "--plan", "--snapshot", str(snap), "--available-build", str(names), "--format", "json"]
     )
-    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [
+    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)["findings"]] == [
         ("build-tool-missing", "pyext"),
         ("x86-selector", "zlib"),
     ]
@@ -762,8 +783,8 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
         "json",
     ]
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 0, res.output
-    assert {f["feedstock"] for f in json.loads(res.output)} == {"pyext"}
+    assert res.exit_code == 1, res.output
+    assert {f["feedstock"] for f in json.loads(res.output)["findings"]} == {"pyext"}
 
 
 # --- real feedstocks (local mirrors; skipped when NEWARCH_MIRRORS is unset) ---------------------

@@ -88,12 +88,12 @@ def _compute(
 
     from newarch.sources.availability import load_availability
     from newarch.status.states import compute_status, load_prs, plan_for_status
-    from newarch.commands.options import check_targets, default_build_platform, load_snapshot
+    from newarch.commands.options import build_for, check_targets, load_snapshot
 
     with err.status("loading snapshot and repodata", spinner="dots"):
         snap = load_snapshot(snapshot_path)
         check_targets(snap, targets)
-        build = build_platform or default_build_platform(snap, platform)
+        build = build_for(snap, platform, build_platform)
         avail = load_availability(available, platform, build) if available else None
         pr_map = load_prs(prs) if prs else {}
     with err.status("planning", spinner="dots"):
