@@ -64,7 +64,7 @@ def run_compare(snap, data, *targets):
 def test_groups_and_reasons():
     c = run_compare(small_snapshot(), BOT, "app", "tool")
     assert [r.name for r in c.both] == ["app", "libfoo"]
-    assert {r.name: r.our_state for r in c.both} == {"app": "ready", "libfoo": "done"}
+    assert {r.name: r.our_state for r in c.both} == {"app": "ready", "libfoo": "configured"}
     by_name = {r.name: r for r in c.bot_only}
     assert set(by_name) == {"mypy", "libbar", "r-thing", "ghost"}
     assert by_name["mypy"].code == "noarch-host-only"

@@ -107,7 +107,8 @@ class Comparison:
 
     def done_disagreements(self) -> list[BothRow]:
         """In both, but only one side counts it as done (e.g. the snapshot predates the merge)."""
-        return [r for r in self.both if (r.bot_state == "done") != (r.our_state == "done")]
+        ours = ("done", "configured")  # configured (conda-forge.yml) does not contradict the bot's done
+        return [r for r in self.both if (r.bot_state == "done") != (r.our_state in ours)]
 
     def bot_only_by_code(self) -> dict[str, list[BotOnlyRow]]:
         groups: dict[str, list[BotOnlyRow]] = {}
