@@ -64,7 +64,7 @@ def run_compare(snap, data, *targets):
 def test_groups_and_reasons():
     c = run_compare(small_snapshot(), BOT, "app", "tool")
     assert [r.name for r in c.both] == ["app", "libfoo"]
-    assert {r.name: r.our_state for r in c.both} == {"app": "ready", "libfoo": "done"}
+    assert {r.name: r.our_state for r in c.both} == {"app": "ready", "libfoo": "configured"}
     by_name = {r.name: r for r in c.bot_only}
     assert set(by_name) == {"mypy", "libbar", "r-thing", "ghost"}
     assert by_name["mypy"].code == "noarch-host-only"
@@ -188,9 +188,46 @@ def test_cli_json_and_table(tmp_path, snap_file):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["sizes"]["blocked_ready"] == 1 and doc["targets"] == ["app"]
-    res = CliRunner().invoke(main, ["compare-bot", str(status), "app", "--snapshot", str(snap_file)])
+    env = {"COLUMNS": "80"}
+    res = CliRunner().invoke(main, ["compare-bot", str(status), "app", "--snapshot", str(snap_file)], env=env)
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    # summary first: one line per group, names only
+    assert "held by the bot, ready here (1): app" in lines
+    assert "bot only, noarch-host-only (1): mypy" in lines
+    assert "Held by the bot" not in res.output and all(len(ln) <= 80 for ln in lines)
+    res = CliRunner().invoke(main, ["compare-bot", str(status), "app", "--snapshot", str(snap_file), "-v"], env=env)
     assert res.exit_code == 0
     assert "noarch-host-only" in res.output and "Held by the bot" in res.output
+    assert all(len(ln) <= 80 for ln in res.output.splitlines())
+
+
+def test_console_text_is_never_markup_and_same_reasons_are_said_once():
+    """Selectors such as [linux] reach the terminal verbatim (Rich would eat them as markup)."""
+    from rich.console import Console
+
+    from newarch.report.compare import BotOnlyRow, BothRow, Comparison, render_table
+
+    c = Comparison("win-arm64", "win-64", ["app"], "2026-08-21", "s.json", {})
+    c.bot_only = [
+        BotOnlyRow("binutils", "done", "selector", "needs ld_impl_linux-64 in host only under [linux], which is false"),
+        BotOnlyRow("x", "done", "selector", "only under [win and arm64] and [/] and [bold]"),
+    ] + [BotOnlyRow(f"absent{i}", "done", "absent", f"absent{i} is not in the snapshot") for i in range(50)]
+    c.both = [BothRow("[linux]", "done", "ready", 0, "cross")]
+    for verbose in (False, True):
+        console = Console(width=80, record=True, force_terminal=False)
+        render_table(c, console, verbose=verbose)
+        text = console.export_text()
+        assert all(len(ln) <= 80 for ln in text.splitlines())
+        assert "[linux]" in text
+        text = " ".join(text.split())  # the lines wrap at 80 columns
+        if verbose:
+            assert "only under [linux], which is false" in text
+            assert "[win and arm64] and [/] and [bold]" in text
+            # the 50 identical sentences are one line group, the name masked
+            assert text.count("is not in the snapshot") == 1 and "NAME is not in the snapshot" in text
+        else:
+            assert "bot only, absent (50): absent0, absent1" in text and "is not in the snapshot" not in text
 
 
 def test_cli_bad_status_file_exits_2_without_traceback(tmp_path, snap_file):

@@ -389,7 +389,7 @@ def _selector_recipe(*lines: str) -> RecipeSource:
     return source({"meta.yaml": f"package:\n  name: demo\nrequirements:\n  host:\n{body}\n"})
 
 
-@pytest.mark.parametrize("selector", ["win64", "win and not win32", "not win32"])
+@pytest.mark.parametrize("selector", ["win and not win32", "not win32"])
 def test_selector_that_also_matches_arm64(selector):
     src = _selector_recipe(f"- libfoo  # [{selector}]")
     (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["libfoo"])))
@@ -397,12 +397,25 @@ def test_selector_that_also_matches_arm64(selector):
 
 
 @pytest.mark.parametrize(
-    "selector", ["win and x86_64", "x86_64", "not (win and x86_64)", "target_platform == 'win-64'"]
+    "selector", ["win and x86_64", "x86_64", "not (win and x86_64)", "target_platform == 'win-64'", "win64"]
 )
 def test_selector_that_drops_arm64(selector):
     src = _selector_recipe("- zlib", f"- libfoo  # [{selector}]")
     (f,) = lint_source(src, CROSS, result(CROSS, output("demo", host=["zlib"])))
     assert (f.rule, f.line) == ("x86-selector", 6)
+    assert "also True" not in f.message
+
+
+def test_lint_and_render_share_one_selector_namespace():
+    """conda-build's get_selectors: on win-arm64 win and arm64 are true, win64 and x86_64 false; the
+    lint evaluator and the renderer agree on every platform name."""
+    from newarch.render.selectors import is_true, selector_namespace
+
+    for pair in (CROSS, PlatformPair("win-64", "win-64"), PlatformPair("osx-arm64", "osx-64")):
+        ns = selector_namespace(pair.target, pair.build, {}, {})
+        for expr in ("win64", "win and arm64", "x86_64", "x86", "arm64", "unix", "osx and arm64", "linux64"):
+            assert evaluate(expr, pair) is is_true(expr, ns), (expr, pair)
+    assert evaluate("win64", CROSS) is False and evaluate("win64", PlatformPair("win-64", "win-64")) is True
 
 
 @pytest.mark.parametrize(
@@ -582,7 +595,7 @@ def test_lint_never_evaluates_recipe_code(tmp_path):
     lint_source(source({"meta.yaml": text}), CROSS, result(CROSS, output("demo")))
     assert not marker.exists()
     assert evaluate(evil, CROSS) is UNKNOWN
-    assert evaluate("win and arm64", CROSS) is True and evaluate("win64", CROSS) is True
+    assert evaluate("win and arm64", CROSS) is True and evaluate("win64", CROSS) is False
     assert evaluate("x86_64", CROSS) is False and evaluate("py >= 312 or win", CROSS) is True
 
 
@@ -636,13 +649,15 @@ def test_lint_command_json(feedstocks):
 
     args = ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml"), "--format", "json"]
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 0, res.output
-    found = json.loads(res.output)
-    assert [(f["rule"], f["feedstock"], f["file"], f["line"]) for f in found] == [
+    assert res.exit_code == 1, res.output  # an error finding: exit 1, as ruff
+    doc = json.loads(res.output)
+    assert doc["schema"] == "newarch.lint/1" and doc["counts"] == {"error": 1}
+    assert [(f["rule"], f["feedstock"], f["file"], f["line"]) for f in doc["findings"]] == [
         ("cross-python-missing", "pyext", "recipe/recipe.yaml", line_of(PYEXT, "- python"))
     ]
+    assert CliRunner().invoke(main, args + ["--exit-zero"]).exit_code == 0
     native = CliRunner().invoke(main, args + ["--platform", "win-64"])
-    assert native.exit_code == 0 and json.loads(native.output) == []
+    assert native.exit_code == 0 and json.loads(native.output)["findings"] == []
 
 
 def test_lint_command_table_and_bad_input(feedstocks):
@@ -650,8 +665,25 @@ def test_lint_command_table_and_bad_input(feedstocks):
 
     from newarch.cli import main
 
-    res = CliRunner().invoke(main, ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml")])
-    assert res.exit_code == 0 and "cross-python-missing" in res.output and "findings per rule" in res.output
+    base = ["lint", str(feedstocks / "stocks"), "--pinning", str(feedstocks / "cbc.yaml")]
+    res = CliRunner().invoke(main, base, env={"COLUMNS": "80"})
+    line = line_of(PYEXT, "- python")
+    assert res.exit_code == 1
+    # ruff's concise style, then one summary line of counts; nothing wider than 80 columns
+    assert res.output.startswith(f"pyext/recipe/recipe.yaml:{line}:1: cross-python-missing ")
+    assert "1 findings on win-arm64<-win-64 (1 error, 0 warning, 0 info)" in " ".join(res.output.split())
+    assert all(len(ln) <= 80 for ln in res.output.splitlines())
+    full = CliRunner().invoke(main, [*base, "--output-format", "full"], env={"COLUMNS": "80"})
+    assert "  fix: add to requirements.build" in full.output
+    gh = CliRunner().invoke(main, [*base, "--output-format", "github"])
+    assert (
+        gh.output.startswith(f"::error title=cross-python-missing (pyext),file=recipe/recipe.yaml,line={line}::")
+        and gh.exit_code == 1
+    )
+    explain = CliRunner().invoke(main, ["lint", "--explain", "x86-selector"])
+    assert explain.exit_code == 0 and "win64 is true only on win-64" in explain.output
+    typo = CliRunner().invoke(main, ["lint", "--explain", "x86-selectr"])
+    assert typo.exit_code == 2 and "did you mean x86-selector" in typo.output
     bad = CliRunner().invoke(main, ["lint", str(feedstocks / "missing"), "--pinning", str(feedstocks / "cbc.yaml")])
     assert bad.exit_code == 2 and "no such file or directory" in bad.output
     none = CliRunner().invoke(main, ["lint"])
@@ -703,22 +735,24 @@ def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypa
     monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
     snap = _plan_snapshot(tmp_path)
     res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--format", "json"])
-    assert res.exit_code == 0, res.output
-    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [("x86-selector", "zlib")]
+    assert res.exit_code == 1, res.output
+    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)["findings"]] == [("x86-selector", "zlib")]
     names = tmp_path / "names.txt"
     names.write_text("python\n")  # a name list counts for every subdir: python needs no build
     res = CliRunner().invoke(
         main, ["lint", "--plan", "--snapshot", str(snap), "--available", str(names), "--format", "json"]
     )
-    got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)]
+    got = [(f["rule"], f["feedstock"], f["message"]) for f in json.loads(res.output)["findings"]]
     assert [(r, f) for r, f, _ in got] == [("build-tool-missing", "pyext"), ("x86-selector", "zlib")]
     assert "cross-python_win-arm64" in got[0][2]
+    # severity follows the plan's build mode: the plan builds pyext natively, so the missing cross tool is info
+    assert json.loads(res.output)["findings"][0]["severity"] == "info" and "builds it natively" in got[0][2]
     # --available-build: the names exist on the build platform only; the plan still builds zlib and python
     names.write_text("python\nzlib\n")
     res = CliRunner().invoke(
         main, ["lint", "--plan", "--snapshot", str(snap), "--available-build", str(names), "--format", "json"]
     )
-    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)] == [
+    assert [(f["rule"], f["feedstock"]) for f in json.loads(res.output)["findings"]] == [
         ("build-tool-missing", "pyext"),
         ("x86-selector", "zlib"),
     ]
@@ -750,8 +784,8 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
         "json",
     ]
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 0, res.output
-    assert {f["feedstock"] for f in json.loads(res.output)} == {"pyext"}
+    assert res.exit_code == 1, res.output
+    assert {f["feedstock"] for f in json.loads(res.output)["findings"]} == {"pyext"}
 
 
 # --- real feedstocks (local mirrors; skipped when NEWARCH_MIRRORS is unset) ---------------------

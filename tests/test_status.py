@@ -116,12 +116,13 @@ def test_nothing_done_leaves_are_ready_and_others_await_named_parents():
     assert set(totals) == set(STATES) and totals["ready"] == 2 and totals["awaiting-parents"] == 2
 
 
-def test_configured_parent_is_done_and_child_becomes_ready():
+def test_configured_parent_is_configured_not_done_and_child_becomes_ready():
     snap = chain_snapshot(
         zlib=feedstock("zlib", configured=True), plugin=feedstock("plugin", out("plugin", host=["lib"]))
     )
     report = compute_status(snap, plan_for_status(snap, ["app", "plugin"], PAIR.target, PAIR.build))
-    assert report.feedstocks["zlib"].state == "done"
+    # conda-forge.yml says the platform is configured, not that it was built: its own state
+    assert report.feedstocks["zlib"].state == "configured"
     assert report.feedstocks["zlib"].done_by == "conda-forge.yml (cross)"
     assert report.feedstocks["lib"].state == "ready"
     # the next action list starts the most unblocking ready feedstock first (lib unblocks app and plugin)
@@ -133,7 +134,7 @@ def test_configured_parent_is_done_and_child_becomes_ready():
 def test_native_provider_also_counts_as_configured():
     z = feedstock("zlib")
     z.settings = PlatformSettings(provider={"win_arm64": "azure"})
-    assert states(chain_snapshot(zlib=z))["zlib"] == "done"
+    assert states(chain_snapshot(zlib=z))["zlib"] == "configured"
 
 
 def test_outputs_in_target_repodata_make_done(tmp_path):
@@ -234,7 +235,24 @@ def test_done_wins_over_everything(tmp_path):
     err = Finding("mingw-on-arm64", "error", "lib", "recipe/meta.yaml", 2, "m2w64")
     snap = chain_snapshot(lib=feedstock("lib", out("lib", host=["zlib"]), configured=True, findings=(err,)))
     prs = {"lib": load_prs(_write(tmp_path / "p.csv", "lib,https://x/pull/1,open\n"))["lib"]}
-    assert states(snap, prs=prs)["lib"] == "done"
+    assert states(snap, prs=prs)["lib"] == "configured"
+
+
+def test_built_needs_evidence_and_a_ready_parent_of_a_configured_feedstock_says_so():
+    """done = seen built (repodata, the bot's status file, a merged PR); conda-forge.yml alone is configured."""
+    snap = chain_snapshot(zlib=feedstock("zlib", configured=True))
+    plan = plan_for_status(snap, ["app"], PAIR.target, PAIR.build)
+    report = compute_status(snap, plan)
+    assert report.feedstocks["zlib"].state == "configured"
+    assert report.notes[0].startswith("evidence used: conda-forge.yml (configured)")
+    bot = compute_status(snap, plan, bot_done={"zlib"}, bot_origin="bot.json")
+    assert bot.feedstocks["zlib"].state == "done" and bot.feedstocks["zlib"].done_by == "bot status"
+    assert "bot status: bot.json" in bot.notes[0]
+    # lib is needed by app; when app is configured but lib has no evidence, lib's reason says so
+    snap = chain_snapshot(app=feedstock("app", out("app", host=["lib"]), configured=True))
+    report = compute_status(snap, plan_for_status(snap, ["app"], PAIR.target, PAIR.build))
+    lib = report.feedstocks["lib"]
+    assert lib.state != "done" and "note: app already configured and needs lib" in lib.reason
 
 
 def test_merged_pr_is_done_and_closed_pr_is_ignored(tmp_path):
@@ -406,7 +424,7 @@ def test_seed_targets_on_the_bundled_snapshot():
     assert len(report.configured) == 54  # feedstocks whose conda-forge.yml has win_arm64 (2026-08)
     for name in report.configured:
         if name in report.feedstocks:
-            assert report.feedstocks[name].state == "done"
+            assert report.feedstocks[name].state == "configured"
     mamba = report.feedstocks["mamba"]
     assert mamba.state in ("done", "ready", "awaiting-parents")
     assert "mypy" not in report.feedstocks and "mypy" not in mamba.missing_parents

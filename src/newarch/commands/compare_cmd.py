@@ -39,6 +39,9 @@ def register(group: click.Group) -> None:
 )
 @snapshot_option
 @format_option("table", "json")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Every feedstock of every group with its reason (default: a summary)."
+)
 def compare_bot(
     status_json: Path,
     targets: tuple[str, ...],
@@ -49,6 +52,7 @@ def compare_bot(
     available: tuple[str, ...],
     snapshot_path: Path | None,
     fmt: str,
+    verbose: bool,
 ) -> None:
     """Compare the bot's migration STATUS_JSON with our plan for TARGETS (default: the seed targets).
 
@@ -56,18 +60,17 @@ def compare_bot(
     both have, what only the bot has (with why we do not need it), what only we have (with the chain that
     needs it), and what the bot holds back that is ready in our plan.
     """
-    from rich.console import Console
-
+    from newarch.report.console import make_console
     from newarch.status.botstatus import load_bot_status
     from newarch.report.compare import compare, render_table
     from newarch.status.states import compute_status, plan_for_status
-    from newarch.commands.options import check_targets, load_snapshot
+    from newarch.commands.options import build_for, check_targets, load_snapshot
 
     bot = load_bot_status(status_json)  # bad input fails before the (slower) planning
     names = resolve_targets(targets, targets_file)
     snap = load_snapshot(snapshot_path)
     check_targets(snap, targets)
-    plan = plan_for_status(snap, names, platform, build_platform, mode)
+    plan = plan_for_status(snap, names, platform, build_for(snap, platform, build_platform), mode)
     avail = None
     if available:
         from newarch.sources.availability import load_availability
@@ -80,4 +83,4 @@ def compare_bot(
         for w in result.warnings:
             click.echo(f"warning: {w}", err=True)
         return
-    render_table(result, Console(highlight=False))
+    render_table(result, make_console(), verbose)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import click
 
 from newarch.errors import NewarchError
 from newarch.model import Finding, PlatformPair, RenderResult
-from newarch.commands.options import SEED_TARGETS, default_build_platform, format_option, snapshot_option
+from newarch.commands.options import (
+    SEED_TARGETS,
+    build_platform_option,
+    default_build_platform,
+    format_option,
+    platform_option,
+    snapshot_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -28,13 +36,8 @@ def register(group: click.Group) -> None:
     "stored in the snapshot are shown.",
 )
 @snapshot_option
-@click.option("--platform", "platform", default="win-arm64", show_default=True, help="Target subdir.")
-@click.option(
-    "--build-platform",
-    "build_platform",
-    default=None,
-    help="Build subdir (default: win-64 for win-arm64, osx-64 for osx-arm64, ...).",
-)
+@platform_option
+@build_platform_option
 @click.option(
     "--pinning",
     "pinning",
@@ -61,7 +64,17 @@ def register(group: click.Group) -> None:
 @click.option(
     "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
 )
+@click.option(
+    "--output-format",
+    "output_format",
+    type=click.Choice(["concise", "full", "json", "github"]),
+    default=None,
+    help="concise: one `path:line:col: RULE message` line per finding (default); full: with the fix; json; "
+    "github: workflow annotations.",
+)
 @format_option("table", "json")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are error or warning findings.")
+@click.option("--explain", "explain", metavar="RULE", default=None, help="Explain RULE and exit.")
 def lint(
     paths: tuple[Path, ...],
     use_plan: bool,
@@ -72,13 +85,20 @@ def lint(
     available: tuple[str, ...],
     available_build_items: tuple[str, ...],
     env: tuple[str, ...],
+    output_format: str | None,
     fmt: str,
+    exit_zero: bool,
+    explain: str | None,
 ) -> None:
     """Find what will break when feedstocks are built for a new platform.
 
-    PATHS are feedstock checkouts, bare git mirrors or folders of them. Findings do not change the exit
-    status (0); only bad input does.
+    PATHS are feedstock checkouts, bare git mirrors or folders of them. Exit status: 0 no error or warning
+    finding (or --exit-zero), 1 findings, 2 bad input.
     """
+    if explain is not None:
+        _explain(explain)
+        return
+    out_fmt = output_format or ("json" if fmt == "json" else "concise")
     if not paths and not use_plan:
         raise NewarchError("give feedstock paths, or --plan")
     pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
@@ -91,13 +111,15 @@ def lint(
         available_build = (available_build or set()) | extra
 
     planned: list[str] | None = None
+    native: set[str] = set()
     notes: list[str] = []
     snap = None
     if use_plan:
         from newarch.plan.planner import PlanOptions, make_plan
-        from newarch.commands.options import load_snapshot
+        from newarch.commands.options import check_platform_pair, load_snapshot
 
         snap = load_snapshot(snapshot_path)
+        check_platform_pair(snap, pair.target, pair.build)
         plan = make_plan(
             snap,
             PlanOptions(
@@ -108,6 +130,7 @@ def lint(
             ),
         )
         planned = list(plan.feedstocks)
+        native = {f.name for f in plan.feedstocks.values() if f.mode == "native"}
         notes.append(f"plan for {', '.join(SEED_TARGETS)} on {pair}: {len(planned)} feedstocks")
 
     if paths:
@@ -115,11 +138,58 @@ def lint(
     else:
         assert snap is not None and planned is not None
         findings = _lint_snapshot(snap, planned, pair, available_build, notes)
+    findings = [_by_mode(f, native) for f in findings]
     findings.sort(key=lambda f: (f.feedstock, f.file, f.line, f.rule))
-    if fmt == "json":
-        click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
-        return
-    _print_table(findings, pair, notes)
+    failing = sum(1 for f in findings if f.severity in ("error", "warning"))
+    if out_fmt == "json":
+        doc = {
+            "schema": "newarch.lint/1",
+            "platform": pair.target,
+            "build_platform": pair.build,
+            "counts": dict(Counter(f.severity for f in findings)),
+            "findings": [f.to_dict() for f in findings],
+            "notes": notes,
+        }
+        click.echo(json.dumps(doc, indent=2))
+    elif out_fmt == "github":
+        for f in findings:
+            level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
+            title = _gh(f"{f.rule} ({f.feedstock})", prop=True)
+            click.echo(f"::{level} title={title},file={_gh(f.file, True)},line={max(f.line, 1)}::{_gh(f.message)}")
+    else:
+        _print_findings(findings, pair, notes, full=out_fmt == "full")
+    if failing and not exit_zero:
+        raise SystemExit(1)
+
+
+def _by_mode(f: Finding, native: set[str]) -> Finding:
+    """Severity follows the plan's build mode: a build tool missing on the build platform does not matter
+    for a feedstock the plan builds natively (its build deps run on the target)."""
+    if f.rule == "build-tool-missing" and f.feedstock in native and f.severity != "info":
+        return replace(f, severity="info", message=f.message + " (the plan builds it natively: not needed)")
+    return f
+
+
+def _gh(text: str, prop: bool = False) -> str:
+    """Escape for a GitHub workflow command (data, or a property value with ``prop``)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _explain(rule: str) -> None:
+    import difflib
+
+    from newarch.lint.docs import EXPLAIN
+    from newarch.lint.rules import RULES
+
+    if rule not in RULES:
+        close = difflib.get_close_matches(rule, list(RULES), 3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else f" (rules: {', '.join(RULES)})"
+        raise NewarchError(f"unknown rule {rule!r}{hint}")
+    severity, what = RULES[rule]
+    click.echo(f"{rule} ({severity}): {what}")
+    click.echo()
+    click.echo(EXPLAIN.get(rule, what))
 
 
 def _lint_paths(
@@ -204,38 +274,29 @@ def _lint_snapshot(
     return findings
 
 
-def _print_table(findings: list[Finding], pair: PlatformPair, notes: list[str]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+def _print_findings(findings: list[Finding], pair: PlatformPair, notes: list[str], full: bool) -> None:
+    """ruff's style: ``path:line:col: RULE message`` (``full``: the fix below it), then counts."""
+    from newarch.report.console import esc, line, make_console
 
-    from newarch.lint.rules import RULES
-
-    console = Console()
-    table = Table(title=f"cross-readiness findings for {pair}", show_lines=False)
-    for col in ("rule", "severity", "feedstock", "file:line", "message", "fix"):
-        table.add_column(col, overflow="fold")
+    console = make_console()
     style = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in findings:
-        where = f"{f.file}:{f.line}" if f.line else f.file
-        table.add_row(
-            f.rule,
-            f"[{style.get(f.severity, 'default')}]{escape(f.severity)}[/]",
-            escape(f.feedstock),
-            escape(where),
-            escape(f.message),
-            escape(f.fix),
+        path = f.file if f.file.startswith(f.feedstock) else f"{f.feedstock}/{f.file}"
+        console.print(
+            f"[bold]{esc(path)}:{f.line}:1:[/] [{style.get(f.severity, 'default')}]{esc(f.rule)}[/] {esc(f.message)}",
+            highlight=False,
         )
-    if findings:
-        console.print(table)
-    counts = Counter(f.rule for f in findings)
-    summary = Table(title="findings per rule")
-    for col in ("rule", "severity", "findings", "feedstocks"):
-        summary.add_column(col)
-    for rule, (severity, _what) in RULES.items():
-        n = counts.get(rule, 0)
-        feedstocks = len({f.feedstock for f in findings if f.rule == rule})
-        summary.add_row(rule, severity, str(n), str(feedstocks))
-    console.print(summary)
+        if full and f.fix:
+            line(console, f"  fix: {f.fix}")
+    sev = Counter(f.severity for f in findings)
+    rules = Counter(f.rule for f in findings)
+    per_rule = ", ".join(f"{r} {n}" for r, n in rules.most_common())
+    line(
+        console,
+        f"{len(findings)} findings on {pair} ({sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
+        f"{sev.get('info', 0)} info)" + (f": {per_rule}" if per_rule else ""),
+    )
     for note in notes:
-        console.print(f"note: {escape(note)}", style="dim")
+        console.print(f"note: {esc(note)}", style="dim", highlight=False)
+    if findings:
+        line(console, "newarch lint --explain RULE explains a rule; --output-format full shows the fixes")

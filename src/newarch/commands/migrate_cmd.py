@@ -86,7 +86,7 @@ def migrate(
     from newarch.report.migrate import build_migration, describe_command, feedstock_texts, write_tree
     from newarch.sources.recipes import feedstock_name, is_git_dir
     from newarch.status.states import compute_status, plan_for_status
-    from newarch.commands.options import check_targets, load_snapshot
+    from newarch.commands.options import build_for, check_targets, load_snapshot
 
     err = Console(stderr=True, highlight=False)
     names = resolve_targets(targets, targets_file)
@@ -99,7 +99,7 @@ def migrate(
         apply_map[feedstock_name(d)] = d
     snap = load_snapshot(snapshot_path)
     check_targets(snap, targets)
-    plan = plan_for_status(snap, names, platform, build_platform, mode, ignore)
+    plan = plan_for_status(snap, names, platform, build_for(snap, platform, build_platform), mode, ignore)
     avail = None
     if available:
         from newarch.sources.availability import load_availability

@@ -19,11 +19,75 @@ snapshot_option = click.option(
     default=None,
     help="Snapshot file to read (default: the bundled conda-forge snapshot).",
 )
-platform_option = click.option("--platform", "platform", default="win-arm64", show_default=True, help="Target subdir.")
+# conda's known subdirs; a platform outside this list is a typo, not a new platform.
+KNOWN_SUBDIRS: tuple[str, ...] = (
+    "linux-64",
+    "linux-aarch64",
+    "linux-ppc64le",
+    "linux-s390x",
+    "linux-riscv64",
+    "linux-armv6l",
+    "linux-armv7l",
+    "linux-32",
+    "osx-64",
+    "osx-arm64",
+    "win-64",
+    "win-32",
+    "win-arm64",
+    "emscripten-wasm32",
+    "wasi-wasm32",
+    "zos-z",
+    "noarch",
+)
+
+
+def normalize_platform(value: str, option: str = "--platform") -> str:
+    """A known subdir, ``_`` read as ``-`` (conda-forge.yml writes ``win_arm64``); a typo is an error
+    (exit 2) naming the closest subdirs."""
+    import difflib
+
+    name = value.strip().replace("_", "-")
+    if name in KNOWN_SUBDIRS:
+        return name
+    close = difflib.get_close_matches(name, KNOWN_SUBDIRS, 3, 0.6)
+    hint = f" (did you mean {', '.join(close)}?)" if close else f" (known: {', '.join(KNOWN_SUBDIRS)})"
+    raise NewarchError(f"{option}: unknown platform {value!r}{hint}")
+
+
+def _platform_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    return normalize_platform(value, "--" + (param.name or "platform").replace("_", "-"))
+
+
+def check_platform_pair(snap: Snapshot, platform: str, build_platform: str) -> None:
+    """The snapshot must have rendered (platform, build_platform): otherwise every answer would be an
+    empty plan. The error says which pairs it has and the command that renders the missing one."""
+    keys = {(p.target, p.build) for p in snap.pairs}
+    if not keys or (platform, build_platform) in keys:
+        return
+    have = ", ".join(sorted(p.key for p in snap.pairs))
+    pair = platform if build_platform == platform else f"{platform}:{build_platform}"
+    raise NewarchError(
+        f"the snapshot has no render for {platform}<-{build_platform} (it has {have}); render it with: "
+        f"newarch snapshot MIRRORS --platforms {pair} --out my.json.xz, then pass --snapshot my.json.xz",
+        snap.origin or None,
+    )
+
+
+platform_option = click.option(
+    "--platform",
+    "platform",
+    default="win-arm64",
+    show_default=True,
+    callback=_platform_callback,
+    help="Target subdir (win_arm64 is read as win-arm64).",
+)
 build_platform_option = click.option(
     "--build-platform",
     "build_platform",
     default=None,
+    callback=_platform_callback,
     help="Build subdir (default: the cross build the snapshot rendered for the platform, e.g. win-64 for win-arm64).",
 )
 mode_option = click.option(
@@ -64,22 +128,37 @@ def check_targets(snap: Snapshot, explicit: tuple[str, ...] | list[str]) -> None
     """Targets typed on the command line must name something the snapshot knows (a feedstock, an output
     of any render, or a name in its output index); a typo is an error with a suggestion. Targets read
     from ``--targets-file`` are not checked here: the plan reports them under ``unknown``."""
+    known = known_names(snap)
+    bad = [t for t in explicit if t not in known]
+    if bad:
+        raise NewarchError(
+            f"unknown target {', '.join(_hint(t, known) for t in bad)}: no feedstock or output of that name "
+            "in the snapshot",
+            snap.origin or None,
+        )
+
+
+def _hint(name: str, known: set[str]) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(name, sorted(known), 3)
+    return f"{name!r}" + (f" (did you mean {', '.join(m)}?)" if m else "")
+
+
+def known_names(snap: Snapshot) -> set[str]:
+    """Every feedstock and output name the snapshot knows."""
     known: set[str] = set(snap.feedstocks) | set(snap.output_index)
     for fs in snap.feedstocks.values():
         for render in fs.renders.values():
             known.update(o.name for o in render.outputs)
-    bad = [t for t in explicit if t not in known]
-    if bad:
-        import difflib
+    return known
 
-        hints = [
-            f"{t!r}" + (f" (did you mean {', '.join(m)}?)" if (m := difflib.get_close_matches(t, known, 3)) else "")
-            for t in bad
-        ]
-        raise NewarchError(
-            f"unknown target {', '.join(hints)}: no feedstock or output of that name in the snapshot",
-            snap.origin or None,
-        )
+
+def check_name(snap: Snapshot, name: str, what: str = "name") -> None:
+    """A feedstock/output name typed for why / why-not: unknown is an error (exit 2) with a suggestion."""
+    known = known_names(snap)
+    if name not in known:
+        raise NewarchError(f"unknown {what} {_hint(name, known)}: no feedstock or output of that name in the snapshot")
 
 
 def format_option(*choices: str, default: str = "table"):
@@ -105,3 +184,11 @@ def default_build_platform(snap: Snapshot | None, platform: str) -> str:
         "linux-ppc64le": "linux-64",
         "linux-riscv64": "linux-64",
     }.get(platform, platform)
+
+
+def build_for(snap: Snapshot, platform: str, build_platform: str | None) -> str:
+    """The build platform to plan ``platform`` with (given, or the snapshot's cross build), checked
+    against the pairs the snapshot rendered."""
+    build = build_platform or default_build_platform(snap, platform)
+    check_platform_pair(snap, platform, build)
+    return build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -11,10 +12,11 @@ import click
 
 from newarch.commands.options import (
     build_platform_option,
+    check_name,
     check_targets,
     ignore_option,
     mode_option,
-    default_build_platform,
+    build_for,
     format_option,
     load_snapshot,
     platform_option,
@@ -56,7 +58,7 @@ def _make_plan(
 
     snap = load_snapshot(snapshot_path)
     check_targets(snap, targets)
-    build = build_platform or default_build_platform(snap, platform)
+    build = build_for(snap, platform, build_platform)
     names: set[str] = set()
     if available:
         from newarch.sources.availability import load_available
@@ -85,32 +87,57 @@ def _target_line(plan, target: str) -> str:
     return f"{target} -> {', '.join(dict.fromkeys(where))}"
 
 
-def _print_table(plan) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _mode_cell(plan, f) -> str:
+    return f.mode + ("" if f.mode == "cross" or plan.options.mode == "native" else " *")
 
-    console = Console(width=max(Console().width, 140))
+
+def _name_cell(plan, f) -> str:
+    return f.name + (f" (cycle {f.cycle + 1})" if f.cycle is not None else "")
+
+
+# The plan table's columns: header -> (cell of a planned feedstock, rich column options). New columns
+# (verified, branch, version, ...) are one entry here and one name in DEFAULT/VERBOSE_COLUMNS.
+PLAN_COLUMNS: dict[str, tuple[Callable[[Any, Any], str], dict[str, Any]]] = {
+    "name": (_name_cell, {"no_wrap": True, "overflow": "ellipsis", "min_width": 8}),
+    "wave": (lambda plan, f: str(f.wave), {"justify": "right"}),
+    "mode": (_mode_cell, {"no_wrap": True}),
+    "needs": (lambda plan, f: ", ".join(f.needs) or "-", {"ratio": 2}),
+    "unblocks": (lambda plan, f: str(f.unblocks), {"justify": "right"}),
+    "why": (lambda plan, f: " > ".join(f.why), {"ratio": 3}),
+}
+DEFAULT_COLUMNS: tuple[str, ...] = ("name", "wave", "mode", "why")
+VERBOSE_COLUMNS: tuple[str, ...] = ("name", "wave", "mode", "unblocks", "needs", "why")
+
+
+def plan_table(plan, columns: tuple[str, ...] | list[str]):
+    """The plan as a Rich table with ``columns`` (keys of :data:`PLAN_COLUMNS`); every cell plain text."""
+    from newarch.report.console import add_row, table
+
+    t = table([(c, PLAN_COLUMNS[c][1]) for c in columns])
+    for f in plan.feedstocks.values():
+        add_row(t, *(PLAN_COLUMNS[c][0](plan, f) for c in columns))
+    return t
+
+
+def _print_table(plan, verbose: bool = False) -> None:
+    from newarch.report.console import esc, line, make_console
+
+    console = make_console()
     n = len(plan.feedstocks)
     modes = {m: sum(1 for f in plan.feedstocks.values() if f.mode == m) for m in ("cross", "native")}
     console.print(
-        f"[bold]Plan[/bold] for {', '.join(plan.targets)} on [bold]{plan.pair}[/bold] "
-        f"(mode {plan.options.mode}; snapshot {plan.snapshot.date or plan.snapshot.origin})"
+        f"[bold]Plan[/bold] for {esc(', '.join(plan.targets))} on [bold]{esc(plan.pair)}[/bold] "
+        f"(mode {plan.options.mode}; snapshot {esc(plan.snapshot.date or plan.snapshot.origin)})"
     )
-    table = Table(show_header=True, header_style="bold", expand=False)
-    for col in ("wave", "feedstock", "mode", "needs", "unblocks", "why"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("wave", "unblocks") else "left")
-    for f in plan.feedstocks.values():
-        mode = f.mode + ("" if f.mode == "cross" or plan.options.mode == "native" else " *")
-        cyc = f" (cycle {f.cycle + 1})" if f.cycle is not None else ""
-        table.add_row(str(f.wave), f.name + cyc, mode, ", ".join(f.needs) or "-", str(f.unblocks), " > ".join(f.why))
-    console.print(table)
-    console.print(
+    console.print(plan_table(plan, VERBOSE_COLUMNS if verbose else DEFAULT_COLUMNS))
+    line(
+        console,
         f"{n} feedstocks in {len(plan.waves)} waves: {modes['cross']} cross, {modes['native']} native; "
         f"{len(plan.noarch)} noarch outputs needed (built elsewhere); "
         f"{len(plan.snapshot.feedstocks) - n} of {len(plan.snapshot.feedstocks)} snapshot feedstocks pruned "
-        "(newarch why-not NAME)"
+        "(newarch why-not NAME)",
     )
-    console.print("[bold]targets[/bold]: " + "; ".join(_target_line(plan, t) for t in plan.targets))
+    console.print("[bold]targets[/bold]: " + esc("; ".join(_target_line(plan, t) for t in plan.targets)))
     natives = [f for f in plan.feedstocks.values() if f.mode == "native" and plan.options.mode == "auto"]
     if natives:
         console.print("[bold]* native[/bold] (auto mode):")
@@ -118,23 +145,25 @@ def _print_table(plan) -> None:
         for f in natives:
             reasons.setdefault(f.mode_reason, []).append(f.name)
         for reason, names in sorted(reasons.items()):
-            console.print(f"  {', '.join(names)}: {reason}")
+            line(console, f"  {', '.join(names)}: {reason}")
     if plan.critical_path:
-        console.print(f"[bold]critical path[/bold] ({len(plan.critical_path)}): {' -> '.join(plan.critical_path)}")
+        console.print(f"[bold]critical path[/bold] ({len(plan.critical_path)}): {esc(' -> '.join(plan.critical_path))}")
     if plan.toolchain:
-        console.print(f"[bold]toolchain[/bold] missing on {plan.pair.build}:")
+        console.print(f"[bold]toolchain[/bold] missing on {esc(plan.pair.build)}:")
         for t in plan.toolchain:
             how = " (these build natively instead)" if t.resolved_by == "native" else ""
-            console.print(f"  {t.name}: needed by {', '.join(t.needed_by)}{how}")
+            line(console, f"  {t.name}: needed by {', '.join(t.needed_by)}{how}")
     if plan.unknown:
         console.print("[bold]unknown[/bold] (nobody provides them for this platform):")
         for u in plan.unknown:
-            console.print(f"  {u.name} ({u.kind}): needed by {', '.join(u.needed_by)} — {u.reason}")
+            line(console, f"  {u.name} ({u.kind}): needed by {', '.join(u.needed_by)} — {u.reason}")
     for i, c in enumerate(plan.cycles):
         breaks = ", ".join(f"{a} -> {b}" for a, b in c.suggested_breaks)
-        console.print(f"[bold]cycle {i + 1}[/bold]: {', '.join(c.members)}; break: {breaks} ({c.break_reason})")
+        console.print(
+            f"[bold]cycle {i + 1}[/bold]: {esc(', '.join(c.members))}; break: {esc(breaks)} ({esc(c.break_reason)})"
+        )
     for ch in plan.choices:
-        console.print(f"[dim]choice: {ch.reason}[/dim]")
+        console.print(f"[dim]choice: {esc(ch.reason)}[/dim]")
     tp = plan.tipping_point_wave
     tools = "; ".join(
         f"{k}: {'wave ' + str(v['wave']) if v['wave'] is not None else 'not reachable'}"
@@ -143,12 +172,14 @@ def _print_table(plan) -> None:
     if tp is None:
         console.print(
             f"[bold]tipping point[/bold]: none — conda, conda-build/rattler-build and ninja never all "
-            f"exist on {plan.pair.target} ({tools})"
+            f"exist on {esc(plan.pair.target)} ({esc(tools)})"
         )
     else:
         extra = plan.tipping_point.get("extra_feedstocks") or []
         more = f"; needs {len(extra)} feedstock(s) outside the plan: {', '.join(extra)}" if extra else ""
-        console.print(f"[bold]tipping point[/bold]: after wave {tp} native builds are possible ({tools}){more}")
+        console.print(
+            f"[bold]tipping point[/bold]: after wave {tp} native builds are possible ({esc(tools)}){esc(more)}"
+        )
 
 
 def _dot(plan) -> str:
@@ -181,6 +212,8 @@ def _mermaid(plan) -> str:
 @click.argument("targets", nargs=-1)
 @_plan_options
 @format_option("table", "json", "dot", "mermaid")
+@click.option("-v", "--verbose", is_flag=True, help="Table with every column (needs, unblocks).")
+@click.option("--strict", is_flag=True, help="Exit 1 when the plan has gaps (unknown names, missing toolchain).")
 def plan_command(
     targets: tuple[str, ...],
     snapshot_path: Path | None,
@@ -191,6 +224,8 @@ def plan_command(
     available: tuple[str, ...],
     ignore: tuple[str, ...],
     fmt: str,
+    verbose: bool,
+    strict: bool,
 ) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
     _, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
@@ -201,20 +236,18 @@ def plan_command(
     elif fmt == "mermaid":
         click.echo(_mermaid(plan))
     else:
-        _print_table(plan)
+        _print_table(plan, verbose)
+    if strict and (plan.unknown or plan.toolchain):
+        raise SystemExit(1)
 
 
 # -- why / why-not ------------------------------------------------------------------------------
 
 
 def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="NAME",
-        help="Target (repeatable; default: the seed's build tools).",
-    )(f)
+    """``NAME [TARGETS]...``: targets are positional as in ``plan``; ``--target`` stays as a hidden alias."""
+    f = click.option("--target", "target_opts", multiple=True, metavar="NAME", hidden=True)(f)
+    return click.argument("targets", nargs=-1)(f)
 
 
 @click.command("why")
@@ -225,6 +258,7 @@ def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def why_command(
     name: str,
     targets: tuple[str, ...],
+    target_opts: tuple[str, ...],
     snapshot_path: Path | None,
     targets_file: Path | None,
     platform: str,
@@ -234,10 +268,13 @@ def why_command(
     ignore: tuple[str, ...],
     fmt: str,
 ) -> None:
-    """The shortest chain(s) from a target to feedstock NAME, each edge with its reason."""
+    """The shortest chain(s) from TARGETS (default: the seed's build tools) to feedstock NAME, each edge
+    with its reason."""
     from newarch.plan.explain import why, why_not
 
+    targets = tuple(dict.fromkeys(targets + target_opts))
     snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    check_name(snap, name)
     chains = why(plan, name)
     if fmt == "json":
         doc: dict[str, Any] = {
@@ -274,10 +311,12 @@ def why_command(
 @click.argument("name")
 @_target_option
 @_plan_options
-@format_option("text", "json", default="text")
+@format_option("table", "json")
+@click.option("-v", "--verbose", is_flag=True, help="Every reason as the planner gives it (default: grouped).")
 def why_not_command(
     name: str,
     targets: tuple[str, ...],
+    target_opts: tuple[str, ...],
     snapshot_path: Path | None,
     targets_file: Path | None,
     platform: str,
@@ -286,18 +325,41 @@ def why_not_command(
     available: tuple[str, ...],
     ignore: tuple[str, ...],
     fmt: str,
+    verbose: bool,
 ) -> None:
-    """Why feedstock NAME is not in the plan."""
+    """Why feedstock NAME is not in the plan for TARGETS (default: the seed's build tools)."""
     from newarch.plan.explain import why_not
 
+    targets = tuple(dict.fromkeys(targets + target_opts))
     snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    check_name(snap, name)
     w = why_not(snap, plan, name)
     if fmt == "json":
-        click.echo(json.dumps(w.to_json(), indent=2))
+        doc = {"schema": "newarch.why-not/1", "platform": plan.pair.target, "build_platform": plan.pair.build}
+        click.echo(json.dumps({**doc, **w.to_json()}, indent=2))
         return
     click.echo(f"{w.name or name} [{w.code}]: {w.text}")
-    for d in w.details[1:]:
-        click.echo(f"  also: {d}")
+    groups = group_by_python(w.details[1:]) if not verbose else [(d, []) for d in w.details[1:]]
+    for text, versions in groups:
+        click.echo(f"  also: {text.replace('python X.Y', 'python ' + '/'.join(versions))}")
+    if len(groups) < len(w.details[1:]):
+        click.echo(f"  ({len(w.details) - 1} reasons, grouped where only the python version differs; -v lists each)")
+
+
+_PY_VERSION = re.compile(r"\bpython (\d+\.\d+)\.\* \S+")
+
+
+def group_by_python(details: list[str]) -> list[tuple[str, list[str]]]:
+    """Reasons that differ only by the python version they name, as one reason with the versions listed
+    (``python 3.10.* *_cpython`` / ``python 3.11.* *_cpython`` -> ``python X.Y`` + ``3.10, 3.11``)."""
+    groups: dict[str, list[str]] = {}
+    first: dict[str, str] = {}
+    for d in details:
+        versions = [m.group(1) for m in _PY_VERSION.finditer(d)]
+        key = _PY_VERSION.sub("python X.Y", d) if len(versions) == 1 else d
+        groups.setdefault(key, []).extend(versions if len(versions) == 1 else [])
+        first.setdefault(key, d)
+    return [(key if len(v) > 1 else first[key], v) for key, v in groups.items()]
 
 
 def register(group: click.Group) -> None:

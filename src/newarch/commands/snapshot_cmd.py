@@ -74,6 +74,7 @@ def snapshot(
     SOURCES are feedstock checkouts, bare git mirrors (as fetched), or folders of them.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from newarch.model import PlatformPair
@@ -134,13 +135,16 @@ def snapshot(
     ) as bar:
         task = bar.add_task("", total=len(paths) + len(na_files))
         snap = build_snapshot(req, lambda p: bar.update(task, advance=1, description=Path(p).name))
-    snap.save(out)
     summary = summarize(snap)
     for key, c in sorted(summary["per_pair"].items()):
         err.print(f"{key}: {c['rendered']} rendered, {c['failed']} failed")
     for name, key, error in summary["errors"]:
-        err.print(f"[yellow]render failed[/] {name} ({key}): {error}", markup=True, highlight=False)
+        err.print(f"[yellow]render failed[/] {escape(name)} ({key}): {escape(str(error))}", highlight=False)
     for name, error in summary["unreadable"].items():
-        err.print(f"[red]unreadable[/] {name}: {error}", markup=True, highlight=False)
+        err.print(f"[red]unreadable[/] {escape(name)}: {escape(str(error))}", highlight=False)
+    if not any(c["rendered"] for c in summary["per_pair"].values()):
+        err.print(f"no render succeeded: {out} not written", highlight=False)
+        raise SystemExit(1)
+    snap.save(out)
     size = out.stat().st_size
     err.print(f"wrote {out} ({len(snap.feedstocks)} feedstocks, {len(pairs)} platform pairs, {size / 1e6:.2f} MB)")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 STATE_STYLE: dict[str, str] = {
     "done": "green",
+    "configured": "green",
     "in-pr": "cyan",
     "blocked": "red",
     "not-solvable": "magenta",
@@ -66,6 +67,14 @@ def _common(f: Callable) -> Callable:
                 help="Open PRs: JSON {feedstock: url | {url, state}} or CSV feedstock,url[,state].",
             ),
             ignore_option,
+            click.option(
+                "--bot-status",
+                "bot_status",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="The bot's migration status JSON: feedstocks it lists as done count as built "
+                "(report: also compared in an extra tab).",
+            ),
         ]
     ):
         f = opt(f)
@@ -83,19 +92,25 @@ def _compute(
     prs: Path | None,
     ignore: tuple[str, ...],
     err: Console,
+    bot_status: Path | None = None,
 ) -> StatusReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from newarch.sources.availability import load_availability
     from newarch.status.states import compute_status, load_prs, plan_for_status
-    from newarch.commands.options import check_targets, default_build_platform, load_snapshot
+    from newarch.commands.options import build_for, check_targets, load_snapshot
 
     with err.status("loading snapshot and repodata", spinner="dots"):
         snap = load_snapshot(snapshot_path)
         check_targets(snap, targets)
-        build = build_platform or default_build_platform(snap, platform)
+        build = build_for(snap, platform, build_platform)
         avail = load_availability(available, platform, build) if available else None
         pr_map = load_prs(prs) if prs else {}
+        bot = None
+        if bot_status is not None:
+            from newarch.status.botstatus import load_bot_status
+
+            bot = load_bot_status(bot_status)
     with err.status("planning", spinner="dots"):
         plan = plan_for_status(snap, resolve_targets(targets, targets_file), platform, build, mode, ignore)
     with Progress(
@@ -109,7 +124,15 @@ def _compute(
         transient=True,
     ) as bar:
         task = bar.add_task("", total=len(plan.feedstocks))
-        return compute_status(snap, plan, avail, pr_map, lambda n: bar.update(task, advance=1, description=n))
+        return compute_status(
+            snap,
+            plan,
+            avail,
+            pr_map,
+            lambda n: bar.update(task, advance=1, description=n),
+            bot_done=set(bot.in_state("done")) if bot else frozenset(),
+            bot_origin=bot.origin if bot else "",
+        )
 
 
 @click.command()
@@ -125,6 +148,7 @@ def status(
     available: tuple[str, ...],
     prs: Path | None,
     ignore: tuple[str, ...],
+    bot_status: Path | None,
     fmt: str,
 ) -> None:
     """The state of every feedstock the TARGETS need on the platform (default: the seed targets).
@@ -134,7 +158,9 @@ def status(
     from rich.console import Console
 
     err = Console(stderr=True)
-    rep = _compute(targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err)
+    rep = _compute(
+        targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
+    )
     if fmt == "json":
         click.echo(json.dumps(rep.to_json(), indent=2))
         return
@@ -182,20 +208,22 @@ def print_status(rep: StatusReport, console: Console) -> None:
     ):
         table.add_column(col, **kw)
     order = {s: i for i, s in enumerate(STATES)}
-    todo = [s for s in rep.feedstocks.values() if s.state != "done"]
+    todo = [s for s in rep.feedstocks.values() if s.state not in ("done", "configured")]
     for st in sorted(todo, key=lambda s: (order[s.state], s.wave, s.name)):
         table.add_row(
             Text(st.name), Text(st.state, style=STATE_STYLE[st.state]), str(st.wave), str(st.unblocks), Text(st.reason)
         )
     if todo:
         console.print(table)
-    done = sorted((s for s in rep.feedstocks.values() if s.state == "done"), key=lambda s: (s.wave, s.name))
+    done = sorted(
+        (s for s in rep.feedstocks.values() if s.state in ("done", "configured")), key=lambda s: (s.wave, s.name)
+    )
     if done:
-        by: dict[str, list[str]] = {}
+        by: dict[tuple[str, str], list[str]] = {}
         for s in done:
-            by.setdefault(s.done_by, []).append(s.name)
-        for how, names in sorted(by.items()):
-            console.print(Text.assemble((f"done ({how}, {len(names)}): ", "green"), ", ".join(names)))
+            by.setdefault((s.state, s.done_by), []).append(s.name)
+        for (state, how), names in sorted(by.items()):
+            console.print(Text.assemble((f"{state} ({how}, {len(names)}): ", "green"), ", ".join(names)))
 
     if rep.critical_path:
         console.print(
@@ -258,13 +286,6 @@ def _bot_status_provider(path: Path) -> Callable[[StatusReport], Section | None]
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write index.html into.",
 )
-@click.option(
-    "--bot-status",
-    "bot_status",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The autotick bot's migration status JSON, compared in an extra tab.",
-)
 def report(
     targets: tuple[str, ...],
     targets_file: Path | None,
@@ -275,8 +296,8 @@ def report(
     available: tuple[str, ...],
     prs: Path | None,
     ignore: tuple[str, ...],
-    out: Path,
     bot_status: Path | None,
+    out: Path,
 ) -> None:
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
     from rich.console import Console
@@ -285,7 +306,9 @@ def report(
 
     err = Console(stderr=True)
     providers = [_bot_status_provider(bot_status)] if bot_status else []
-    rep = _compute(targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err)
+    rep = _compute(
+        targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
+    )
     path = write_report(rep, out, providers)
     totals = ", ".join(f"{k} {v}" for k, v in rep.totals().items() if v)
     err.print(f"wrote {path} ({len(rep.feedstocks)} feedstocks: {totals})", highlight=False, markup=False)

@@ -10,7 +10,6 @@ Kleene's three-valued logic, so ``False and <unknown>`` is still ``False``.
 from __future__ import annotations
 
 import ast
-from typing import Union
 
 from newarch.model import PlatformPair
 
@@ -23,10 +22,8 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
-Value = Union[bool, str, int, float, _Unknown, tuple]
+Value = bool | str | int | float | _Unknown | tuple
 
-ARCHES = ("x86", "x86_64", "arm64", "aarch64", "ppc64le", "s390x", "riscv64", "armv6l", "armv7l")
-OSES = ("linux", "osx", "win", "emscripten", "wasi")
 MAX_EXPR_CHARS = 2000
 
 # The x86_64 platform a new arm platform is usually compared with.
@@ -43,29 +40,22 @@ def split_subdir(subdir: str) -> tuple[str, str]:
     return os_name, arch
 
 
+# Names of the selector namespace that depend on the variant or the environment, not on the platform:
+# the lints leave them UNKNOWN instead of guessing a python or numpy.
+_VARIANT_DEPENDENT = frozenset(
+    {"py", "np", "pl", "lua", "luajit", "nomkl", "os", "environ", "py26", "py27", "py33", "py34", "py35", "py36"}
+)
+
+
 def namespace(pair: PlatformPair) -> dict[str, Value]:
-    """Platform facts as conda-build / rattler-build define them (``win64`` is true on win-arm64)."""
-    os_name, arch = split_subdir(pair.target)
-    ns: dict[str, Value] = {name: os_name == name for name in OSES}
-    ns["unix"] = os_name in ("linux", "osx")
-    ns.update({a: arch == a for a in ARCHES})
-    ns["x86"] = arch in ("x86", "x86_64")  # conda-build: any Intel architecture
-    bits64 = arch not in ("x86", "armv6l", "armv7l")
-    ns.update(
-        {
-            "linux32": os_name == "linux" and not bits64,
-            "linux64": os_name == "linux" and arch == "x86_64",
-            "win32": os_name == "win" and not bits64,
-            "win64": os_name == "win" and bits64,
-            "osx64": os_name == "osx" and arch == "x86_64",
-            "py3k": True,
-            "py2k": False,
-            "target_platform": pair.target,
-            "host_platform": pair.target,
-            "build_platform": pair.build,
-            "subdir": pair.target,
-        }
-    )
+    """The platform facts of the renderer's namespace (conda-build's ``get_selectors``, from
+    :func:`newarch.render.selectors.selector_namespace`): on win-arm64 ``win`` and ``arm64`` are true,
+    ``win64`` and ``x86_64`` false. One namespace for render, lint and explanations."""
+    from newarch.render.selectors import selector_namespace
+
+    full = selector_namespace(pair.target, pair.build, {}, {})
+    ns: dict[str, Value] = {k: v for k, v in full.items() if k not in _VARIANT_DEPENDENT and isinstance(v, (bool, str))}
+    ns.update({"target_platform": pair.target, "host_platform": pair.target, "subdir": pair.target})
     ns["True"], ns["False"], ns["true"], ns["false"] = True, False, True, False
     return ns
 

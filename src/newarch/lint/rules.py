@@ -540,7 +540,7 @@ def _x86_selector(ctx: _Context) -> list[Finding]:
         if vt is UNKNOWN or vx is UNKNOWN:
             continue
         where = f"`{expr}` ({kind})"
-        markers = sorted(ids & {"x86_64", "x86", "osx64", "linux64"})
+        markers = sorted(ids & {"x86_64", "x86", "osx64", "linux64", "win64"})
         if twin_subdir in strings(expr):
             markers.append(repr(twin_subdir))
         if markers and vt != vx:
@@ -556,9 +556,9 @@ def _x86_selector(ctx: _Context) -> list[Finding]:
                     f"if it is x86-only, add the arm64 case explicitly (e.g. `{os_name} and arm64`)",
                 )
             )
-        elif vt == vx and (("win64" in ids) or ("win32" in ids and vt is True)):
+        elif vt == vx and "win32" in ids and vt is True:
             done.add(number)
-            word = "win64" if "win64" in ids else "not win32"
+            word = "not win32"
             out.append(
                 ctx.finding(
                     "x86-selector",

@@ -107,7 +107,8 @@ class Comparison:
 
     def done_disagreements(self) -> list[BothRow]:
         """In both, but only one side counts it as done (e.g. the snapshot predates the merge)."""
-        return [r for r in self.both if (r.bot_state == "done") != (r.our_state == "done")]
+        ours = ("done", "configured")  # configured (conda-forge.yml) does not contradict the bot's done
+        return [r for r in self.both if (r.bot_state == "done") != (r.our_state in ours)]
 
     def bot_only_by_code(self) -> dict[str, list[BotOnlyRow]]:
         groups: dict[str, list[BotOnlyRow]] = {}
@@ -285,75 +286,92 @@ def compare_section_html(comparison: Comparison) -> str:
     )
 
 
-def render_table(comparison: Comparison, console: Any) -> None:
-    """Print the comparison with rich."""
-    from rich.table import Table
+def _names_line(names: list[str], width: int) -> str:
+    """``a, b, c, ... (+N)`` cut to ``width`` characters."""
+    out = ""
+    for i, n in enumerate(names):
+        more = f", ... (+{len(names) - i})"
+        piece = n if not out else f", {n}"
+        if len(out) + len(piece) + len(more) > width and i:
+            return out + more
+        out += piece
+    return out
+
+
+def render_table(comparison: Comparison, console: Any, verbose: bool = False) -> None:
+    """Print the comparison with rich: a summary first (one line per group), the full lists with ``verbose``.
+
+    Every recipe- or bot-provided string goes through :mod:`newarch.report.console` (never markup)."""
+    from newarch.report.console import add_row, esc, line, table
 
     c = comparison
     s = c.sizes()
     console.print(
-        f"[bold]{c.platform}[/]"
-        + (f" <- {c.build_platform}" if c.build_platform != c.platform else "")
-        + f", targets: {', '.join(c.targets)}; bot status: {c.status_origin}",
+        f"[bold]{esc(c.platform)}[/]"
+        + (f" <- {esc(c.build_platform)}" if c.build_platform != c.platform else "")
+        + f", targets: {esc(', '.join(c.targets))}; bot status: {esc(c.status_origin)}",
         highlight=False,
     )
-    console.print(
+    line(
+        console,
         f"in both: {s['both']}   bot only: {s['bot_only']} ({s['absent']} absent from the snapshot)   "
         f"ours only: {s['ours_only']}   held by the bot but ready here: {s['blocked_ready']}",
-        highlight=False,
     )
+    width = max(40, console.width - 4)
+    if not verbose:
+        groups = [("held by the bot, ready here", [r.name for r in c.blocked_ready])]
+        groups += [(f"bot only, {code}", [r.name for r in rows]) for code, rows in c.bot_only_by_code().items()]
+        groups += [("ours only", [r.name for r in c.ours_only])]
+        groups += [("in both, only one side done", [r.name for r in c.done_disagreements()])]
+        groups += [("in both", [r.name for r in c.both])]
+        for label, names in groups:
+            if names:
+                head = f"{label} ({len(names)}): "
+                line(console, head + _names_line(names, width - len(head)))
+        for w in c.warnings:
+            console.print(f"[yellow]warning:[/] {esc(w)}", highlight=False)
+        line(console, "(-v: every feedstock with its reason; --format json: everything)")
+        return
     if c.blocked_ready:
-        t = Table(title="Held by the bot, ready in our plan", title_justify="left", show_lines=False)
-        t.add_column("feedstock", style="bold")
-        t.add_column("bot state")
-        t.add_column("held by (bot parents not done) and our verdict")
+        t = table(["feedstock", "bot state", "held by (bot parents not done) and our verdict"])
+        t.title, t.title_justify = "Held by the bot, ready in our plan", "left"
         for r in c.blocked_ready:
             held = (
                 "\n".join(f"{h.name} ({h.bot_state}): {h.verdict} — {h.reason}" for h in r.held_by)
                 if r.parents_known
                 else "(the status file does not list the bot's edges)"
             )
-            t.add_row(r.name, r.bot_state, held or "(no unfinished bot parent)")
+            add_row(t, r.name, r.bot_state, held or "(no unfinished bot parent)")
         console.print(t)
     for code, rows in c.bot_only_by_code().items():
-        t = Table(title=f"Only in the bot's graph: {code} ({len(rows)})", title_justify="left")
-        t.add_column("feedstock", style="bold")
-        t.add_column("bot state")
-        t.add_column("why it is not needed")
-        for r in rows:
-            t.add_row(r.name, r.bot_state, r.reason)
-        console.print(t)
+        console.print(f"[bold]Only in the bot's graph: {esc(code)} ({len(rows)})[/]")
+        reasons: dict[str, list[BotOnlyRow]] = {}
+        for r in rows:  # the same sentence for many names: say it once, the name as NAME
+            reasons.setdefault(r.reason.replace(r.name, "NAME"), []).append(r)
+        for reason, same in reasons.items():
+            names = ", ".join(f"{r.name} ({r.bot_state})" for r in same)
+            line(console, f"  {names}: {reason if len(same) > 1 else same[0].reason}")
     if c.ours_only:
-        t = Table(title=f"Only in our plan ({len(c.ours_only)})", title_justify="left")
-        t.add_column("feedstock", style="bold")
-        t.add_column("state")
-        t.add_column("wave", justify="right")
-        t.add_column("mode")
-        t.add_column("needed by")
+        console.print(f"[bold]Only in our plan ({len(c.ours_only)})[/]")
+        t = table(["feedstock", "state", ("wave", {"justify": "right"}), "mode", "needed by"])
         for r in c.ours_only:
-            t.add_row(r.name, r.our_state, str(r.wave), r.mode, " -> ".join(r.chain))
+            add_row(t, r.name, r.our_state, str(r.wave), r.mode, " -> ".join(r.chain))
         console.print(t)
     disagree = c.done_disagreements()
     if disagree:
-        t = Table(title=f"In both, but only one side counts it done ({len(disagree)})", title_justify="left")
-        t.add_column("feedstock", style="bold")
-        t.add_column("bot state")
-        t.add_column("our state")
+        console.print(f"[bold]In both, but only one side counts it done ({len(disagree)})[/]")
+        t = table(["feedstock", "bot state", "our state"])
         for r in disagree:
-            t.add_row(r.name, r.bot_state, r.our_state)
+            add_row(t, r.name, r.bot_state, r.our_state)
         console.print(t)
     if c.both:
-        t = Table(title=f"In both ({len(c.both)})", title_justify="left")
-        t.add_column("feedstock", style="bold")
-        t.add_column("bot state")
-        t.add_column("our state")
-        t.add_column("wave", justify="right")
-        t.add_column("mode")
+        console.print(f"[bold]In both ({len(c.both)})[/]")
+        t = table(["feedstock", "bot state", "our state", ("wave", {"justify": "right"}), "mode"])
         for r in c.both:
-            t.add_row(r.name, r.bot_state, r.our_state, str(r.wave), r.mode)
+            add_row(t, r.name, r.bot_state, r.our_state, str(r.wave), r.mode)
         console.print(t)
     for w in c.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {esc(w)}", highlight=False)
 
 
 def compare_bot_file(

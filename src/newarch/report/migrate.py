@@ -228,7 +228,7 @@ def build_migration(
     result.files[f"migration_support/{key}.txt"] = target_list_text(plan, snapshot, command)
     for name, pf in sorted(plan.feedstocks.items()):
         st = statuses.get(name)
-        if st is not None and st.state == "done":
+        if st is not None and st.state in ("done", "configured"):
             result.skipped[name] = f"done ({st.done_by or st.reason})"
             continue
         build = plan.pair.build if pf.mode == "cross" else plan.pair.target

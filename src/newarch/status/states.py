@@ -6,9 +6,13 @@ graph and shows as ``done``; the repodata only decides what is done and what can
 States, in precedence order (the first that applies wins):
 
 ``done``
+    *Built*: every output the plan needs from it is in the target's repodata (target subdir or
+    noarch), or the bot's status file (``--bot-status``) lists it as ``done``, or its ``--prs`` entry
+    has state ``merged``.
+``configured``
     The feedstock's ``conda-forge.yml`` configures the platform (``build_platform`` or ``provider``
-    has a ``win_arm64`` key), or every output the plan needs from it is in the target's repodata
-    (target subdir or noarch), or its ``--prs`` entry has state ``merged``.
+    has a ``win_arm64`` key) but no evidence above says it was built. Its dependents treat it as
+    available (the CI builds it), and a planned parent of it that is not done carries a note.
 ``in-pr``
     Listed in ``--prs`` with an open state (``open``, ``draft`` or no state). ``closed`` entries are
     ignored (reported in the notes).
@@ -42,7 +46,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +60,7 @@ from newarch.plan.planner import Plan, PlannedFeedstock, PlanOptions, make_plan
 from newarch.store.snapshot import Snapshot
 from newarch.verify.solve import SolveOutcome, solve_specs, solve_targets
 
-STATES: tuple[str, ...] = ("done", "in-pr", "blocked", "not-solvable", "ready", "awaiting-parents")
+STATES: tuple[str, ...] = ("done", "configured", "in-pr", "blocked", "not-solvable", "ready", "awaiting-parents")
 OPEN_PR_STATES = frozenset({"", "open", "opened", "draft"})
 MERGED_PR_STATES = frozenset({"merged"})
 CLOSED_PR_STATES = frozenset({"closed"})
@@ -282,18 +286,26 @@ def build_environments(snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformP
 
 
 def _done(
-    snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformPair, available: set[str], pr: PullRequest | None
-) -> str:
+    snapshot: Snapshot,
+    pf: PlannedFeedstock,
+    pair: PlatformPair,
+    available: set[str],
+    pr: PullRequest | None,
+    bot_done: AbstractSet[str] = frozenset(),
+) -> tuple[str, str]:
+    """(state, evidence): ``done`` when seen built, ``configured`` when only conda-forge.yml says so."""
+    needed = pf.needed_outputs or pf.outputs
+    if available and needed and all(o in available for o in needed):
+        return "done", "repodata"
+    if pf.name in bot_done:
+        return "done", "bot status"
+    if pr and pr.state in MERGED_PR_STATES:
+        return "done", "merged PR"
     fs = snapshot.feedstocks.get(pf.name)
     configured = fs.settings.configured(pair.target) if fs else ""
     if configured:
-        return f"conda-forge.yml ({configured})"
-    needed = pf.needed_outputs or pf.outputs
-    if available and needed and all(o in available for o in needed):
-        return "repodata"
-    if pr and pr.state in MERGED_PR_STATES:
-        return "merged PR"
-    return ""
+        return "configured", f"conda-forge.yml ({configured})"
+    return "", ""
 
 
 def compute_status(
@@ -302,8 +314,11 @@ def compute_status(
     availability: Availability | None = None,
     prs: dict[str, PullRequest] | None = None,
     progress: Progress | None = None,
+    bot_done: AbstractSet[str] = frozenset(),
+    bot_origin: str = "",
 ) -> StatusReport:
-    """The state of every planned feedstock (see the module docstring for the exact rules)."""
+    """The state of every planned feedstock (see the module docstring for the exact rules).
+    ``bot_done``: feedstocks the bot's status file lists as done (``--bot-status``)."""
     pair = plan.pair
     prs = prs or {}
     tick = progress or (lambda _name: None)
@@ -333,16 +348,16 @@ def compute_status(
             findings=_stored_findings(snapshot, name, pair),
             pr=pr if pr and pr.state not in CLOSED_PR_STATES else None,
         )
-        st.done_by = _done(snapshot, pf, pair, available, pr)
-        if st.done_by:
-            st.state, st.reason = "done", f"done: {st.done_by}"
+        state, st.done_by = _done(snapshot, pf, pair, available, pr, bot_done)
+        if state:
+            st.state, st.reason = state, f"{state}: {st.done_by}"
         statuses[name] = st
 
     for name, st in statuses.items():
-        if st.state == "done":
+        if st.state in ("done", "configured"):
             tick(name)
             continue
-        st.missing_parents = [p for p in st.needs if p in statuses and statuses[p].state != "done"]
+        st.missing_parents = [p for p in st.needs if p in statuses and statuses[p].state not in ("done", "configured")]
         st.unresolved = sorted(unresolved.get(name, ()))
         errors = st.errors
         if st.pr is not None:
@@ -373,6 +388,24 @@ def compute_status(
                     st.reason = "build environment not solvable: " + "; ".join(o.summary() for o in failing[:2])
         tick(name)
 
+    for name, st in statuses.items():  # a parent of something built/configured cannot be merely "ready"
+        if st.state in ("done", "configured"):
+            continue
+        ahead = sorted(
+            c for c, pf in plan.feedstocks.items() if name in pf.needs and statuses[c].state in ("done", "configured")
+        )
+        if ahead:
+            st.reason += (
+                f"; note: {', '.join(ahead)} already "
+                f"{'built' if any(statuses[c].state == 'done' for c in ahead) else 'configured'} and needs "
+                f"{name}: the evidence for {name} is missing (pass --available or --bot-status) or it was "
+                "built against an older channel"
+            )
+    evidence = ["conda-forge.yml (configured)"]
+    evidence += [f"repodata: {availability.describe()}"] if availability else []
+    evidence += [f"bot status: {bot_origin}"] if bot_origin else []
+    evidence += ["--prs"] if prs else []
+    notes.insert(0, "evidence used: " + "; ".join(evidence))
     installability: dict[str, SolveOutcome] = {}
     if can_solve and availability is not None:
         installability = solve_targets(availability, plan.targets, pair.target)
@@ -392,7 +425,7 @@ def compute_status(
 def remaining_critical_path(plan: Plan, statuses: dict[str, FeedstockStatus]) -> list[str]:
     """The longest chain of not-done feedstocks (parents first); cycles count as one step each member."""
     g = nx.DiGraph()
-    todo = [n for n, s in statuses.items() if s.state != "done"]
+    todo = [n for n, s in statuses.items() if s.state not in ("done", "configured")]
     g.add_nodes_from(todo)
     for n in todo:
         for p in statuses[n].needs:

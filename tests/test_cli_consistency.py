@@ -1,0 +1,113 @@
+"""One interface for every command: platforms, targets and names validated (exit 2, one line, a
+suggestion), positional targets, one set of --format values, a schema in every JSON document, and
+output that fits 80 columns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from newarch.cli import main
+from newarch.commands.plan_cmd import group_by_python
+from snapbuilder import conda_forge_like
+
+ENV = {"COLUMNS": "80"}
+
+
+@pytest.fixture(scope="module")
+def snap_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("snap") / "snap.json.xz"
+    conda_forge_like().snapshot().save(path)
+    return str(path)
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), env=ENV)
+
+
+def one_error_line(res, *needles: str) -> None:
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+@pytest.mark.parametrize("command", ["plan", "status", "lint --plan", "compare-bot BOT", "migrate --out OUT"])
+def test_unknown_platform_is_exit_2_with_a_suggestion_everywhere(command, snap_file, tmp_path):
+    bot = tmp_path / "bot.json"
+    bot.write_text(json.dumps({"done": [], "awaiting-parents": []}))
+    args = command.replace("BOT", str(bot)).replace("OUT", str(tmp_path / "out")).split()
+    one_error_line(
+        run(*args, "--snapshot", snap_file, "--platform", "win-arm65"), "win-arm65", "did you mean win-arm64"
+    )
+    one_error_line(run(*args, "--snapshot", snap_file, "--build-platform", "linux-46"), "did you mean linux-64")
+
+
+def test_valid_subdir_the_snapshot_lacks_names_the_command_that_renders_it(snap_file):
+    res = run("plan", "--snapshot", snap_file, "--platform", "emscripten-wasm32")
+    one_error_line(res, "no render for emscripten-wasm32", "newarch snapshot MIRRORS --platforms emscripten-wasm32")
+    res = run("why", "zlib", "--snapshot", snap_file, "--build-platform", "linux-64")
+    one_error_line(res, "no render for win-arm64<-linux-64", "--platforms win-arm64:linux-64")
+
+
+def test_conda_forge_yml_spelling_is_accepted(snap_file):
+    a = json.loads(run("plan", "mamba", "--snapshot", snap_file, "--format", "json").output)
+    res = run("plan", "mamba", "--snapshot", snap_file, "--platform", "win_arm64", "--format", "json")
+    assert res.exit_code == 0 and json.loads(res.output) == a
+
+
+@pytest.mark.parametrize("command", ["why", "why-not"])
+def test_unknown_name_is_exit_2_with_did_you_mean(command, snap_file):
+    one_error_line(run(command, "zlbi", "--snapshot", snap_file), "unknown name 'zlbi'", "did you mean zlib")
+
+
+def test_targets_are_positional_in_why_and_why_not(snap_file):
+    a = json.loads(run("why", "zlib", "mamba", "--snapshot", snap_file, "--format", "json").output)
+    b = json.loads(run("why", "zlib", "--target", "mamba", "--snapshot", snap_file, "--format", "json").output)
+    assert a == b and a["chains"] and all(c["target"] == "mamba" for c in a["chains"])
+    one_error_line(run("why", "zlib", "mamab", "--snapshot", snap_file), "did you mean mamba")
+
+
+def test_every_json_document_has_a_schema(snap_file):
+    for args in (["plan"], ["why", "zlib"], ["why-not", "mypy"], ["status"], ["lint", "--plan"]):
+        res = run(*args, "--snapshot", snap_file, "--format", "json")
+        assert res.exit_code in (0, 1), res.output
+        doc = json.loads(res.stdout)
+        assert isinstance(doc, dict) and doc["schema"].startswith("newarch."), args
+
+
+def test_format_values_are_the_same_everywhere(snap_file):
+    for args in (["plan"], ["why", "zlib"], ["why-not", "mypy"], ["status"]):
+        assert run(*args, "--snapshot", snap_file, "--format", "table").exit_code == 0, args
+
+
+def test_why_not_groups_reasons_that_differ_only_by_python_version():
+    details = [
+        f"only needed by chardet:chardet for python 3.{v}.* *_cpython under [not use_noarch]; win-arm64 builds "
+        "python 3.14 only"
+        for v in (10, 11, 12)
+    ] + ["only needed by x:x under [linux]"]
+    groups = group_by_python(details)
+    assert groups == [
+        (
+            "only needed by chardet:chardet for python X.Y under [not use_noarch]; win-arm64 builds python 3.14 only",
+            ["3.10", "3.11", "3.12"],
+        ),
+        ("only needed by x:x under [linux]", []),
+    ]
+
+
+def test_snapshot_where_every_render_failed_exits_1_and_writes_nothing(tmp_path):
+    from pathlib import Path
+
+    pinning = Path(__file__).parent / "fixtures" / "pinning" / "conda_build_config.yaml"
+    broken = tmp_path / "src" / "broken-feedstock" / "recipe"
+    broken.mkdir(parents=True)
+    (broken / "meta.yaml").write_text("package:\n  name: broken\n   version: 1\n")
+    out = tmp_path / "s.json.xz"
+    res = run("snapshot", str(tmp_path / "src"), "--out", str(out), "--pinning", str(pinning), "-j", "1")
+    assert res.exit_code == 1, res.output
+    assert "no render succeeded" in res.output and not out.exists()
