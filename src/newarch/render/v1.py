@@ -34,6 +34,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -57,6 +58,7 @@ _TOOLCHAIN_CALL = re.compile(r"""\b(compiler|stdlib)\(\s*["']([\w\-]+)["']""")
 _ENV_CALL = re.compile(r"""\benv\s*\.\s*(?:get|exists)\s*\(\s*(?:(["'])([^"']*)\1)?""")
 _WRAPPED = re.compile(r"^\$\{\{(.*)\}\}$", re.S)
 _LOCAL = threading.local()
+_CONFIGS: dict[str, Any] = {}  # pair key -> rattler-build RenderConfig (read-only once made)
 
 
 # --------------------------------------------------------------------------- environment
@@ -120,12 +122,20 @@ def used_keys(texts: list[str], variants: Variants) -> set[str]:
     """Variant keys a recipe can use: named as a word in its files, or implied by compiler()/stdlib()."""
     tokens: set[str] = set()
     for text in texts:
-        for tok in _TOKEN.findall(text):
-            tokens.add(tok)
-            tokens.add(tok.rstrip(".-"))
-        for kind, lang in _TOOLCHAIN_CALL.findall(text):
-            tokens.update({f"{lang}_{kind}", f"{lang}_{kind}_version"})
+        tokens |= _tokens(text)
     return {k for k in variants.values if k in tokens}
+
+
+@lru_cache(maxsize=512)
+def _tokens(text: str) -> frozenset[str]:
+    """The words of ``text`` (cached: a snapshot renders each recipe for several pairs)."""
+    tokens: set[str] = set()
+    for tok in _TOKEN.findall(text):
+        tokens.add(tok)
+        tokens.add(tok.rstrip(".-"))
+    for kind, lang in _TOOLCHAIN_CALL.findall(text):
+        tokens.update({f"{lang}_{kind}", f"{lang}_{kind}_version"})
+    return frozenset(tokens)
 
 
 def combinations(v: Variants) -> int:
@@ -283,29 +293,43 @@ def _relax(text: str, message: str) -> tuple[str, str] | None:
 
 
 def work_dir() -> Path:
-    """This thread's work directory, created once and emptied before each render."""
+    """This thread's work directory, created once and reused by every render of the thread."""
     root = getattr(_LOCAL, "root", None)
     if root is None or not root.is_dir():
         root = Path(tempfile.mkdtemp(prefix="newarch-v1-"))
         atexit.register(shutil.rmtree, root, True)
         _LOCAL.root = root
-    else:
-        for child in root.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
+        _LOCAL.files = {}
     return root
 
 
 def _write_recipe_dir(src: RecipeSource, root: Path) -> None:
+    """Make ``root`` hold exactly the recipe's files (never a path outside it).
+
+    Files already there with the same content are left alone (a snapshot renders one recipe for
+    several pairs in a row); ``recipe.yaml`` is written by rattler-build itself at each parse.
+    """
+    written: dict[str, bytes] = getattr(_LOCAL, "files", None) if root == getattr(_LOCAL, "root", None) else None
+    if written is None:
+        written = {}
+    wanted: dict[str, bytes] = {}
     for rel, data in src.files.items():
         p = PurePosixPath(rel)
-        if p.is_absolute() or ".." in p.parts:
+        if p.is_absolute() or ".." in p.parts or not p.parts:
             continue
-        dest = root.joinpath(*p.parts)
+        wanted[p.as_posix()] = data
+    for rel in [r for r in written if r not in wanted]:
+        root.joinpath(*PurePosixPath(rel).parts).unlink(missing_ok=True)
+        del written[rel]
+    for rel, data in wanted.items():
+        if written.get(rel) == data or (rel == "recipe.yaml" and rel in written):
+            continue
+        dest = root.joinpath(*PurePosixPath(rel).parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
+        written[rel] = data
+    if root == getattr(_LOCAL, "root", None):
+        _LOCAL.files = written
 
 
 def _parse(text: str, root: Path, display: str, notes: list[str]):
@@ -698,9 +722,11 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     result.notes.extend(cut_notes)
     names = env_names([t for r, t in ((r, src.text(r)) for r in src.files if r.endswith((".yaml", ".yml"))) if t])
 
-    config = RenderConfig(
-        PlatformConfig(target_platform=pair.target, build_platform=pair.build, host_platform=pair.target)
-    )
+    config = _CONFIGS.get(pair.key)
+    if config is None:
+        config = _CONFIGS[pair.key] = RenderConfig(
+            PlatformConfig(target_platform=pair.target, build_platform=pair.build, host_platform=pair.target)
+        )
     root = work_dir()
     _write_recipe_dir(src, root)
     conds: dict[int, list[str]] = {}
