@@ -392,6 +392,7 @@ def package_outputs(stage0: dict[str, Any]) -> list[dict[str, Any]]:
     return [o for o in outputs if isinstance(o, dict) and "package" in o]
 
 
+@lru_cache(maxsize=1024)
 def _name_regex(template: str) -> re.Pattern[str]:
     return re.compile(
         "".join(".+" if part.startswith("${{") else re.escape(part) for part in re.split(r"(\$\{\{.*?\}\})", template))
