@@ -3,7 +3,8 @@
     python benchmarks/run.py [--quick] [--results FILE]
 
 Environment: NEWARCH_MIRRORS=<folder of feedstock mirrors> adds the real-recipe figures (render
-throughput on the fetched set, snapshot time on 1 and 2 cores). The pinning is
+throughput on the fetched set, snapshot time on 1 and 2 cores, and ``render_real.py``: render time
+per recipe and pair, v1 against bare py-rattler-build, the 25,000-feedstock projection). The pinning is
 ``../shared/data/conda_build_config.yaml`` (or $NEWARCH_PINNING) when present, else
 ``benchmarks/recipes/conda_build_config.yaml``. Prints a Markdown report; ``--results`` also writes it.
 """
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterator
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from newarch import graph as graph_mod  # noqa: E402
+from newarch.plan import graph as graph_mod  # noqa: E402
 from newarch.model import PlatformPair  # noqa: E402
 from newarch.render.pinning import Variants, default_pinning_path, load_pinning  # noqa: E402
 
@@ -413,6 +414,16 @@ def main() -> int:
     out("## 5. cf-graph node_attrs conversion (synthetic files in the bot's format)")
     out()
     node_attrs_section(2_000 if quick else 10_000, pin_path)
+    out()
+
+    out("## 6. Render cost on the fetched set (render_real.py)")
+    out()
+    if mirrors:
+        import render_real
+
+        render_real.run_all(Path(mirrors), pin_path, quick, True, out)
+    else:
+        out("(skipped: set NEWARCH_MIRRORS to a folder of feedstock mirrors)")
     if args.results:
         args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -818,3 +818,36 @@ def test_real_feedstock_findings_point_at_the_right_line(feedstock, rule, token)
     assert found, f"{feedstock}: no {rule}"
     lines = (src.text(src.recipe_file) or "").splitlines()
     assert all(token in lines[f.line - 1] for f in found if f.file.endswith(src.recipe_file))
+
+
+# --- unknown-selector-name ---------------------------------------------------------------------
+
+MISSPELLED = """
+    package:
+      name: fastcodec
+      version: "1.2"
+    requirements:
+      build:
+        - nasm  # [x64_64]
+        - yasm  # [win or osx_arm]
+        - make  # [unix]
+      run:
+        - zlib  # [cuda_compiler_version == "None"]
+"""
+
+
+@pytest.mark.parametrize("pair", [CROSS, LINUX])
+def test_unknown_selector_name_is_a_warning_with_its_line(pair):
+    from newarch.render import render_source
+    from newarch.render.pinning import Variants
+
+    src = source({"meta.yaml": MISSPELLED})
+    pinning = Variants({"cuda_compiler_version": ["None"], "target_platform": [pair.target]})
+    rendered = render_source(src, pair, pinning)
+    assert rendered.ok, rendered.error
+    found = [f for f in lint_source(src, pair, rendered) if f.rule == "unknown-selector-name"]
+    expected = [(line_of(MISSPELLED, "nasm"), "'x64_64'")]
+    if pair == LINUX:  # on win `win or osx_arm` is decided before osx_arm is read, as in conda-build
+        expected.append((line_of(MISSPELLED, "yasm"), "'osx_arm'"))
+    assert [(f.line, f.message.split(" uses ")[1].split(",")[0]) for f in found] == expected
+    assert all(f.severity == "warning" and f.file == "recipe/meta.yaml" for f in found)

@@ -432,7 +432,7 @@ def test_recipe_cbc_key_selected_away_falls_back_to_the_pinning() -> None:
     [
         ("package:\n  name: x\n  version: 1\nrequirements:\n  host:\n    - a\n   - b\n", "invalid YAML", 7),
         ("package:\n  name: x\n  version: {{ nope }}\n", "'nope' is undefined", 3),
-        ("package:\n  name: x\n  version: 1\nbuild:\n  skip: true  # [frobnicate]\n", "frobnicate", 5),
+        ("package:\n  name: x\n  version: 1\nbuild:\n  skip: true  # [linux and]\n", "invalid selector", 5),
         ("package:\n  name: x\n  version: 1 {% if %}\n", "Jinja syntax error", 3),
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}\npackage:\n  name: {{ f(1) }}\n", "", None),
         ("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n", "loop", None),
@@ -583,3 +583,27 @@ def test_mutated_recipes_render_or_fail_with_a_render_error(edits: list[tuple[in
         assert "\n" not in str(exc).strip()
     else:
         assert all(isinstance(o, Output) for o in res.outputs)
+
+
+# Modeled on a real v0 recipe whose selector misspells x86_64: conda-build warns, reads the name as
+# False and drops the line, on every platform.
+MISSPELLED = """\
+package:
+  name: fastcodec
+  version: "1.2"
+requirements:
+  build:
+    - {{ compiler('c') }}
+    - nasm  # [x64_64]
+    - yasm  # [win and not x64_64]
+  run:
+    - zlib
+"""
+
+
+@pytest.mark.parametrize("pair", [WIN_64, LINUX_64, WIN_ARM64])
+def test_unknown_selector_name_drops_its_line_like_conda_build(pair: PlatformPair) -> None:
+    [out] = render(MISSPELLED, pair)
+    assert "nasm" not in names(out, "build")
+    assert ("yasm" in names(out, "build")) == pair.target.startswith("win-")
+    assert names(out, "run") == {"zlib"}

@@ -10,7 +10,17 @@ import pytest
 from newarch.model import PlatformPair
 from newarch.render.pinning import Variants, default_pinning_path, load_pinning
 from newarch.render import default_env, parse_env_overrides, render_source
-from newarch.render.v1 import add_skip_probes, cap_variants, combinations, controlled_environ, used_keys
+from newarch.render.v1 import (
+    PROBE_COMBINATIONS,
+    add_skip_probes,
+    cap_variants,
+    combinations,
+    controlled_environ,
+    env_names,
+    probe_expression,
+    render_counts,
+    used_keys,
+)
 from newarch.sources.recipes import RecipeSource, open_source
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
@@ -380,7 +390,121 @@ def test_outputs_sharing_a_name_keep_their_own_skip_condition():
     linux = render(src, LINUX_64).outputs
     built = sorted((o.noarch, o.variant.get("python", "")) for o in linux if not o.skip)
     assert built == [("", "3.12.* *_cpython"), ("", "3.13.* *_cp313"), ("generic", "3.13.* *_cp313")]
-    assert [r.spec for o in linux if o.noarch for r in o.reqs("run")] == ["python >=3.14"] * 2
+    # an output built on the platform is listed with its built variants only (not its skipped ones)
+    assert [(o.skip, r.spec) for o in linux if o.noarch for r in o.reqs("run")] == [(False, "python >=3.14")]
+
+
+# Modeled on ctng-compiler-activation-feedstock: one activation package per cross target and compiler
+# version (a zip of 6 targets x 4 versions), a shared skip expression in the context, and outputs that
+# are skipped wholesale on some build platforms.
+CROSS_MATRIX = """\
+context:
+  version: "15.2.0"
+  default_skip: ${{ win and cross_target_platform != "win-64" }}
+recipe: {name: toolchain-activation, version: "${{ version }}"}
+outputs:
+  - package: {name: "gcc_${{ cross_target_platform }}"}
+    build:
+      skip: default_skip
+    requirements:
+      run:
+        - binutils_${{ cross_target_platform }} >=${{ binutils_version }}
+        - gcc_impl_${{ cross_target_platform }} ${{ gcc_version }}.*
+  - package: {name: "clang_${{ cross_target_platform }}"}
+    build:
+      skip: default_skip or win or cross_target_platform == "win-64"
+    requirements:
+      run:
+        - clang ${{ clang_version }}.*
+  - package: {name: "gfortran_${{ cross_target_platform }}"}
+    build:
+      skip:
+        - ${{ win }}
+    requirements:
+      run:
+        - gfortran_impl_${{ cross_target_platform }} ${{ gcc_version }}.*
+"""
+CROSS_VARIANTS = """\
+cross_target_platform: [linux-64, linux-aarch64, linux-ppc64le, win-64, osx-64, osx-arm64]
+triplet: [x86_64-linux, aarch64-linux, ppc64le-linux, x86_64-mingw, x86_64-darwin, arm64-darwin]
+gcc_version: ["15.2", "14.3", "13.4", "12.4"]
+clang_version: ["21", "20", "19", "18"]
+binutils_version: ["2.45"]
+zip_keys:
+  - [cross_target_platform, triplet]
+"""
+
+
+def test_outputs_skipped_wholesale_are_probed_on_a_bounded_matrix():
+    src = source({"recipe.yaml": CROSS_MATRIX, "variants.yaml": CROSS_VARIANTS}, "toolchain")
+    res = render(src, WIN_ARM64)
+    counts = render_counts()
+    built = sorted({o.name for o in res.outputs if not o.skip})
+    assert built == ["gcc_win-64"]
+    clang = by_name(res, "clang_linux-64")
+    assert clang and all(o.skip for o in clang)
+    assert {o.skip_reason for o in clang} == {'default_skip or win or cross_target_platform == "win-64"'}
+    fortran = [o for o in res.outputs if o.name.startswith("gfortran_")]
+    assert fortran and all(o.skip and o.skip_reason == "${{ win }}" for o in fortran)
+    # the two outputs that vanished are rendered again on at most PROBE_COMBINATIONS variant
+    # combinations each, not on the 6 x 4 x 4 matrix
+    assert 0 < counts["probed"] <= 2 * PROBE_COMBINATIONS < 6 * 4 * 4
+    assert {o.variant["cross_target_platform"] for o in clang} == {"linux-64"}
+
+
+def test_nothing_is_probed_when_no_output_vanishes():
+    src = source({"recipe.yaml": CROSS_MATRIX, "variants.yaml": CROSS_VARIANTS}, "toolchain")
+    res = render(src, LINUX_64)
+    assert not any(o.skip for o in res.outputs)
+    counts = render_counts()
+    assert counts["probed"] == 0 and counts["rendered"] >= len(res.outputs) == 6 * 4 + 5 * 4 + 6 * 4
+    assert sorted({o.name for o in res.outputs if o.name.startswith("clang_")}) == [
+        "clang_linux-64",
+        "clang_linux-aarch64",
+        "clang_linux-ppc64le",
+        "clang_osx-64",
+        "clang_osx-arm64",
+    ]
+
+
+# Modeled on a real v1 recipe whose skip item is a full template: rattler-build reads it as the
+# expression inside; written into an ``if:`` unchanged it would not parse.
+WRAPPED_SKIP = """\
+package: {name: unixonly, version: "0.4"}
+build:
+  skip:
+    - ${{ win or match(python, "<3.13") }}
+requirements:
+  host: [python]
+"""
+
+
+def test_skip_written_as_a_template_renders_and_names_its_reason():
+    src = source({"recipe.yaml": WRAPPED_SKIP})
+    win = render(src, WIN_ARM64).outputs
+    assert [(o.skip, o.skip_reason) for o in win] == [(True, '${{ win or match(python, "<3.13") }}')]
+    linux = render(src, LINUX_64).outputs
+    assert sorted((o.skip, o.variant["python"]) for o in linux) == [
+        (False, "3.13.* *_cp313"),
+        (True, "3.12.* *_cpython"),
+    ]
+
+
+def test_probe_expressions():
+    assert probe_expression("${{ win }}") == "win"
+    assert probe_expression("  ${{ not (linux and x86_64) }} ") == "not (linux and x86_64)"
+    assert probe_expression("win and ${{ x }}") is None
+    assert probe_expression('{"if": "win"}') is None
+    assert probe_expression("default_skip or osx") == "default_skip or osx"
+
+
+def test_env_names_found_in_the_recipe():
+    assert env_names(['- if: env.exists("CI")', "x: ${{ env.get('FEEDSTOCK_NAME', default='') }}"]) == {
+        "CI",
+        "FEEDSTOCK_NAME",
+    }
+    assert env_names(["x: ${{ env.get(name) }}"]) is None
+    assert env_names(["no environment here"]) == set()
 
 
 # ----------------------------------------------------------------------------- relaxing

@@ -16,6 +16,7 @@ from newarch.render.selectors import (
     is_true,
     names_in,
     selector_namespace,
+    unknown_names,
 )
 
 PY314 = {
@@ -246,3 +247,18 @@ def test_random_text_only_raises_render_errors(text: str) -> None:
         evaluate(text, ns_for("linux-64"))
     except RenderError:
         pass
+
+
+def test_unknown_names_read_as_false_like_conda_build_eval_selector() -> None:
+    # conda-build replaces the undefined name by False in the selector text and evaluates again
+    linux, win = ns_for("linux-64"), ns_for("win-64")
+    assert not is_true("x64_64", linux) and not is_true("x64_64", win)
+    assert is_true("not x64_64", linux)
+    assert is_true("win and not x64_64", win) and not is_true("win and not x64_64", linux)
+    assert is_true("x64_64 or linux", linux)
+    assert unknown_names("win or x64_64", linux) == ["x64_64"]
+    assert unknown_names("win or x64_64", win) == []  # short-circuit: never looked up
+    assert unknown_names("osx_arm or linuxx", linux) == ["osx_arm", "linuxx"]
+    assert unknown_names("linux", linux) == []
+    with pytest.raises(UnknownSelectorName):  # evaluate() itself stays strict
+        evaluate("x64_64", linux)

@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from newarch.model import SECTIONS, Output, PlatformPair, RenderResult
-from newarch.sources.recipes import RecipeSource, open_source
 from newarch.commands.options import build_platform_option, default_build_platform, format_option, platform_option
+
+if TYPE_CHECKING:  # sources.recipes imports ruamel.yaml: loaded only when a command runs
+    from newarch.sources.recipes import RecipeSource
 
 JSON_SCHEMA = "newarch.render/1"
 
@@ -113,6 +115,7 @@ def register(group: click.Group) -> None:
         """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
         from newarch.commands.pinning_source import load_pinning_for
         from newarch.render import default_env, parse_env_overrides, render_source
+        from newarch.sources.recipes import open_source
 
         pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
         env = parse_env_overrides(env_items, default_env(pair))

@@ -17,6 +17,8 @@ Rules (ids are stable):
                                          (``win64``, ``not win32``) or that drops arm64 by testing
                                          ``x86_64``, in a recipe with no arm64/aarch64 selector
 ``binary-repack``              warning   a source url that is a platform-specific prebuilt binary
+``unknown-selector-name``      warning   a v0 selector name conda-build does not define (it reads
+                                         it as ``False``, with a warning): usually a typo
 ``build-script-unreadable``    info      a build script named by the recipe is missing or binary
 =============================  ========  ==========================================================
 """
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 
 from newarch.errors import NewarchError
 from newarch.lint.expr import UNKNOWN, X86_TWIN, evaluate, names, split_subdir, strings, truth
+from newarch.lint.selector_names import unknown_selector_names
 from newarch.lint.text import Line, RecipeText, dep_token, scan
 from newarch.model import Finding, Output, PlatformPair, RenderResult
 from newarch.sources.recipes import RecipeSource
@@ -43,6 +46,7 @@ RULES: dict[str, tuple[str, str]] = {
     "autotools-no-cc-for-build": ("warning", "autotools on a Windows cross-compile without CC_FOR_BUILD"),
     "x86-selector": ("warning", "selector means x86_64 but matches or drops arm64"),
     "binary-repack": ("warning", "source is a platform-specific prebuilt binary"),
+    "unknown-selector-name": ("warning", "selector name conda-build does not define (read as False)"),
     "build-script-unreadable": ("info", "a build script named by the recipe cannot be read"),
 }
 
@@ -78,7 +82,8 @@ def lint_source(
     """All findings for one feedstock rendered for ``pair`` (sorted by file, line, rule)."""
     ctx = _Context.make(src, pair, result, available_build)
     findings: list[Finding] = []
-    for rule in (_render_failed, _cross_python, _mingw, _build_tool_missing, _autotools, _x86_selector, _binary_repack):
+    rules = (_render_failed, _cross_python, _mingw, _build_tool_missing, _autotools, _x86_selector, _binary_repack)
+    for rule in (*rules, _unknown_selector_name):
         findings.extend(rule(ctx))
     unique = {(f.rule, f.file, f.line, f.message): f for f in findings}
     return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule, f.message))
@@ -569,6 +574,28 @@ def _x86_selector(ctx: _Context) -> list[Finding]:
                     f"meant, or `{os_name}` (and an explicit `arm64` case) if arm64 is meant too",
                 )
             )
+    return out
+
+
+def _unknown_selector_name(ctx: _Context) -> list[Finding]:
+    if ctx.v1 or ctx.result.error:
+        return []
+    from newarch.render import default_env
+
+    out: list[Finding] = []
+    for number, selector, unknown in unknown_selector_names(
+        ctx.text, ctx.pair, ctx.result.outputs, default_env(ctx.pair)
+    ):
+        listed = ", ".join(repr(n) for n in unknown)
+        out.append(
+            ctx.finding(
+                "unknown-selector-name",
+                number,
+                f"selector `[{selector}]` uses {listed}, which conda-build does not define: it reads "
+                "it as False (with a warning), so the line is dropped wherever the name decides",
+                "correct the name (e.g. `x86_64`, `win`, `arm64`, a variant key) or remove the selector",
+            )
+        )
     return out
 
 

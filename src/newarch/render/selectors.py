@@ -848,8 +848,41 @@ def evaluate(text: str, ns: Mapping[str, Any], file: str | None = None, line: in
         raise RenderError(f"invalid selector [{text.strip()}]: too deeply nested", file, line) from None
 
 
+MAX_UNKNOWN_NAMES = 32
+
+
 def is_true(text: str, ns: Mapping[str, Any], file: str | None = None, line: int | None = None) -> bool:
+    """Whether selector ``text`` keeps its line, as conda-build's ``eval_selector`` decides.
+
+    conda-build treats a name that is not defined as ``False``: on ``NameError`` it replaces every
+    occurrence of the name in the selector text by ``False`` and evaluates again (and logs a
+    warning). The same replacement is done here, so ``# [x64_64]`` drops its line; ``newarch lint``
+    reports the unknown name (rule ``unknown-selector-name``).
+    """
+    for _ in range(MAX_UNKNOWN_NAMES):
+        try:
+            return _truth(evaluate(text, ns, file, line))
+        except UnknownSelectorName as exc:
+            text = text.replace(exc.name, "False")
     return _truth(evaluate(text, ns, file, line))
+
+
+def unknown_names(text: str, ns: Mapping[str, Any]) -> list[str]:
+    """Names conda-build would replace by ``False`` when evaluating selector ``text`` in ``ns``.
+
+    Empty when the selector evaluates without an unknown name or fails for another reason.
+    """
+    found: list[str] = []
+    for _ in range(MAX_UNKNOWN_NAMES):
+        try:
+            evaluate(text, ns)
+            return found
+        except UnknownSelectorName as exc:
+            found.append(exc.name)
+            text = text.replace(exc.name, "False")
+        except RenderError:
+            return found
+    return found
 
 
 def names_in(text: str) -> set[str]:

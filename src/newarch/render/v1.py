@@ -8,24 +8,33 @@ Steps (see ``render_v1``):
 2. write the recipe's own files into a temporary directory and parse ``recipe.yaml``; when
    rattler-build rejects a field conda-forge builds anyway (a relative ``homepage``, a ``python 3.9``
    spec), relax that one line in the temporary copy, retry, and note what was relaxed;
-3. turn every ``build.skip`` condition into a *probe* (``if: <skip> then: newarch-skip-probe-N`` in
-   ``run_constraints``) so skipped outputs are still rendered and reported with the condition that
-   skipped them (rattler-build silently drops skipped outputs of multi-output recipes);
-4. render with ``PlatformConfig(target, build, host=target)`` inside a controlled process
-   environment (``env.*`` in recipes reads the real process environment; there is no API to pass
-   one), then convert, recover ``if:`` conditions (``v1_conditions``) and deduplicate.
+3. render once as rattler-build does (skips active) with ``PlatformConfig(target, build,
+   host=target)``; ``env.get``/``env.exists`` read the real process environment and there is no
+   API to pass one, so only the variables the recipe names are set (or unset) around the call;
+4. *skip recovery*: rattler-build silently drops skipped outputs. Only the package outputs that
+   rendered no variant at all are probed again, with the outputs they pin, on a reduced variant
+   matrix (``PROBE_COMBINATIONS``): each ``build.skip`` condition becomes a probe (``if: <skip>
+   then: newarch-skip-probe-N`` in ``run_constraints``), so the output is reported with the
+   condition that skipped it. A ``${{ expr }}`` skip item becomes ``if: expr``;
+5. convert, recover ``if:`` conditions (``v1_conditions``) and deduplicate.
+
+``render_counts`` tells how many variants the last render of this thread asked rattler-build for
+(``rendered``: the plain render; ``probed``: the skip-recovery render).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,6 +45,7 @@ from newarch.sources.recipes import RecipeSource
 from newarch.render.v1_conditions import align
 
 MAX_COMBINATIONS = 256
+PROBE_COMBINATIONS = 8  # variant combinations a skip-recovery probe renders at most
 MAX_RELAXATIONS = 8
 PROBE_PREFIX = "newarch-skip-probe-"  # newarch-skip-probe-<output index>-<condition index>
 OUTPUT_PROBE = "newarch-output-probe-"  # newarch-output-probe-<output index>: which stage0 output this is
@@ -45,28 +55,64 @@ URL_FIELDS = ("homepage", "repository", "documentation")
 _ENV_LOCK = threading.Lock()
 _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _TOOLCHAIN_CALL = re.compile(r"""\b(compiler|stdlib)\(\s*["']([\w\-]+)["']""")
+_ENV_CALL = re.compile(r"""\benv\s*\.\s*(?:get|exists)\s*\(\s*(?:(["'])([^"']*)\1)?""")
+_WRAPPED = re.compile(r"^\$\{\{(.*)\}\}$", re.S)
+_LOCAL = threading.local()
+_CONFIGS: dict[str, Any] = {}  # pair key -> rattler-build RenderConfig (read-only once made)
 
 
 # --------------------------------------------------------------------------- environment
 
 
 @contextmanager
-def controlled_environ(env: dict[str, str]) -> Iterator[None]:
-    """Make ``env`` the *whole* process environment for the duration of the block.
+def controlled_environ(env: dict[str, str], names: set[str] | None = None) -> Iterator[None]:
+    """Make ``env`` what the recipe sees of the process environment for the duration of the block.
 
     rattler-build evaluates ``env.get`` / ``env.exists`` against the process environment and offers
-    no parameter for it, so we swap ``os.environ`` under a lock and restore it afterwards. Other
-    threads of this process see the swapped environment meanwhile (renders take milliseconds).
+    no parameter for it. With ``names`` (the variables the recipe reads), only those are set from
+    ``env`` or unset, and restored afterwards; with ``None`` the whole environment is swapped. This
+    happens under a lock; other threads of this process see the change meanwhile.
     """
     with _ENV_LOCK:
-        saved = dict(os.environ)
+        if names is None:
+            saved = dict(os.environ)
+            try:
+                os.environ.clear()
+                os.environ.update({str(k): str(v) for k, v in env.items()})
+                yield
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            return
+        before = {n: os.environ.get(n) for n in names}
         try:
-            os.environ.clear()
-            os.environ.update({str(k): str(v) for k, v in env.items()})
+            for n in names:
+                if n in env:
+                    os.environ[n] = str(env[n])
+                else:
+                    os.environ.pop(n, None)
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            for n, v in before.items():
+                if v is None:
+                    os.environ.pop(n, None)
+                else:
+                    os.environ[n] = v
+
+
+def env_names(texts: list[str]) -> set[str] | None:
+    """Variables a recipe can read with ``env.get("X")`` / ``env.exists("X")``.
+
+    ``None`` when some call does not name its variable with a string literal (the whole environment
+    must then be controlled).
+    """
+    names: set[str] = set()
+    for text in texts:
+        for m in _ENV_CALL.finditer(text):
+            if m.group(1) is None:
+                return None
+            names.add(m.group(2))
+    return names
 
 
 # --------------------------------------------------------------------------- variants
@@ -76,12 +122,20 @@ def used_keys(texts: list[str], variants: Variants) -> set[str]:
     """Variant keys a recipe can use: named as a word in its files, or implied by compiler()/stdlib()."""
     tokens: set[str] = set()
     for text in texts:
-        for tok in _TOKEN.findall(text):
-            tokens.add(tok)
-            tokens.add(tok.rstrip(".-"))
-        for kind, lang in _TOOLCHAIN_CALL.findall(text):
-            tokens.update({f"{lang}_{kind}", f"{lang}_{kind}_version"})
+        tokens |= _tokens(text)
     return {k for k in variants.values if k in tokens}
+
+
+@lru_cache(maxsize=512)
+def _tokens(text: str) -> frozenset[str]:
+    """The words of ``text`` (cached: a snapshot renders each recipe for several pairs)."""
+    tokens: set[str] = set()
+    for tok in _TOKEN.findall(text):
+        tokens.add(tok)
+        tokens.add(tok.rstrip(".-"))
+    for kind, lang in _TOOLCHAIN_CALL.findall(text):
+        tokens.update({f"{lang}_{kind}", f"{lang}_{kind}_version"})
+    return frozenset(tokens)
 
 
 def combinations(v: Variants) -> int:
@@ -238,14 +292,44 @@ def _relax(text: str, message: str) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- files
 
 
+def work_dir() -> Path:
+    """This thread's work directory, created once and reused by every render of the thread."""
+    root = getattr(_LOCAL, "root", None)
+    if root is None or not root.is_dir():
+        root = Path(tempfile.mkdtemp(prefix="newarch-v1-"))
+        atexit.register(shutil.rmtree, root, True)
+        _LOCAL.root = root
+        _LOCAL.files = {}
+    return root
+
+
 def _write_recipe_dir(src: RecipeSource, root: Path) -> None:
+    """Make ``root`` hold exactly the recipe's files (never a path outside it).
+
+    Files already there with the same content are left alone (a snapshot renders one recipe for
+    several pairs in a row); ``recipe.yaml`` is written by rattler-build itself at each parse.
+    """
+    written: dict[str, bytes] = getattr(_LOCAL, "files", None) if root == getattr(_LOCAL, "root", None) else None
+    if written is None:
+        written = {}
+    wanted: dict[str, bytes] = {}
     for rel, data in src.files.items():
         p = PurePosixPath(rel)
-        if p.is_absolute() or ".." in p.parts:
+        if p.is_absolute() or ".." in p.parts or not p.parts:
             continue
-        dest = root.joinpath(*p.parts)
+        wanted[p.as_posix()] = data
+    for rel in [r for r in written if r not in wanted]:
+        root.joinpath(*PurePosixPath(rel).parts).unlink(missing_ok=True)
+        del written[rel]
+    for rel, data in wanted.items():
+        if written.get(rel) == data or (rel == "recipe.yaml" and rel in written):
+            continue
+        dest = root.joinpath(*PurePosixPath(rel).parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
+        written[rel] = data
+    if root == getattr(_LOCAL, "root", None):
+        _LOCAL.files = written
 
 
 def _parse(text: str, root: Path, display: str, notes: list[str]):
@@ -264,20 +348,6 @@ def _parse(text: str, root: Path, display: str, notes: list[str]):
             text, note = relaxed
             notes.append(note)
     raise RenderError("too many rejected fields", display)
-
-
-def _render_error_line(stage0_recipe: Any, variants: Variants, platform: Any, env: dict[str, str]) -> int | None:
-    """Render the recipe as parsed from its text (not the probe copy) to get the error's real line."""
-    from rattler_build import RenderConfig
-
-    try:
-        with controlled_environ(env):
-            stage0_recipe.render(variant_config(variants), RenderConfig(platform))
-    except Exception as exc:  # rattler-build raises its own exception types
-        m = re.search(r"\bline: (\d+)", str(exc))
-        if m and int(m.group(1)) > 1:
-            return int(m.group(1))
-    return None
 
 
 # --------------------------------------------------------------------------- skip probes
@@ -299,39 +369,117 @@ def _skip_conditions(skip: Any) -> list[str]:
     return out
 
 
-def add_skip_probes(d: dict[str, Any]) -> list[list[str]]:
-    """Replace ``build.skip`` by probes; returns, per package output in order, its skip conditions.
+def probe_expression(condition: str) -> str | None:
+    """A skip condition as an ``if:`` expression, or ``None`` when it cannot be one.
 
-    Each package output ``i`` gets ``newarch-output-probe-<i>`` in ``run_constraints`` (outputs may
-    share a name, e.g. a compiled and a ``noarch`` build of one package) and, per skip condition
-    ``k``, ``{if: <condition>, then: [newarch-skip-probe-<i>-<k>]}``.
+    rattler-build reads a skip item ``${{ win }}`` like ``win``, but ``if: ${{ win }}`` does not
+    parse, so a fully wrapped item is unwrapped; any other ``${{`` (or a mapping) is not probed.
     """
-    top = _skip_conditions((d.get("build") or {}).get("skip"))
-    if isinstance(d.get("build"), dict):
-        d["build"]["skip"] = []
-    targets: list[dict[str, Any]] = []
-    if isinstance(d.get("outputs"), list):
-        targets = [o for o in d["outputs"] if isinstance(o, dict) and "package" in o]
-    else:
-        targets = [d]
-    result: list[list[str]] = []
-    for i, target in enumerate(targets):
-        build = target.get("build") if isinstance(target.get("build"), dict) else {}
-        conds = top + (_skip_conditions(build.get("skip")) if target is not d else [])
-        if isinstance(target.get("build"), dict):
-            target["build"]["skip"] = []
-        probes = [c for c in conds if not c.startswith("{")]
-        reqs = target.get("requirements")
-        if not isinstance(reqs, dict):
-            reqs = target["requirements"] = {}
-        rc = reqs.get("run_constraints")
-        if not isinstance(rc, list):
-            rc = reqs["run_constraints"] = []
-        rc.append(f"{OUTPUT_PROBE}{i}")
-        for k, cond in enumerate(probes):
-            rc.append({"if": cond, "then": [f"{PROBE_PREFIX}{i}-{k}"]})
-        result.append(probes)
-    return result
+    text = condition.strip()
+    m = _WRAPPED.match(text)
+    if m:
+        text = m.group(1).strip()
+    if not text or text.startswith("{") or "${{" in text or "}}" in text:
+        return None
+    return text
+
+
+def package_outputs(stage0: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stage0 package outputs in order (the recipe itself for a single-output recipe)."""
+    outputs = stage0.get("outputs")
+    if not isinstance(outputs, list):
+        return [stage0]
+    return [o for o in outputs if isinstance(o, dict) and "package" in o]
+
+
+@lru_cache(maxsize=1024)
+def _name_regex(template: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(".+" if part.startswith("${{") else re.escape(part) for part in re.split(r"(\$\{\{.*?\}\})", template))
+    )
+
+
+def _output_name(o: dict[str, Any]) -> str:
+    pkg = o.get("package")
+    return str(pkg.get("name", "")).strip() if isinstance(pkg, dict) else ""
+
+
+_PINNED = re.compile(r"""pin_subpackage\(\s*\\?["']([^"'\\]+)""")
+
+
+def with_pinned(stage0: dict[str, Any], indexes: set[int]) -> set[int]:
+    """``indexes`` and the package outputs they pin (``pin_subpackage``), transitively.
+
+    rattler-build fails a render that pins an output it does not render (``MissingOutput``).
+    """
+    outs = package_outputs(stage0)
+    patterns = [_name_regex(_output_name(o)) for o in outs]
+    keep = set(indexes)
+    todo = list(indexes)
+    while todo:
+        i = todo.pop()
+        for name in _PINNED.findall(json.dumps(outs[i].get("requirements") or {})):
+            for j, pattern in enumerate(patterns):
+                if j not in keep and pattern.fullmatch(name):
+                    keep.add(j)
+                    todo.append(j)
+    return keep
+
+
+def _probed(o: dict[str, Any], index: int, extra: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """A shallow copy of output ``o`` with its skips replaced by probes (see ``probe_recipe``)."""
+    conds = extra + _skip_conditions((o.get("build") or {}).get("skip") if isinstance(o.get("build"), dict) else None)
+    new = dict(o)
+    new["build"] = {**(o.get("build") if isinstance(o.get("build"), dict) else {}), "skip": []}
+    reqs = dict(o.get("requirements") if isinstance(o.get("requirements"), dict) else {})
+    rc = list(reqs.get("run_constraints") if isinstance(reqs.get("run_constraints"), list) else [])
+    rc.append(f"{OUTPUT_PROBE}{index}")
+    for k, cond in enumerate(conds):
+        expr = probe_expression(cond)
+        if expr is not None:
+            rc.append({"if": expr, "then": [f"{PROBE_PREFIX}{index}-{k}"]})
+    reqs["run_constraints"] = rc
+    new["requirements"] = reqs
+    return new, conds
+
+
+def probe_recipe(stage0: dict[str, Any], indexes: set[int]) -> tuple[dict[str, Any], dict[int, list[str]]]:
+    """A recipe of the package outputs ``indexes`` only, with ``build.skip`` replaced by probes.
+
+    Each kept output ``i`` gets ``newarch-output-probe-<i>`` in ``run_constraints`` (outputs may share
+    a name) and, per skip condition ``k`` that reads as an expression (``probe_expression``),
+    ``{if: <condition>, then: [newarch-skip-probe-<i>-<k>]}``. Returns the recipe (sharing the
+    unchanged parts of ``stage0``, which is not modified) and the skip conditions of each output.
+    """
+    build = stage0.get("build") if isinstance(stage0.get("build"), dict) else {}
+    top = _skip_conditions(build.get("skip"))
+    conds: dict[int, list[str]] = {}
+    if not isinstance(stage0.get("outputs"), list):
+        single, conds[0] = _probed(stage0, 0, [])
+        return single, conds
+    d = dict(stage0)
+    if build:
+        d["build"] = {**build, "skip": []}
+    outputs: list[Any] = []
+    index = 0
+    for o in stage0["outputs"]:
+        if not (isinstance(o, dict) and "package" in o):
+            outputs.append(o)  # staging outputs stay: package outputs may inherit from them
+            continue
+        if index in indexes:
+            new, conds[index] = _probed(o, index, top)
+            outputs.append(new)
+        index += 1
+    d["outputs"] = outputs
+    return d, conds
+
+
+def add_skip_probes(d: dict[str, Any]) -> list[list[str]]:
+    """Probes for every package output of ``d`` (replaced in place); the skip conditions per output."""
+    probed, conds = probe_recipe(d, set(range(len(package_outputs(d)))))
+    d.clear()
+    d.update(probed)
+    return [conds[i] for i in sorted(conds)]
 
 
 # --------------------------------------------------------------------------- conversion
@@ -451,8 +599,13 @@ def convert(
     conds: list[str],
     siblings: set[str],
     pair: PlatformPair,
+    skipped: bool = False,
 ) -> Output:
-    """One rendered variant (stage1 dict ``d``) -> :class:`Output`, with conditions recovered from stage0."""
+    """One rendered variant (stage1 dict ``d``) -> :class:`Output`, with conditions recovered from stage0.
+
+    ``skipped``: ``d`` comes from the skip-recovery render (rattler-build skips this variant);
+    ``conds`` are then its skip conditions and the probes that fired name the reason.
+    """
     pkg = d.get("package") or {}
     name = str(pkg.get("name", ""))
     build = d.get("build") or {}
@@ -491,13 +644,17 @@ def convert(
             run_exports[str(kind)] = specs
     ire = reqs.get("ignore_run_exports") or {}
     _, fired = probe_marks(d)
-    skip_reason = " or ".join(conds[k] for k in sorted(set(fired)) if k < len(conds))
+    skip_reason = ""
+    if skipped:
+        reasons = [conds[k] for k in fired if k < len(conds)]
+        unprobed = [c for c in conds if probe_expression(c) is None]
+        skip_reason = " or ".join(reasons or unprobed) or "skip"
     noarch = build.get("noarch")
     return Output(
         name=name,
         version=str(pkg.get("version", "")),
         noarch=str(noarch) if noarch else "",
-        skip=bool(fired),
+        skip=skipped,
         skip_reason=skip_reason,
         variant=variant,
         requirements=requirements,
@@ -511,6 +668,39 @@ def convert(
 # --------------------------------------------------------------------------- entry point
 
 
+def _index_of(d: dict[str, Any], outputs: list[dict[str, Any]], patterns: list[re.Pattern[str]]) -> int | None:
+    """Which stage0 package output a rendered variant comes from (by name, then by ``noarch``)."""
+    if len(outputs) == 1:
+        return 0
+    name = str((d.get("package") or {}).get("name", ""))
+    matches = [i for i, p in enumerate(patterns) if p.fullmatch(name)]
+    exact = [i for i in matches if _output_name(outputs[i]) == name]
+    matches = exact or matches
+    if len(matches) > 1:
+        noarch = str((d.get("build") or {}).get("noarch") or "")
+        same = [i for i in matches if str((outputs[i].get("build") or {}).get("noarch") or "") == noarch]
+        matches = same or matches
+    return matches[0] if matches else None
+
+
+def render_counts() -> dict[str, int]:
+    """Variants rattler-build rendered in this thread's last v1 render: plain and skip-recovery."""
+    return dict(getattr(_LOCAL, "counts", {"rendered": 0, "probed": 0}))
+
+
+def _render(recipe: Any, variants: Variants, config: Any, env: dict[str, str], names: set[str] | None) -> list:
+    with controlled_environ(env, names):
+        return recipe.render(variant_config(variants), config)
+
+
+def _error_line(exc: Exception, recipe: Any, probed: bool, text: str, message: str) -> int | None:
+    """The recipe line of a render error (a probe copy is JSON: its lines mean nothing)."""
+    m = None if probed else re.search(r"\bline: (\d+)", str(exc))
+    if m and int(m.group(1)) > 1:
+        return int(m.group(1))
+    return locate(text, message)
+
+
 def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
     """Render ``src`` (a v1 recipe) for ``pair``. Raises :class:`RenderError` for a bad recipe."""
     from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe
@@ -520,6 +710,7 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     if text is None:
         raise RenderError("no recipe.yaml", display)
     result = RenderResult(pair=pair)
+    _LOCAL.counts = {"rendered": 0, "probed": 0}
 
     merged = pinning.merged(recipe_variants(src, pair))
     texts = [
@@ -530,47 +721,77 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     restricted = merged.restricted(used_keys(texts, merged))
     restricted, cut_notes = cap_variants(restricted)
     result.notes.extend(cut_notes)
+    names = env_names([t for r, t in ((r, src.text(r)) for r in src.files if r.endswith((".yaml", ".yml"))) if t])
 
-    platform = PlatformConfig(target_platform=pair.target, build_platform=pair.build, host_platform=pair.target)
-    with tempfile.TemporaryDirectory(prefix="newarch-v1-") as tmp:
-        root = Path(tmp)
-        _write_recipe_dir(src, root)
-        for _ in range(MAX_RELAXATIONS + 1):
-            stage0_recipe, text = _parse(text, root, display, result.notes)
-            stage0 = stage0_recipe.to_dict()
-            probed = json.loads(json.dumps(stage0))
-            probe_lists = add_skip_probes(probed)
-            try:
-                probe_recipe = Stage0Recipe.from_dict(probed, recipe_dir=root)
-                with controlled_environ(env):
-                    rendered = probe_recipe.render(variant_config(restricted), RenderConfig(platform))
-                break
-            except Exception as exc:  # rattler-build raises its own exception types
-                message = clean_message(_first_line(exc))
-                relaxed = _relax(text, message)
-                if relaxed is None:
-                    line = _render_error_line(stage0_recipe, restricted, platform, env)
-                    raise RenderError(message, display, line or locate(text, message)) from exc
-                text, note = relaxed
-                result.notes.append(note)
-        else:
-            raise RenderError("too many rejected fields", display)
+    config = _CONFIGS.get(pair.key)
+    if config is None:
+        config = _CONFIGS[pair.key] = RenderConfig(
+            PlatformConfig(target_platform=pair.target, build_platform=pair.build, host_platform=pair.target)
+        )
+    root = work_dir()
+    _write_recipe_dir(src, root)
+    conds: dict[int, list[str]] = {}
+    for _ in range(MAX_RELAXATIONS + 1):
+        stage0_recipe, text = _parse(text, root, display, result.notes)
+        stage0 = stage0_recipe.to_dict()
+        # rattler-build keeps the skipped variants of a single-output recipe, without saying so:
+        # such a recipe is rendered once, with its skips as probes.
+        single_skip = not isinstance(stage0.get("outputs"), list) and bool(
+            _skip_conditions((stage0.get("build") or {}).get("skip"))
+        )
+        try:
+            if single_skip:
+                probe_dict, conds = probe_recipe(stage0, {0})
+                recipe = Stage0Recipe.from_dict(probe_dict, recipe_dir=root)
+            else:
+                recipe = stage0_recipe
+            rendered = _render(recipe, restricted, config, env, names)
+            break
+        except Exception as exc:  # rattler-build raises its own exception types
+            message = clean_message(_first_line(exc))
+            relaxed = _relax(text, message)
+            if relaxed is None:
+                line = _error_line(exc, stage0_recipe, single_skip, text, message)
+                raise RenderError(message, display, line) from exc
+            text, note = relaxed
+            result.notes.append(note)
+    else:
+        raise RenderError("too many rejected fields", display)
+    counts = _LOCAL.counts
+    counts["probed" if single_skip else "rendered"] = len(rendered)
 
-    outputs_s0 = stage0.get("outputs") if isinstance(stage0.get("outputs"), list) else [stage0]
-    package_outputs = [o for o in outputs_s0 if isinstance(o, dict) and "package" in o]
-    recipes = [(rv, rv.recipe.to_dict()) for rv in rendered]
-    siblings = {str((d.get("package") or {}).get("name", "")) for _, d in recipes}
+    outputs = package_outputs(stage0)
+    patterns = [_name_regex(_output_name(o)) for o in outputs]
+    placed: list[tuple[Any, dict[str, Any], int | None, bool]] = []
+    for rv in rendered:
+        d = rv.recipe.to_dict()
+        placed.append(
+            (rv, d, 0, bool(probe_marks(d)[1])) if single_skip else (rv, d, _index_of(d, outputs, patterns), False)
+        )
+    gone = set() if single_skip else set(range(len(outputs))) - {i for _, _, i, _ in placed}
+
+    if gone:
+        probe_dict, conds = probe_recipe(stage0, with_pinned(stage0, gone))
+        small, _ = cap_variants(restricted, PROBE_COMBINATIONS)
+        try:
+            probed = _render(Stage0Recipe.from_dict(probe_dict, recipe_dir=root), small, config, env, names)
+        except Exception as exc:  # rattler-build raises its own exception types
+            result.notes.append(f"skipped outputs not recovered: {clean_message(_first_line(exc))}")
+            probed = []
+        counts["probed"] = len(probed)
+        for rv in probed:
+            d = rv.recipe.to_dict()
+            index, _ = probe_marks(d)
+            if index in gone:
+                placed.append((rv, d, index, True))
+
+    siblings = {str((d.get("package") or {}).get("name", "")) for _, d, _, _ in placed}
     s0_by_name = stage0_outputs_by_name(stage0, siblings)
-
     seen: set[str] = set()
-    for rv, d in recipes:
-        name = str((d.get("package") or {}).get("name", ""))
-        index, _ = probe_marks(d)
-        if index is not None and index < len(package_outputs):
-            s0, conds = package_outputs[index], probe_lists[index]
-        else:  # not expected: every package output carries its index probe
-            s0, conds = s0_by_name.get(name, {}), []
-        out = convert(rv, d, stage0, s0, conds, siblings, pair)
+    for rv, d, index, skipped in placed:
+        # index is None is not expected: a rendered name always matches its output's template
+        s0 = outputs[index] if index is not None else s0_by_name.get(str((d.get("package") or {}).get("name", "")), {})
+        out = convert(rv, d, stage0, s0, conds.get(index, []) if skipped else [], siblings, pair, skipped)
         key = json.dumps(out.to_dict(), sort_keys=True)
         if key not in seen:
             seen.add(key)
@@ -581,11 +802,16 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
 
 __all__ = [
     "render_v1",
+    "render_counts",
     "controlled_environ",
+    "env_names",
+    "probe_recipe",
+    "probe_expression",
     "used_keys",
     "cap_variants",
     "combinations",
     "add_skip_probes",
     "locate",
     "MAX_COMBINATIONS",
+    "PROBE_COMBINATIONS",
 ]
