@@ -111,3 +111,46 @@ def test_snapshot_where_every_render_failed_exits_1_and_writes_nothing(tmp_path)
     res = run("snapshot", str(tmp_path / "src"), "--out", str(out), "--pinning", str(pinning), "-j", "1")
     assert res.exit_code == 1, res.output
     assert "no render succeeded" in res.output and not out.exists()
+
+
+def test_status_strict_fails_on_blocked_or_not_solvable_only(tmp_path):
+    from newarch.model import Finding
+    from test_status import chain_snapshot, feedstock
+
+    clean = tmp_path / "clean.json.xz"
+    chain_snapshot().save(clean)
+    bad = Finding("mingw-on-arm64", "error", "lib", "recipe/meta.yaml", 3, "m2w64 toolchain", "use clang")
+    blocked = tmp_path / "blocked.json.xz"
+    chain_snapshot(lib=feedstock("lib", findings=(bad,))).save(blocked)
+    # ready / awaiting-parents is work not done yet, not a failure
+    assert run("status", "app", "--snapshot", str(clean), "--strict").exit_code == 0
+    assert run("status", "app", "--snapshot", str(blocked)).exit_code == 0
+    res = run("status", "app", "--snapshot", str(blocked), "--strict", "--format", "json")
+    assert res.exit_code == 1 and json.loads(res.stdout)["totals"]["blocked"] == 1
+
+
+def test_lint_format_is_an_alias_of_output_format(snap_file):
+    a = run("lint", "--plan", "--snapshot", snap_file, "--format", "json")
+    b = run("lint", "--plan", "--snapshot", snap_file, "--output-format", "json")
+    assert a.exit_code == b.exit_code and json.loads(a.stdout) == json.loads(b.stdout)
+    c = run("lint", "--plan", "--snapshot", snap_file, "--format", "table")
+    d = run("lint", "--plan", "--snapshot", snap_file, "--output-format", "concise")
+    assert c.output == d.output
+    one_error_line(
+        run("lint", "--plan", "--snapshot", snap_file, "--format", "json", "--output-format", "github"), "disagree"
+    )
+
+
+def test_render_fits_80_columns_without_a_forced_width():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    res = run(
+        "render",
+        str(fixtures / "feedstocks" / "pyext-feedstock"),
+        "--pinning",
+        str(fixtures / "pinning" / "conda_build_config.yaml"),
+    )
+    assert res.exit_code == 0, res.output
+    assert max(len(ln) for ln in res.output.splitlines()) <= 80
+    assert "cross-python_win-arm64" in res.output  # the folded table still shows every requirement

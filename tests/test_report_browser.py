@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -27,6 +28,8 @@ ARGS = [
 ]
 EVIL = "<script>alert(1)</script>"
 EVIL_MSG = "maintainer <img src=x onerror=alert(2)> wrote this"
+EVIL_PRUNED = "<img src=y onerror=alert(3)>"
+WIDTHS = (800, 1400)
 
 if not Path(CHROMIUM).exists():
     pytest.skip(
@@ -35,15 +38,28 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the python package 'playwright' is not installed")
 
 
+class Report(NamedTuple):
+    path: Path
+    states: dict[str, str]  # planned feedstock -> state
+    why: dict[str, list[str]]  # planned feedstock -> [target, ..., it]
+    pruned: dict[str, tuple[str, str]]  # pruned feedstock -> (code, reason)
+
+
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, list[str]]]:
+def report_file(tmp_path_factory) -> Report:
     tmp = tmp_path_factory.mktemp("report")
     bad = Finding("mingw-on-arm64", "error", EVIL, "recipe/meta.yaml", 3, EVIL_MSG, "use the clang toolchain")
     snap = chain_snapshot(
         zlib=feedstock("zlib", configured=True),
         ext=feedstock("ext", out("ext", host=["lib", "zlib"], run=["lib"])),
-        app=feedstock("app", out("app", host=["lib", "tool", "ext"], run=["lib", "ext"])),
-        **{EVIL: feedstock(EVIL, findings=(bad,))},
+        app=feedstock("app", out("app", host=["lib", "tool", "ext", "d4"], run=["lib", "ext"])),
+        # a long chain, so the graph is wider than an 800 px window: it must scroll in its own box
+        d1=feedstock("d1", out("d1", host=["zlib"])),
+        d2=feedstock("d2", out("d2", host=["d1"])),
+        d3=feedstock("d3", out("d3", host=["d2"])),
+        d4=feedstock("d4", out("d4", host=["d3 >=1"], run=["d3"])),
+        orphan=feedstock("orphan", out("orphan", host=["zlib"])),  # nothing needs it: pruned
+        **{EVIL: feedstock(EVIL, findings=(bad,)), EVIL_PRUNED: feedstock(EVIL_PRUNED)},
     )
     prs_file = tmp / "prs.csv"
     prs_file.write_text("tool,https://github.com/conda-forge/tool-feedstock/pull/5,open\n")
@@ -52,7 +68,7 @@ def report_file(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, list[
     path = write_report(rep, tmp / "site")
     states = {n: s.state for n, s in rep.feedstocks.items()}
     why = {n: list(s.why) for n, s in rep.feedstocks.items()}
-    return path, states, why
+    return Report(path, states, why, {p.name: (p.code, p.reason) for p in plan.pruned})
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +87,7 @@ def page(browser, report_file):
     pg.on("dialog", lambda d: (pg.events["dialogs"].append(d.message), d.dismiss()))
     pg.on("pageerror", lambda e: pg.events["errors"].append(str(e)))
     pg.on("request", lambda r: pg.events["requests"].append(r.url))
-    pg.goto(report_file[0].as_uri())
+    pg.goto(report_file.path.as_uri())
     yield pg
     ctx.close()
 
@@ -81,7 +97,7 @@ def classes(page, selector: str) -> list[str]:
 
 
 def test_graph_has_one_node_per_planned_feedstock(page, report_file):
-    _, states, _ = report_file
+    states = report_file.states
     names = page.eval_on_selector_all("svg#graph g.node", "els => els.map(e => e.dataset.name)")
     assert sorted(names) == sorted(states)
     got = page.eval_on_selector_all(
@@ -92,7 +108,7 @@ def test_graph_has_one_node_per_planned_feedstock(page, report_file):
 
 
 def test_clicking_a_node_highlights_its_why_chain(page, report_file):
-    _, states, why = report_file
+    why = report_file.why
     assert why["zlib"][0] == "app" and len(why["zlib"]) >= 3  # e.g. app -> lib -> zlib
     page.click('svg#graph g.node[data-name="zlib"]')
     chain = page.eval_on_selector_all("svg#graph g.node.chain", "els => els.map(e => e.dataset.name)")
@@ -120,7 +136,7 @@ def test_hover_shows_the_nodes_edges(page):
 
 
 def test_table_filter_and_state_filter(page, report_file):
-    _, states, _ = report_file
+    states = report_file.states
 
     def visible() -> list[str]:
         return page.eval_on_selector_all("#feedstocks tbody tr:not([hidden])", "els => els.map(e => e.dataset.name)")
@@ -149,7 +165,7 @@ def test_table_sorts_by_column(page, report_file):
 
 
 def test_recipe_strings_render_as_text_and_run_nothing(page, report_file):
-    _, states, _ = report_file
+    states = report_file.states
     assert states[EVIL] == "blocked"
     row = page.locator('#feedstocks tbody tr[data-state="blocked"]')
     assert row.count() == 1
@@ -171,3 +187,106 @@ def test_page_is_self_contained_and_screenshot(page, report_file, tmp_path):
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+# -- item 7: links, edge reasons, pruned table, 800 px ---------------------------------------------
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def sized_page(request, browser, report_file):
+    ctx = browser.new_context(viewport={"width": request.param, "height": 900})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(report_file.path.as_uri())
+    yield pg
+    assert errors == []
+    ctx.close()
+
+
+def test_no_horizontal_page_scroll_and_the_graph_pans_in_its_box(sized_page, tmp_path):
+    pg = sized_page
+    width = pg.viewport_size["width"]
+    pg.click('svg#graph g.node[data-name="zlib"]')  # the detail panel is filled: it must fit too
+    assert pg.evaluate("document.documentElement.scrollWidth") <= pg.evaluate("window.innerWidth") == width
+    # nothing sticks out of the window except what is inside the graph's own scroll box
+    outside = pg.evaluate(
+        """Array.from(document.querySelectorAll('body *'))
+             .filter(e => !e.closest('.graph-scroll') && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+             .map(e => e.tagName + '.' + e.className)"""
+    )
+    assert outside == []
+    box = pg.evaluate(
+        """(() => { const s = document.querySelector('.graph-scroll'), st = getComputedStyle(s);
+                    return {sw: s.scrollWidth, cw: s.clientWidth, ox: st.overflowX,
+                            svg: document.getElementById('graph').getBoundingClientRect().width}; })()"""
+    )
+    assert box["ox"] == "auto" and box["svg"] <= box["sw"]
+    assert box["sw"] > box["cw"], box  # 9 waves do not fit 800 or 1400 px: the box scrolls
+    pg.evaluate("document.querySelector('.graph-scroll').scrollLeft = 0")
+    pg.hover(".graph-scroll")
+    pg.mouse.wheel(400, 0)
+    pg.wait_for_function("document.querySelector('.graph-scroll').scrollLeft > 0")
+    assert pg.evaluate("window.scrollX") == 0
+    pg.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
+
+
+def test_why_chain_in_the_detail_shows_the_edge_reason_of_each_step(sized_page, report_file):
+    why = report_file.why["zlib"]
+    assert why == ["app", "lib", "zlib"]
+    sized_page.click('svg#graph g.node[data-name="zlib"]')
+    steps = sized_page.eval_on_selector_all(
+        "#detail ol.steps > li",
+        "els => els.map(li => [li.querySelector('.step').textContent,"
+        " Array.from(li.querySelectorAll('.reason')).map(r => r.textContent)])",
+    )
+    assert steps == [
+        ["app needs lib", ["'lib' in host", "'lib' in run"]],
+        ["lib needs zlib", ["'zlib 1.3.*' in host", "'zlib >=1.3' in run"]],
+    ]
+    sized_page.click('svg#graph g.node[data-name="d1"]')
+    steps = sized_page.eval_on_selector_all("#detail ol.steps .reason", "els => els.map(e => e.textContent)")
+    assert steps == ["'d4' in host", "'d3 >=1' in host", "'d3' in run", "'d2' in host", "'d1' in host"]
+
+
+def test_every_feedstock_links_to_its_repository_and_conda_forge_yml(page, report_file):
+    links = page.eval_on_selector_all(
+        "#feedstocks tbody tr",
+        "els => els.map(r => [r.dataset.name, r.querySelector('a.repo').href, r.querySelector('a.cfyml').href])",
+    )
+    assert sorted(n for n, _, _ in links) == sorted(report_file.states)
+    for name, repo, cfyml in links:
+        if name == EVIL:
+            assert repo == "https://github.com/conda-forge/%3Cscript%3Ealert%281%29%3C%2Fscript%3E-feedstock"
+        else:
+            assert repo == f"https://github.com/conda-forge/{name}-feedstock"
+        assert cfyml == f"{repo}/blob/main/conda-forge.yml"
+    page.click('svg#graph g.node[data-name="lib"]')
+    assert page.get_attribute("#detail a.repo", "href") == "https://github.com/conda-forge/lib-feedstock"
+    assert page.get_attribute("#detail a.cfyml", "href").endswith("lib-feedstock/blob/main/conda-forge.yml")
+
+
+def test_pruned_table_lists_every_pruned_feedstock_with_its_reason_and_filters(sized_page, report_file):
+    pg = sized_page
+    pruned = report_file.pruned
+    assert pruned["orphan"][0] == "unreachable" and EVIL_PRUNED in pruned
+    rows = pg.eval_on_selector_all(
+        "#pruned tbody tr", "els => els.map(r => [r.dataset.name, r.cells[1].textContent, r.cells[2].textContent])"
+    )
+    assert {n: (c, r) for n, c, r in rows} == pruned and len(rows) == len(pruned)
+
+    def visible() -> list[str]:
+        return pg.eval_on_selector_all("#pruned tbody tr:not([hidden])", "els => els.map(e => e.dataset.name)")
+
+    pg.fill("#pruned-filter", "ORPH")
+    assert visible() == ["orphan"]
+    assert pg.locator("#pruned-shown").text_content() == f"1 of {len(pruned)} shown"
+    pg.fill("#pruned-filter", "")
+    pg.select_option("#pruned-code", "unreachable")
+    assert sorted(visible()) == sorted(n for n, (c, _) in pruned.items() if c == "unreachable")
+    pg.fill("#pruned-filter", "nothing matches this")
+    assert visible() == []
+    assert pg.get_attribute('#pruned tr[data-name="orphan"] a', "href") == (
+        "https://github.com/conda-forge/orphan-feedstock"
+    )
+    assert pg.eval_on_selector_all("img", "els => els.length") == 0

@@ -15,7 +15,6 @@ from newarch.commands.options import (
     SEED_TARGETS,
     build_platform_option,
     default_build_platform,
-    format_option,
     platform_option,
     snapshot_option,
 )
@@ -72,7 +71,14 @@ def register(group: click.Group) -> None:
     help="concise: one `path:line:col: RULE message` line per finding (default); full: with the fix; json; "
     "github: workflow annotations.",
 )
-@format_option("table", "json")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "concise", "full", "github"]),
+    default=None,
+    hidden=True,
+    help="Alias of --output-format (table = concise), so `--format json` works as in every other command.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are error or warning findings.")
 @click.option("--explain", "explain", metavar="RULE", default=None, help="Explain RULE and exit.")
 def lint(
@@ -86,7 +92,7 @@ def lint(
     available_build_items: tuple[str, ...],
     env: tuple[str, ...],
     output_format: str | None,
-    fmt: str,
+    fmt: str | None,
     exit_zero: bool,
     explain: str | None,
 ) -> None:
@@ -98,7 +104,10 @@ def lint(
     if explain is not None:
         _explain(explain)
         return
-    out_fmt = output_format or ("json" if fmt == "json" else "concise")
+    alias = {"table": "concise"}.get(fmt or "", fmt)
+    if output_format and alias and alias != output_format:
+        raise NewarchError(f"--format {fmt} and --output-format {output_format} disagree: give one")
+    out_fmt = output_format or alias or "concise"
     if not paths and not use_plan:
         raise NewarchError("give feedstock paths, or --plan")
     pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))

@@ -288,23 +288,21 @@ def why_command(
             doc["why_not"] = why_not(snap, plan, name).to_json()
         click.echo(json.dumps(doc, indent=2))
         return
+    from newarch.report.chains import edge_reason
+    from newarch.report.console import make_console, para
+
+    console = make_console()
     if not chains:
         w = why_not(snap, plan, name)
-        click.echo(f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
+        para(console, f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
         return
     fs = plan.feedstocks.get(name)
-    head = f"{name}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name
-    click.echo(head)
+    para(console, f"{name}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name)
     for i, c in enumerate(chains, 1):
-        click.echo(f"chain {i}: {' -> '.join(c.feedstocks)}")
-        click.echo(f"  target {c.target}")
+        para(console, f"chain {i}: {' -> '.join(c.feedstocks)}")
+        para(console, f"  target {c.target}")
         for e in c.edges:
-            cond = f"  [if {e.condition}]" if e.condition else ""
-            via = f" via {e.via}" if e.via else ""
-            click.echo(
-                f"  {e.src_feedstock}: output {e.output} needs {e.spec!r} in {e.section}{via}{cond}"
-                f"  -> {e.dst_feedstock or '?'}"
-            )
+            para(console, f"  {e.src_feedstock}: output {e.output} needs {edge_reason(e)} -> {e.dst_feedstock or '?'}")
 
 
 @click.command("why-not")
@@ -338,12 +336,15 @@ def why_not_command(
         doc = {"schema": "newarch.why-not/1", "platform": plan.pair.target, "build_platform": plan.pair.build}
         click.echo(json.dumps({**doc, **w.to_json()}, indent=2))
         return
-    click.echo(f"{w.name or name} [{w.code}]: {w.text}")
+    from newarch.report.console import make_console, para
+
+    console = make_console()
+    para(console, f"{w.name or name} [{w.code}]: {w.text}")
     groups = group_by_python(w.details[1:]) if not verbose else [(d, []) for d in w.details[1:]]
     for text, versions in groups:
-        click.echo(f"  also: {text.replace('python X.Y', 'python ' + '/'.join(versions))}")
+        para(console, f"  also: {text.replace('python X.Y', 'python ' + '/'.join(versions))}")
     if len(groups) < len(w.details[1:]):
-        click.echo(f"  ({len(w.details) - 1} reasons, grouped where only the python version differs; -v lists each)")
+        para(console, f"  ({len(w.details) - 1} reasons, grouped where only the python version differs; -v lists each)")
 
 
 _PY_VERSION = re.compile(r"\bpython (\d+\.\d+)\.\* \S+")

@@ -47,40 +47,45 @@ def _variant_text(out: Output) -> str:
 
 
 def print_table(src: RecipeSource, result: RenderResult, pinning_source: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """One compact table per output at the terminal's width (80 columns fit): section, requirement,
+    condition; every recipe string is plain text, never Rich markup."""
+    from rich.text import Text
 
-    console = Console(width=max(Console().width, 120))
+    from newarch.report.console import add_row, esc, make_console, table
+
+    console = make_console()
     console.print(
-        f"[bold]{src.name}[/bold] ({src.schema}, {src.display(src.recipe_file)}) for [bold]{result.pair}[/bold]"
+        f"[bold]{esc(src.name)}[/bold] ({esc(src.schema)}, {esc(src.display(src.recipe_file))}) "
+        f"for [bold]{esc(result.pair)}[/bold]"
     )
-    console.print(f"[dim]pinning: {pinning_source}[/dim]")
+    console.print(f"[dim]pinning: {esc(pinning_source)}[/dim]")
     for out in sorted(result.outputs, key=Output.sort_key):
         title = f"{out.name} {out.version}"
         if out.noarch:
             title += f"  noarch: {out.noarch}"
         if out.skip:
             title += f"  SKIPPED ({out.skip_reason or 'skip'})"
-        table = Table(title=title, title_justify="left", show_header=True, expand=False)
-        table.add_column("section", style="cyan", no_wrap=True)
-        table.add_column("requirement")
-        table.add_column("if", style="dim")
-        table.add_row("variant", _variant_text(out), "")
+        t = table(
+            [("section", {"style": "cyan", "no_wrap": True}), "requirement", ("if", {"style": "dim"})],
+            title=Text(title, style="bold"),
+            title_justify="left",
+        )
+        add_row(t, "variant", _variant_text(out), "")
         for section in SECTIONS:
             for req in out.reqs(section):
-                table.add_row(section, req.spec, req.condition)
+                add_row(t, section, req.spec, req.condition)
         for kind, specs in sorted(out.run_exports.items()):
             for spec in specs:
-                table.add_row(f"run_exports.{kind}", spec, "")
+                add_row(t, f"run_exports.{kind}", spec, "")
         for name in out.ignore_run_exports:
-            table.add_row("ignore_run_exports", name, "")
+            add_row(t, "ignore_run_exports", name, "")
         for name in out.ignore_run_exports_from:
-            table.add_row("ignore_run_exports_from", name, "")
+            add_row(t, "ignore_run_exports_from", name, "")
         for drop in out.dropped:
-            table.add_row(f"not in {drop.section}", f"[strike]{drop.name}[/strike]", drop.condition)
-        console.print(table)
+            add_row(t, f"not in {drop.section}", Text(drop.name, style="strike"), drop.condition)
+        console.print(t)
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(Text.assemble(("note: ", "yellow"), note))
 
 
 def register(group: click.Group) -> None:

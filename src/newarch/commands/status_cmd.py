@@ -138,6 +138,12 @@ def _compute(
 @click.command()
 @_common
 @format_option("table", "json")
+@click.option("-v", "--verbose", is_flag=True, help="Table with every column (mode, missing parents).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a feedstock is blocked or not-solvable, or a target does not install (CI gate).",
+)
 def status(
     targets: tuple[str, ...],
     targets_file: Path | None,
@@ -150,27 +156,41 @@ def status(
     ignore: tuple[str, ...],
     bot_status: Path | None,
     fmt: str,
+    verbose: bool,
+    strict: bool,
 ) -> None:
     """The state of every feedstock the TARGETS need on the platform (default: the seed targets).
 
-    States, first match wins: done > in-pr > blocked > not-solvable > ready > awaiting-parents.
+    States, first match wins: done > configured > in-pr > blocked > not-solvable > ready >
+    awaiting-parents. Exit status: 0; with --strict, 1 when something is blocked or not-solvable or a
+    target does not install; 2 bad input.
     """
-    from rich.console import Console
+    from newarch.report.console import make_console
 
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     rep = _compute(
         targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
     )
     if fmt == "json":
         click.echo(json.dumps(rep.to_json(), indent=2))
-        return
-    print_status(rep, Console())
+    else:
+        print_status(rep, make_console(), verbose)
+    if strict and strict_failures(rep):
+        raise SystemExit(1)
 
 
-def print_status(rep: StatusReport, console: Console) -> None:
-    from rich.table import Table
+def strict_failures(rep: StatusReport) -> list[str]:
+    """What makes ``status --strict`` fail: blocked / not-solvable feedstocks and targets that do not install.
+    Work not started yet (ready, awaiting-parents) is not a failure."""
+    bad = [f"{s.name} {s.state}" for s in rep.feedstocks.values() if s.state in ("blocked", "not-solvable")]
+    bad += [f"{t} does not install" for t, o in rep.installability.items() if not o.solvable]
+    return bad
+
+
+def print_status(rep: StatusReport, console: Console, verbose: bool = False) -> None:
     from rich.text import Text
 
+    from newarch.report.console import add_row, table as make_table
     from newarch.status.states import STATES
 
     snap = rep.plan.snapshot
@@ -198,21 +218,21 @@ def print_status(rep: StatusReport, console: Console) -> None:
             )
         )
 
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    for col, kw in (
-        ("feedstock", {}),
-        ("state", {}),
+    cols: list[tuple[str, dict]] = [
+        ("feedstock", {"no_wrap": True, "overflow": "ellipsis", "min_width": 8, "max_width": 28}),
+        ("state", {"no_wrap": True}),
         ("wave", {"justify": "right"}),
         ("unblocks", {"justify": "right"}),
-        ("detail", {"overflow": "fold"}),
-    ):
-        table.add_column(col, **kw)
+    ]
+    if verbose:
+        cols += [("mode", {"no_wrap": True}), ("missing parents", {})]
+    cols.append(("detail", {"min_width": 20}))
+    table = make_table(cols)
     order = {s: i for i, s in enumerate(STATES)}
     todo = [s for s in rep.feedstocks.values() if s.state not in ("done", "configured")]
     for st in sorted(todo, key=lambda s: (order[s.state], s.wave, s.name)):
-        table.add_row(
-            Text(st.name), Text(st.state, style=STATE_STYLE[st.state]), str(st.wave), str(st.unblocks), Text(st.reason)
-        )
+        extra = [st.mode, ", ".join(st.missing_parents) or "-"] if verbose else []
+        add_row(table, st.name, Text(st.state, style=STATE_STYLE[st.state]), st.wave, st.unblocks, *extra, st.reason)
     if todo:
         console.print(table)
     done = sorted(
@@ -232,11 +252,10 @@ def print_status(rep: StatusReport, console: Console) -> None:
             )
         )
     if rep.installability:
-        t = Table(title="installability of the targets", title_justify="left", header_style="bold")
-        t.add_column("target")
-        t.add_column("result", overflow="fold")
+        console.print(Text("installability of the targets", style="bold"))
+        t = make_table(["target", "result"])
         for name, o in rep.installability.items():
-            t.add_row(Text(name), Text(o.summary(), style="green" if o.solvable else "red"))
+            add_row(t, name, Text(o.summary(), style="green" if o.solvable else "red"))
         console.print(t)
     if rep.next_actions:
         console.print(Text("next actions", style="bold"))
@@ -300,11 +319,10 @@ def report(
     out: Path,
 ) -> None:
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
-    from rich.console import Console
-
     from newarch.report import write_report
+    from newarch.report.console import make_console
 
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     providers = [_bot_status_provider(bot_status)] if bot_status else []
     rep = _compute(
         targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status

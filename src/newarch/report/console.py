@@ -7,6 +7,7 @@ Recipe-provided strings (selectors such as ``[linux]``, specs, reasons) must rea
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,3 +59,18 @@ def table(columns: Iterable[str | tuple[str, dict[str, Any]]], **kwargs: Any) ->
 def line(console: Console, *parts: Any) -> None:
     """Print plain text (no markup parsing) on one logical line."""
     console.print(Text("".join(str(p) for p in parts)), soft_wrap=False)
+
+
+def para(console: Console, text: str, hang: int = 4) -> None:
+    """Plain text wrapped to the console's width; continuation lines indented ``hang`` past the text's
+    own leading spaces, so a wrapped item still reads as one item at 80 columns."""
+    lead = len(text) - len(text.lstrip(" "))
+    wrapped = textwrap.fill(
+        text.strip(" "),
+        width=max(console.width, 20),
+        initial_indent=" " * lead,
+        subsequent_indent=" " * (lead + hang),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    console.print(Text(wrapped), soft_wrap=True)

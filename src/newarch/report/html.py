@@ -22,6 +22,7 @@ from markupsafe import Markup
 from newarch import __version__
 from newarch.store.snapshot import write_atomic
 from newarch.status.states import STATES, StatusReport
+from newarch.report.chains import StepLabeller, conda_forge_yml_url, feedstock_url
 from newarch.report.layout import COL_WIDTH, MARGIN_X, layout
 
 
@@ -78,6 +79,7 @@ def build_context(
     }
     lay = layout({n: s.wave for n, s in rep.feedstocks.items()}, {n: s.needs for n, s in rep.feedstocks.items()})
     rank = {s: i for i, s in enumerate(STATES)}
+    labeller = StepLabeller(plan)
     rows = []
     nodes_data = []
     for name, st in rep.feedstocks.items():
@@ -89,6 +91,9 @@ def build_context(
             ),
         )
         pr_url = safe_url(st.pr.url) if st.pr else ""
+        pf = plan.feedstocks.get(name)
+        branch = str(getattr(pf, "branch", "") or "main")  # a release-branch job reads that branch's file
+        links = {"repo": feedstock_url(name), "cfyml": conda_forge_yml_url(name, branch), "branch": branch}
         rows.append(
             {
                 "name": name,
@@ -103,6 +108,7 @@ def build_context(
                 "reason": st.reason,
                 "pr_url": pr_url,
                 "target": name in target_feedstocks,
+                "links": links,
                 "search": " ".join(
                     [
                         name,
@@ -124,6 +130,8 @@ def build_context(
                 "wave": st.wave,
                 "unblocks": st.unblocks,
                 "why": st.why,
+                "steps": [s.to_json() for s in labeller.steps(st.why)],
+                "links": links,
                 "needs": st.needs,
                 "missing": st.missing_parents,
                 "mode": st.mode,
@@ -150,6 +158,16 @@ def build_context(
     counts = [0] * lay.waves
     for box in lay.nodes.values():
         counts[box.wave] += 1
+    pruned = [
+        {
+            "name": p.name,
+            "code": p.code,
+            "reason": p.reason,
+            "repo": feedstock_url(p.name),
+            "search": f"{p.name} {p.code} {p.reason}".lower(),
+        }
+        for p in plan.pruned
+    ]
     totals = rep.totals()
     when = generated or datetime.datetime.now(datetime.UTC)
     return {
@@ -176,6 +194,8 @@ def build_context(
         "cycles": [c.members for c in plan.cycles],
         "unknown": plan.unknown,
         "notes": rep.notes,
+        "pruned": pruned,
+        "pruned_codes": sorted({p["code"] for p in pruned}),
         "problems": bool(plan.cycles or plan.unknown or rep.notes),
         "sections": list(sections),
         "version": __version__,

@@ -91,6 +91,13 @@
     scroller.scrollTop = Math.max(0, top);
   }
 
+  function link(text, href, cls) {
+    var a = el("a", text, cls);
+    if (/^https?:\/\//.test(href)) a.href = href;
+    a.rel = "noopener noreferrer";
+    return a;
+  }
+
   function showDetail(n, why) {
     while (detail.firstChild) detail.removeChild(detail.firstChild);
     detail.appendChild(el("h3", n.name));
@@ -110,8 +117,28 @@
       }
       dl.appendChild(dd);
     }
+    if (n.links) {
+      var links = el("p", null, "links");
+      links.appendChild(link("repository", n.links.repo, "repo"));
+      links.appendChild(document.createTextNode(" · "));
+      links.appendChild(link("conda-forge.yml (" + n.links.branch + ")", n.links.cfyml, "cfyml"));
+      detail.appendChild(links);
+    }
     item("state", n.reason);
-    item("why (target → … → this)", why.join(" → "));
+    dl.appendChild(el("dt", "why (target → … → this)"));
+    var wdd = el("dd");
+    wdd.appendChild(el("p", why.join(" → "), "chain-line"));
+    if (n.steps && n.steps.length) {
+      var ol = el("ol", null, "steps");
+      n.steps.forEach(function (s) {
+        var li = el("li");
+        li.appendChild(el("span", s.from + " needs " + s.to, "step"));
+        s.reasons.forEach(function (r) { li.appendChild(el("span", r, "reason")); });
+        ol.appendChild(li);
+      });
+      wdd.appendChild(ol);
+    }
+    dl.appendChild(wdd);
     item("wave", n.wave);
     item("unblocks", n.unblocks);
     item("build", n.mode);
@@ -179,6 +206,26 @@
     });
   });
   applyFilter();
+
+  // -- pruned table filter -----------------------------------------------------------------------
+  var pfilter = document.getElementById("pruned-filter");
+  if (pfilter) {
+    var pcode = document.getElementById("pruned-code");
+    var prows = Array.prototype.slice.call(document.getElementById("pruned").tBodies[0].rows);
+    var pshown = document.getElementById("pruned-shown");
+    var applyPruned = function () {
+      var q = pfilter.value.trim().toLowerCase(), c = pcode.value, count = 0;
+      prows.forEach(function (r) {
+        var ok = (!q || r.getAttribute("data-search").indexOf(q) !== -1) && (!c || r.getAttribute("data-code") === c);
+        r.hidden = !ok;
+        if (ok) count++;
+      });
+      pshown.textContent = count + " of " + prows.length + " shown";
+    };
+    pfilter.addEventListener("input", applyPruned);
+    pcode.addEventListener("change", applyPruned);
+    applyPruned();
+  }
 
   // -- table sort --------------------------------------------------------------------------------
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
