@@ -259,12 +259,13 @@ def verify(
     availability: Availability | None = None,
     minimal: bool = True,
     gateway: rattler.Gateway | None = None,
+    pythons: Sequence[str] = (),
 ) -> Verification:
     """Solve the targets (``roots``: (target, output name)) and the planned builds' environments."""
     channel = build_channel(snapshot, pair, builds, availability)
     subdirs = [pair.target, NOARCH, *EXECUTES.get(pair.target, ())]
     sources = channel.sources(subdirs)
-    pythons = python_variants(snapshot, pair, builds)
+    pythons = list(pythons) or python_variants(snapshot, pair, builds)
     counts = {sub: len(recs) for sub, recs in channel.records.items()}
     v = Verification(pair, pythons, counts, builds=len(builds))
     gw = gateway or rattler.Gateway()
@@ -373,13 +374,21 @@ def _minimality(
             continue
         for key in {o.build for rec in r.solution if (o := channel.origin_of(rec)) and o.kind == "planned"}:
             users.setdefault(key, []).append(i)
+    depends_by_name: dict[str, list[list[str]]] = {}
+    for recs in channel.records.values():
+        for rec in recs:
+            depends_by_name.setdefault(rec.name.normalized, []).append(list(rec.depends))
     blocked: dict[str, str] = {}  # package name -> a failing request that asks for it
     for r, req in zip(results, requests, strict=True):
         if r.solvable:
             continue
-        names = [s.split()[0] for s in req.specs] + [e.split()[0] for c in r.chains for e in c if e]
-        for n in names:
-            blocked.setdefault(n, " ".join(req.specs)[:80])
+        todo = [s.split()[0] for s in req.specs] + [e.split()[0] for c in r.chains for e in c if e]
+        while todo:  # what the failing environment asks for, transitively (through every record of a name)
+            n = todo.pop()
+            if n in blocked:
+                continue
+            blocked[n] = " ".join(req.specs)[:80]
+            todo += [d.split()[0] for rec in depends_by_name.get(n, ()) for d in rec]
     out: list[Unneeded] = []
     for b in builds:
         idxs = users.get(b.key, [])

@@ -1,0 +1,201 @@
+"""newarch verify: the plan's builds as py-rattler records, solved with the real solver."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from newarch.cli import main
+from newarch.model import Output, PlatformPair, Requirement
+from newarch.verify.channel import PlannedBuild, build_string, sibling_exact_pins
+from newarch.verify.checks import verify
+from newarch.verify.solve import parse_chains
+from snapbuilder import PAIR, SnapBuilder, out
+
+WIN64 = PlatformPair("win-64", "win-64")
+RISCV = PlatformPair("linux-riscv64", "linux-64")
+LINUX64 = PlatformPair("linux-64", "linux-64")
+
+
+def _python(version: str = "3.12.4", tag: str = "cp312") -> Output:
+    short = ".".join(version.split(".")[:2])
+    return Output(
+        "python",
+        version,
+        variant={"python": short},
+        requirements={"run": (Requirement.from_spec(f"python_abi {short}.* *_{tag}"),)},
+        run_exports={"weak": (f"python_abi {short}.* *_{tag}",), "noarch": ("python",)},
+    )
+
+
+def _abi(version: str, tag: str) -> Output:
+    return Output("python_abi", version, noarch="generic", variant={"python_abi_tag": tag})
+
+
+def _builds(snap, pair, *names, mode="cross", schema="v0"):
+    return [
+        PlannedBuild(
+            n, "main", [o for o in snap.feedstocks[n].renders[pair.key].outputs if not o.noarch], mode, 0, schema
+        )
+        for n in names
+    ]
+
+
+def test_a_plan_missing_a_run_dependency_is_caught():
+    b = SnapBuilder()
+    b.fs("app", out("app", run=["libfoo >=1"]))
+    b.fs("libfoo", out("libfoo"))
+    snap = b.snapshot()
+    ok = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "libfoo"))
+    assert [t.result.solvable for t in ok.targets] == [True]
+    assert {"app", "libfoo"} <= {r.name.normalized for r in ok.targets[0].result.solution}
+    bad = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app"))  # the plan forgot libfoo
+    t = bad.targets[0]
+    assert t.result.solvable is False
+    assert t.result.missing == ("libfoo >=1",)
+    assert t.result.chains[0][-1] == "libfoo >=1" and t.result.chains[0][0].startswith("app")
+    assert not bad.ok
+
+
+def test_a_build_string_pin_no_build_has_is_caught():
+    b = SnapBuilder()
+    b.fs("app", out("app", run=["foo 1.0 *_x86_64"]))
+    b.fs("foo", out("foo"))
+    snap = b.snapshot()
+    v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "foo"))
+    r = v.targets[0].result
+    assert r.solvable is False and r.missing == ("foo ==1.0 *_x86_64",)
+    # a recipe that promises that build string for itself (m2-conda-epoch's run_exports) satisfies it
+    b.fs("foo", out("foo", run_exports={"weak": ["foo 1.0 *_x86_64"]}))
+    snap = b.snapshot()
+    v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "foo"))
+    assert v.targets[0].result.solvable is True
+    assert "foo 1.0 0_x86_64" in v.targets[0].to_json()["solution"]
+
+
+def test_noarch_python_too_new_for_the_consumers_python():
+    b = SnapBuilder()
+    b.fs("python", _python("3.12.4", "cp312"))
+    b.fs("python_abi", _abi("3.12", "cp312"), _abi("3.14", "cp314"))
+    b.fs("tool", out("tool", noarch="python", host=["python"], run=["python >=3.14"]))
+    snap = b.snapshot()
+    builds = _builds(snap, PAIR, "python")
+    v = verify(snap, PAIR, [("tool", "tool")], builds, pythons=["3.12.* *_cp312"], minimal=False)
+    r = v.targets[0].result
+    assert v.targets[0].python == "3.12.* *_cp312"
+    assert r.solvable is False
+    assert any(c[-1].startswith("python") for c in r.chains)
+    # the same noarch build installs with python 3.14 once that is built
+    b.fs("python", _python("3.14.2", "cp314"))
+    snap = b.snapshot()
+    v = verify(snap, PAIR, [("tool", "tool")], _builds(snap, PAIR, "python"), pythons=["3.14.* *_cp314"])
+    assert v.targets[0].result.solvable is True
+    names = set(v.targets[0].to_json()["solution"])
+    assert "python_abi 3.14 0_cp314" in names
+
+
+def _native_snapshot(pair: PlatformPair, build: PlatformPair):
+    b = SnapBuilder(pair)
+    b.fs("ext", out("ext", build=["make"], host=["zlib"]))
+    b.fs("zlib", out("zlib"))
+    b.fs("make", out("make"))
+    # conda-build exists for the build platform (conda-forge ships it there), nowhere else
+    b.fs("conda-build", out("conda-build"), pair=build)
+    return b.snapshot()
+
+
+def test_an_emulated_build_tool_serves_native_builds_on_win_arm64_only():
+    snap = _native_snapshot(PAIR, WIN64)
+    builds = _builds(snap, PAIR, "ext", mode="native") + _builds(snap, PAIR, "zlib", "make")
+    v = verify(snap, PAIR, [("ext", "ext")], builds, minimal=False)
+    assert [(b.build, b.ok) for b in v.builders] == [("ext", True)]
+    assert "win-64" in v.builders[0].how and "emulated" in v.builders[0].how
+    assert [(e.env, e.result.solvable) for e in v.envs if e.build == "ext"] == [("host", True), ("build", True)]
+
+    snap = _native_snapshot(RISCV, LINUX64)
+    builds = _builds(snap, RISCV, "ext", mode="native") + _builds(snap, RISCV, "zlib", "make")
+    v = verify(snap, RISCV, [("ext", "ext")], builds, minimal=False)
+    assert [(b.build, b.ok) for b in v.builders] == [("ext", False)]
+    assert "no conda-build installable on linux-riscv64" in v.builders[0].how
+    assert not v.ok
+
+
+def test_native_build_env_needs_the_recipes_build_deps_on_the_target():
+    snap = _native_snapshot(PAIR, WIN64)
+    builds = _builds(snap, PAIR, "ext", mode="native") + _builds(snap, PAIR, "zlib")  # make not planned
+    v = verify(snap, PAIR, [("ext", "ext")], builds, minimal=False)
+    env = next(e for e in v.envs if e.env == "build")
+    assert env.result.solvable is False and env.result.missing == ("make *",)
+
+
+def test_minimality_flags_a_build_no_solve_needs():
+    b = SnapBuilder()
+    b.fs("app", out("app", host=["zlib"], run=["libfoo"]))
+    b.fs("libfoo", out("libfoo"))
+    b.fs("zlib", out("zlib", run_exports={"weak": ["zlib >=1"]}))
+    b.fs("spare", out("spare"))
+    snap = b.snapshot()
+    builds = _builds(snap, PAIR, "app", "libfoo", "zlib", "spare")
+    builds[-1].kept_because = "app (app build: spare)"
+    v = verify(snap, PAIR, [("app", "app")], builds)
+    assert v.ok
+    assert [u.build for u in v.unneeded] == ["spare"]
+    assert v.unneeded[0].kept_because == "app (app build: spare)"
+    # zlib is a run dep through its run_exports: the app record carries it
+    assert "zlib >=1" in v.to_json()["targets"][0]["solution"] or any(
+        s.startswith("zlib ") for s in v.to_json()["targets"][0]["solution"]
+    )
+    assert v.figures()["not_needed"] == 1
+
+
+def test_build_strings_follow_the_recipes():
+    py = _python("3.14.2", "cp314")
+    assert build_string(py, {}).endswith("_0_cp314")
+    assert build_string(_abi("3.14", "cp314"), {}) == "0_cp314"
+    ext = Output("ext", "1.0", variant={"python": "3.14.* *_cp314"})
+    assert build_string(ext, {}).startswith("py314h")
+    lib = Output("libmamba", "2.6.1")
+    user = Output("libmambapy", "2.6.1", requirements={"host": (Requirement.from_spec("libmamba ==2.6.1 h8bc80fe_0"),)})
+    assert build_string(lib, sibling_exact_pins([lib, user])) == "h8bc80fe_0"
+
+
+def test_chains_from_a_solver_message():
+    msg = """Cannot solve the request because of: conda * cannot be installed because there are no viable options:
+└─ conda 25.1 would require
+   └─ python >=3.14,<3.15.0a0, which cannot be installed because there are no viable options:
+      └─ python 3.14.6 would require
+         └─ libffi 3.5.*, for which no candidates were found."""
+    assert parse_chains(msg) == [("conda *", "conda 25.1", "python >=3.14,<3.15.0a0", "python 3.14.6", "libffi 3.5.*")]
+
+
+def test_cli_json_and_strict(tmp_path):
+    b = SnapBuilder()
+    b.fs("app", out("app", run=["libfoo >=1"]))
+    path = tmp_path / "snap.json.xz"
+    b.snapshot().save(path)
+    runner = CliRunner()
+    r = runner.invoke(main, ["verify", "app", "--snapshot", str(path), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["targets"][0]["solvable"] is False and doc["targets"][0]["missing"] == ["libfoo >=1"]
+    assert runner.invoke(main, ["verify", "app", "--snapshot", str(path), "--strict"]).exit_code == 1
+    assert runner.invoke(main, ["verify", "nope", "--snapshot", str(path)]).exit_code == 2
+
+
+def test_seed_plan_on_the_bundled_snapshot():
+    from newarch.commands.options import SEED_TARGETS
+    from newarch.commands.verify_cmd import run_verify, summary_line
+    from newarch.store import snapshot
+
+    snap = snapshot.load()
+    plan, v = run_verify(snap, list(SEED_TARGETS), "win-arm64", "win-64")
+    print(summary_line(v))
+    assert v.pythons == ["3.14.* *_cp314"]
+    assert {(t.target, t.python) for t in v.targets} == {(t, "3.14.* *_cp314") for t, _ in plan.roots}
+    planned = {b for b in plan.feedstocks}
+    assert {e.build for e in v.envs} <= planned
+    assert {b.build for b in v.builders} == {f.name for f in plan.feedstocks.values() if f.mode == "native"}
+    assert v.unneeded is not None and {u.build for u in v.unneeded} <= planned
+    for t in v.targets:
+        assert t.result.solvable or t.result.failing
