@@ -181,6 +181,13 @@ def _mermaid(plan) -> str:
 @click.argument("targets", nargs=-1)
 @_plan_options
 @format_option("table", "json", "dot", "mermaid")
+@click.option(
+    "--verify",
+    "do_verify",
+    is_flag=True,
+    help="Also solve the targets and every planned build against the channel the plan would create "
+    "(adds a 'verified' block to JSON; see newarch verify).",
+)
 def plan_command(
     targets: tuple[str, ...],
     snapshot_path: Path | None,
@@ -191,10 +198,15 @@ def plan_command(
     available: tuple[str, ...],
     ignore: tuple[str, ...],
     fmt: str,
+    do_verify: bool = False,
 ) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
-    _, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    verified = _verify_plan(snap, plan, available) if do_verify else None
     if fmt == "json":
+        if verified is not None:
+            click.echo(json.dumps({**plan.to_json(), "verified": verified.to_json()}, indent=2))
+            return
         click.echo(plan.dumps())
     elif fmt == "dot":
         click.echo(_dot(plan))
@@ -202,6 +214,20 @@ def plan_command(
         click.echo(_mermaid(plan))
     else:
         _print_table(plan)
+        if verified is not None:
+            from newarch.commands.verify_cmd import print_plan_verification
+
+            print_plan_verification(verified)
+
+
+def _verify_plan(snap, plan, available: tuple[str, ...]):
+    """The plan checked with the solver (newarch.verify)."""
+    from newarch.sources.availability import Availability, load_availability
+    from newarch.verify.channel import planned_builds
+    from newarch.verify.checks import verify
+
+    avail = load_availability(list(available), plan.pair.target, plan.pair.build) if available else Availability()
+    return verify(snap, plan.pair, plan.roots, planned_builds(plan), avail)
 
 
 # -- why / why-not ------------------------------------------------------------------------------

@@ -59,7 +59,6 @@ def print_verification(v: Any) -> None:
     from rich.table import Table
 
     console = Console(width=max(Console().width, 120))
-    f = v.figures()
     recs = ", ".join(f"{k} {n}" for k, n in sorted(v.records.items()))
     console.print(
         f"[bold]Verify[/bold] {v.pair}: virtual channel of {recs} records; "
@@ -89,6 +88,40 @@ def print_verification(v: Any) -> None:
         for u in v.unneeded:
             kept = f" — kept by the graph walk for: {escape(u.kept_because)}" if u.kept_because else ""
             console.print(f"  {escape(u.build)}: {escape(u.reason)}{kept}")
+    console.print(summary_line(v))
+
+
+def print_plan_verification(v: Any) -> None:
+    """The plan table's companion: one row per planned build with what the solver says about it."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    unneeded = {u.build: u for u in v.unneeded or ()}
+    builders = {b.build: b for b in v.builders}
+    t = Table(show_header=True, header_style="bold", title="verified (solver)")
+    for col in ("feedstock", "host", "build", "needed"):
+        t.add_column(col, overflow="fold")
+    rows: dict[str, list[Any]] = {}
+    for e in v.envs:
+        rows.setdefault(e.build, []).append(e)
+    for key in dict.fromkeys([*rows, *builders, *unneeded]):
+        envs = rows.get(key, [])
+
+        def cell(kind: str, envs: list[Any] = envs) -> str:
+            mine = [e for e in envs if e.env == kind]
+            if not mine:
+                return "-"
+            bad = [e for e in mine if not e.result.solvable]
+            if not bad:
+                return f"[green]ok[/green] ({len(mine)})"
+            return f"[red]{len(bad)}/{len(mine)} fail[/red]: " + escape(", ".join(bad[0].result.failing))
+
+        b = builders.get(key)
+        build = cell("build") + ("" if b is None or b.ok else f"; [red]builder[/red]: {escape(b.how)}")
+        t.add_row(escape(key), cell("host"), build, "[yellow]not needed[/yellow]" if key in unneeded else "yes")
+    console.print(t)
     console.print(summary_line(v))
 
 
