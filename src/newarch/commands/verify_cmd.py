@@ -68,7 +68,7 @@ def print_verification(v: Any) -> None:
     for col in ("target", "python", "result"):
         t.add_column(col, overflow="fold")
     for c in v.targets:
-        t.add_row(escape(c.target), escape(c.python or "-"), _result_text(c.result, escape))
+        t.add_row(escape(c.target), escape(c.python or "-"), _result_text(c.result, escape, c.why))
     console.print(t)
     bad = [e for e in v.envs if not e.result.solvable]
     if bad:
@@ -77,9 +77,18 @@ def print_verification(v: Any) -> None:
             t.add_column(col, overflow="fold")
         for e in bad:
             t.add_row(
-                escape(e.build), escape(e.output), escape(e.variant or "-"), e.env, _result_text(e.result, escape)
+                escape(e.build),
+                escape(e.output),
+                escape(e.variant or "-"),
+                e.env,
+                _result_text(e.result, escape, e.why),
             )
         console.print(t)
+    failing = v.failing_specs()
+    if failing:
+        console.print("[bold]failing specs[/bold] (how many installs / environments each one fails):")
+        for spec, n, why in failing:
+            console.print(f"  {n:3d}  {escape(spec)}" + (f" — {escape(why)}" if why else ""))
     for b in v.builders:
         if not b.ok:
             console.print(f"[red]builder[/red] {escape(b.build)}: {escape(b.how)}")
@@ -134,7 +143,13 @@ def summary_line(v: Any) -> str:
         "what needs them does not solve)"
     )
     return (
-        f"{f['targets_solvable']}/{f['targets']} target installs solvable; "
+        f"{f['targets_solvable']}/{f['targets']} target installs solvable"
+        + (
+            f" (all together: {'solvable' if all(f['together_solvable']) else 'NOT solvable'})"
+            if f["together_solvable"]
+            else ""
+        )
+        + "; "
         f"{f['builds_host_solvable']}/{f['builds']} planned builds have every host env solvable "
         f"({f['host_envs_solvable']}/{f['host_envs']} host envs); "
         f"{f['build_envs_solvable']}/{f['build_envs']} native build envs solvable; "
@@ -142,7 +157,7 @@ def summary_line(v: Any) -> str:
     )
 
 
-def _result_text(r: Any, escape: Any) -> str:
+def _result_text(r: Any, escape: Any, why: dict[str, str] | None = None) -> str:
     if r.solvable:
         return f"[green]solvable[/green] ({len(r.solution)} packages)"
     lines = []
@@ -150,7 +165,10 @@ def _result_text(r: Any, escape: Any) -> str:
         lines.append(escape(" -> ".join(chain)))
     more = f" (+{len(r.chains) - 3} more)" if len(r.chains) > 3 else ""
     head = "missing" if r.missing else "conflict"
-    return f"[red]{head}[/red] " + "; ".join(lines) + more
+    text = f"[red]{head}[/red] " + "; ".join(lines) + more
+    for spec, reason in list((why or {}).items())[:2]:
+        text += f"\n  [dim]{escape(spec)}: {escape(reason)}[/dim]"
+    return text
 
 
 @click.command("verify")

@@ -85,6 +85,11 @@ def _kept_because(plan: Any, name: str, limit: int = 3) -> str:
     targets = [t for t, o in plan.roots if o in pf.outputs]
     if targets:
         parts.append("target " + ", ".join(dict.fromkeys(targets)))
+    mine = set(pf.outputs)
+    for node in plan.noarch.values():
+        hit = [d for d in node.deps if d in mine]
+        if hit:
+            parts.append(f"noarch {node.name} (run: {', '.join(hit)})")
     for other in plan.feedstocks.values():
         edges = other.need_edges.get(name) if other.name != name else None
         if edges:
@@ -156,6 +161,18 @@ class VirtualChannel:
         if self._names is None:
             self._names = {sub: sorted({r.name.normalized for r in recs}) for sub, recs in self.records.items()}
         return self._names.get(str(platform), [])
+
+    def matches_any(self, spec: str, subdir: str) -> bool:
+        """Whether some record of ``subdir`` or noarch satisfies ``spec`` on its own."""
+        try:
+            ms = rattler.MatchSpec(spec)
+        except Exception:
+            return False
+        name = dep_name(spec)
+        if name.startswith("__"):
+            return True
+        idx = self._index()
+        return any(ms.matches(r) for sub in (subdir, NOARCH) for r in idx.get((sub, name), ()))
 
     def names_on(self, subdir: str) -> set[str]:
         """Names installable on ``subdir`` from this channel's own records (its subdir + noarch)."""

@@ -19,7 +19,7 @@ Each answer is solvable or the failing specs with the chain that led to them (so
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import rattler
@@ -39,8 +39,10 @@ from newarch.verify.channel import (
     pin_run_as_build,
     sibling_exact_pins,
 )
+from newarch.verify.explain import explain_spec
 from newarch.verify.solve import Request, Result, solve_many
 
+ALL_TARGETS = "(all together)"
 BUILDER_TOOL = {"v0": "conda-build", "v1": "rattler-build"}
 
 
@@ -50,9 +52,13 @@ class TargetCheck:
     output: str
     python: str  # the python variant ("" when the platform has none)
     result: Result
+    why: dict[str, str] = field(default_factory=dict)  # failing spec -> explanation
 
     def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "output": self.output, "python": self.python, **self.result.to_dict()}
+        d = {"target": self.target, "output": self.output, "python": self.python, **self.result.to_dict()}
+        if self.why:
+            d["why"] = dict(self.why)
+        return d
 
 
 @dataclass(slots=True)
@@ -62,9 +68,13 @@ class EnvCheck:
     variant: str  # short variant label ("python 3.14.* *_cp314, openssl 3.5")
     env: str  # "host" | "build"
     result: Result
+    why: dict[str, str] = field(default_factory=dict)  # failing spec -> explanation
 
     def to_json(self) -> dict[str, Any]:
-        return {"build": self.build, "output": self.output, "variant": self.variant, "env": self.env}
+        d = {"build": self.build, "output": self.output, "variant": self.variant, "env": self.env}
+        if self.why:
+            d["why"] = dict(self.why)
+        return d
 
 
 @dataclass(slots=True)
@@ -113,8 +123,9 @@ class Verification:
         host = [e for e in self.envs if e.env == "host"]
         bad_builds = {e.build for e in host if not e.result.solvable}
         return {
-            "targets": len(self.targets),
-            "targets_solvable": sum(1 for t in self.targets if t.result.solvable),
+            "targets": sum(1 for t in self.targets if t.target != ALL_TARGETS),
+            "targets_solvable": sum(1 for t in self.targets if t.target != ALL_TARGETS and t.result.solvable),
+            "together_solvable": [t.result.solvable for t in self.targets if t.target == ALL_TARGETS],
             "builds": self.builds,
             "builds_host_solvable": self.builds - len(bad_builds),
             "host_envs": len(host),
@@ -128,8 +139,19 @@ class Verification:
             "solves": self.solves,
         }
 
+    def failing_specs(self) -> list[tuple[str, int, str]]:
+        """(spec, how many target installs / environments it fails, why), most frequent first."""
+        count: dict[str, int] = {}
+        why: dict[str, str] = {}
+        for c in [*self.targets, *self.envs]:
+            for spec in c.result.failing:
+                count[spec] = count.get(spec, 0) + 1
+                why.setdefault(spec, c.why.get(spec, ""))
+        return sorted(((s, n, why[s]) for s, n in count.items()), key=lambda x: (-x[1], x[0]))
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "failing_specs": [{"spec": s, "count": n, "why": w} for s, n, w in self.failing_specs()],
             "platform": self.pair.target,
             "build_platform": self.pair.build,
             "ok": self.ok,
@@ -275,6 +297,12 @@ def verify(
         for t, out in roots
         for py in (pythons or [""])
     ]
+    together = tuple(dict.fromkeys(out for _, out in roots))
+    if len(together) > 1:  # ``conda create conda mamba ...``: one environment with every target
+        t_reqs += [
+            (ALL_TARGETS, " ".join(together), py, Request(together, pair.target, (f"python {py}",) if py else ()))
+            for py in (pythons or [""])
+        ]
     e_reqs: list[tuple[PlannedBuild, Output, str, Request]] = []
     for b in builds:
         for o in b.outputs:
@@ -289,13 +317,45 @@ def verify(
     results = solve_many(sources, requests, gw)
     v.solves = len(requests)
     for (t, out, py, _), res in zip(t_reqs, results[: len(t_reqs)], strict=True):
-        v.targets.append(TargetCheck(t, out, py, res))
+        res = _all_missing(channel, res)
+        v.targets.append(TargetCheck(t, out, py, res, _why(channel, snapshot, pair, res)))
     for (b, o, env, _), res in zip(e_reqs, results[len(t_reqs) :], strict=True):
-        v.envs.append(EnvCheck(b.key, o.name, _label(o), env, res))
+        res = _all_missing(channel, res)
+        v.envs.append(EnvCheck(b.key, o.name, _label(o), env, res, _why(channel, snapshot, pair, res)))
     v.builders = _builders(channel, pair, builds, sources, gw, v, availability)
     if minimal:
         v.unneeded = _minimality(channel, builds, results, requests, subdirs, gw, v)
     return v
+
+
+def _why(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, r: Result) -> dict[str, str]:
+    if r.solvable:
+        return {}
+    out = {s: explain_spec(channel, snapshot, pair, r.request.subdir, s) for s in r.missing}
+    for s in r.conflicts:
+        chain = next((c for c in r.chains if c and c[-1] == s), ())
+        out[s] = "conflicts with what else the environment needs" + (
+            f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
+        )
+    return out
+
+
+def _all_missing(channel: VirtualChannel, r: Result) -> Result:
+    """The solver names the first dead end; add every other requested spec no record matches at all
+    (e.g. both ``openssl 3.5.*`` and ``libffi 3.5.*`` for python's host env)."""
+    if r.solvable:
+        return r
+    missing = [_bare(s) for s in r.missing]
+    if not (channel.sparse or channel.channels):
+        missing += [s for s in r.request.specs if not channel.matches_any(s, r.request.subdir)]
+    missing = list(dict.fromkeys(_bare(s) for s in missing))
+    chains = tuple(tuple(c[:-1]) + (_bare(c[-1]),) if c else c for c in r.chains)
+    return replace(r, missing=tuple(missing), chains=chains)
+
+
+def _bare(spec: str) -> str:
+    """``vswhere *`` (how the solver prints a bare name) -> ``vswhere``."""
+    return spec[:-2] if spec.endswith(" *") and len(spec.split()) == 2 else spec
 
 
 def _builders(

@@ -1,0 +1,63 @@
+"""Why a spec fails: what the virtual channel and the snapshot have for its name.
+
+The solver says *which* spec fails; this says *why* in the plan's terms, so a failure can be told
+apart as a gap of the recipes (a pin no build satisfies), of the plan (a producer it does not build)
+or of the offline data (a feedstock outside the snapshot, an older noarch build only the real
+channel has).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rattler
+
+from newarch.model import PlatformPair, dep_name
+from newarch.verify.channel import NOARCH, VirtualChannel
+
+
+def _records(channel: VirtualChannel, subdir: str, name: str) -> list[rattler.RepoDataRecord]:
+    idx = channel._index()
+    return [*idx.get((subdir, name), []), *idx.get((NOARCH, name), [])]
+
+
+def explain_spec(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: str, spec: str) -> str:
+    """One sentence on why ``spec`` finds no (compatible) build on ``subdir``."""
+    name = dep_name(spec)
+    if name.startswith("__"):
+        return f"virtual package {name}: a {subdir} machine does not offer it"
+    recs = _records(channel, subdir, name)
+    if recs:
+        kinds: dict[str, list[str]] = {}
+        for r in recs:
+            o = channel.origin_of(r)
+            where = f"{o.kind} from {o.feedstock}" if o and o.feedstock else (o.kind if o else "available")
+            kinds.setdefault(f"{r.version}", []).append(where)
+        have = "; ".join(f"{v} ({', '.join(sorted(set(w)))})" for v, w in sorted(kinds.items()))
+        text = f"the channel has {name} {have} only"
+        if all((o := channel.origin_of(r)) is not None and o.kind == "noarch" for r in recs):
+            text += (
+                "; older noarch builds may exist on the real channel (the snapshot knows one version of each "
+                "recipe): check with --available"
+            )
+        return text
+    producers = list(snapshot.producers(name))
+    if producers:
+        skipped = []
+        for f in producers:
+            render = snapshot.feedstocks[f].renders.get(pair.key)
+            if render is not None and any(o.name == name and o.skip for o in render.outputs):
+                skipped.append(f)
+        if skipped:
+            return f"{name} is skipped for {pair.target} by {', '.join(skipped)}"
+        return f"{name} comes from {', '.join(producers)}, which the plan does not build for {subdir}"
+    index = sorted(snapshot.output_index.get(name, ()))
+    inside = [f for f in index if f in snapshot.feedstocks]
+    if inside:
+        return (
+            f"{name} comes from {', '.join(inside)} (channel index), whose recipe in the snapshot renders no "
+            f"output {name}"
+        )
+    if index:
+        return f"{name} comes from {', '.join(index)}, which is not in the snapshot"
+    return f"nothing in the snapshot produces {name}"
