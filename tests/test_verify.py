@@ -202,3 +202,28 @@ def test_seed_plan_on_the_bundled_snapshot():
     assert v.unneeded is not None and {u.build for u in v.unneeded} <= planned
     for c in [*v.targets, *v.envs]:  # every failure names its spec and says why
         assert c.result.solvable or (c.result.failing and all(c.why.get(s) for s in c.result.failing))
+
+
+def test_plan_verify_json_and_report_section(tmp_path):
+    b = SnapBuilder()
+    b.fs("app", out("app", run=["libfoo <2"]))
+    b.fs("libfoo", out("libfoo"))  # version 1.0 satisfies <2
+    b.fs("other", out("other", run=["libbar >=9"]))
+    b.fs("libbar", out("libbar"))  # version 1.0: too old for >=9
+    path = tmp_path / "snap.json.xz"
+    b.snapshot().save(path)
+    runner = CliRunner()
+    r = runner.invoke(main, ["plan", "app", "other", "--snapshot", str(path), "--format", "json", "--verify"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["schema"] == "newarch.plan/1" and doc["feedstocks"]
+    ver = doc["verified"]
+    by_target = {t["target"]: t for t in ver["targets"]}
+    assert by_target["app"]["solvable"] is True
+    assert by_target["other"]["missing"] == ["libbar >=9"]
+    assert "libbar 1.0" in by_target["other"]["why"]["libbar >=9"]
+    out_dir = tmp_path / "site"
+    r = runner.invoke(main, ["report", "app", "other", "--snapshot", str(path), "--out", str(out_dir), "--verify"])
+    assert r.exit_code == 0, r.output
+    html = (out_dir / "index.html").read_text()
+    assert 'id="verified"' in html and "libbar &gt;=9" in html and "libbar >=9" not in html
