@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from newarch.cli import main
@@ -227,3 +229,27 @@ def test_plan_verify_json_and_report_section(tmp_path):
     assert r.exit_code == 0, r.output
     html = (out_dir / "index.html").read_text()
     assert 'id="verified"' in html and "libbar &gt;=9" in html and "libbar >=9" not in html
+
+
+@pytest.mark.parametrize("as_url", [False, True])
+def test_available_repodata_joins_the_channel(tmp_path, as_url):
+    """--available repodata (a channel folder read with SparseRepoData, or a URL through a Gateway) is
+    solved together with the planned builds: the planned app needs python, which only the repodata has."""
+    import rattler
+
+    from newarch.sources.availability import load_availability
+
+    channel = Path(__file__).parent / "data" / "repodata"
+    source = channel.resolve().as_uri() if as_url else str(channel)
+    gateway = rattler.Gateway(cache_dir=tmp_path / "cache")
+    avail = load_availability([source], "win-arm64", "win-64", gateway=gateway)
+    b = SnapBuilder()
+    b.fs("app", out("app", host=["python"], run=["python >=3.13"]))
+    snap = b.snapshot()
+    v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app"), avail, gateway=gateway, pythons=["3.13.*"])
+    sol = v.targets[0].to_json()
+    assert sol["solvable"] is True, sol
+    assert any(s.startswith("python 3.13.5 ") for s in sol["solution"])
+    assert [e.result.solvable for e in v.envs] == [True]
+    v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app"), avail, gateway=gateway, pythons=["3.14.*"])
+    assert v.targets[0].result.solvable is False

@@ -194,37 +194,20 @@ def solve_targets(
 # -- batches of solves over in-memory records (newarch verify) ----------------------------------
 
 # The virtual packages conda-forge's CI machines offer, per subdir: (name, version, build string).
-# ``__archspec`` is the machine's microarchitecture as conda reports it; glibc/macOS versions are
-# the floors conda-forge builds for (c_stdlib_version / MACOSX_DEPLOYMENT_TARGET defaults).
+# Linux: the alma9 images (glibc 2.34) conda-forge's CI uses by default; macOS: the hosted runners
+# (macOS 13 on x86_64, 14 on arm64); Windows: __win only (its version is not used by recipes).
+# ``__archspec`` is the machine's architecture family as conda reports it (build string). conda-forge
+# has no native linux-riscv64 runners: its values are those of the same alma9-based images.
+_LINUX_CI = (("__unix", "0", "0"), ("__linux", "5.14", "0"), ("__glibc", "2.34", "0"))
 CI_VIRTUAL: dict[str, tuple[tuple[str, str, str], ...]] = {
     "win-64": (("__win", "0", "0"), ("__archspec", "1", "x86_64")),
     "win-arm64": (("__win", "0", "0"), ("__archspec", "1", "arm64")),
-    "linux-64": (
-        ("__unix", "0", "0"),
-        ("__linux", "5.10", "0"),
-        ("__glibc", "2.17", "0"),
-        ("__archspec", "1", "x86_64"),
-    ),
-    "linux-aarch64": (
-        ("__unix", "0", "0"),
-        ("__linux", "5.10", "0"),
-        ("__glibc", "2.17", "0"),
-        ("__archspec", "1", "aarch64"),
-    ),
-    "linux-ppc64le": (
-        ("__unix", "0", "0"),
-        ("__linux", "5.10", "0"),
-        ("__glibc", "2.17", "0"),
-        ("__archspec", "1", "ppc64le"),
-    ),
-    "linux-riscv64": (
-        ("__unix", "0", "0"),
-        ("__linux", "6.6", "0"),
-        ("__glibc", "2.36", "0"),
-        ("__archspec", "1", "riscv64"),
-    ),
-    "osx-64": (("__unix", "0", "0"), ("__osx", "10.13", "0"), ("__archspec", "1", "x86_64")),
-    "osx-arm64": (("__unix", "0", "0"), ("__osx", "11.0", "0"), ("__archspec", "1", "m1")),
+    "linux-64": (*_LINUX_CI, ("__archspec", "1", "x86_64")),
+    "linux-aarch64": (*_LINUX_CI, ("__archspec", "1", "aarch64")),
+    "linux-ppc64le": (*_LINUX_CI, ("__archspec", "1", "ppc64le")),
+    "linux-riscv64": (*_LINUX_CI, ("__archspec", "1", "riscv64")),
+    "osx-64": (("__unix", "0", "0"), ("__osx", "13.0", "0"), ("__archspec", "1", "x86_64")),
+    "osx-arm64": (("__unix", "0", "0"), ("__osx", "14.0", "0"), ("__archspec", "1", "m1")),
 }
 
 
