@@ -347,9 +347,14 @@ _SPEC_CACHE: dict[str, str | None] = {}
 _MS_CACHE: dict[str, rattler.MatchSpec | None] = {}
 
 
+_REC_CACHE: dict[tuple[int, int], tuple[Output, Any, rattler.PackageRecord]] = {}
+
+
 def _matches(spec: str, o: Output, pins: dict[str, list[str]] | None = None) -> bool:
-    """Whether the package output ``o`` would be satisfies ``spec`` (so its run_exports apply):
+    """Whether the package output ``o`` would satisfy ``spec`` (so its run_exports apply):
     e.g. ``python 3.14.* *_cp314`` picks the GIL python, not the free-threading one."""
+    if len(spec.split()) < 2:
+        return True  # a bare name matches every build of it
     ms = _MS_CACHE.get(spec, False)
     if ms is False:
         try:
@@ -359,10 +364,16 @@ def _matches(spec: str, o: Output, pins: dict[str, list[str]] | None = None) -> 
         _MS_CACHE[spec] = ms
     if ms is None:
         return False
-    rec = rattler.PackageRecord(
-        o.name, o.version or "0", rattler.BuildString(build_string(o, pins or {})), o.build_number, "noarch"
-    )
-    return bool(ms.matches(rec))
+    key = (id(o), id(pins))
+    hit = _REC_CACHE.get(key)
+    if hit is None or hit[0] is not o or hit[1] is not pins:
+        rec = rattler.PackageRecord(
+            o.name, o.version or "0", rattler.BuildString(build_string(o, pins or {})), o.build_number, "noarch"
+        )
+        if len(_REC_CACHE) > 200_000:
+            _REC_CACHE.clear()
+        hit = _REC_CACHE[key] = (o, pins, rec)
+    return bool(ms.matches(hit[2]))
 
 
 def normalize_spec(spec: str) -> str | None:

@@ -40,7 +40,7 @@ from newarch.verify.channel import (
     sibling_exact_pins,
 )
 from newarch.verify.explain import explain_spec
-from newarch.verify.solve import Request, Result, solve_many
+from newarch.verify.solve import Request, Result, solve_each, solve_many
 
 ALL_TARGETS = "(all together)"
 BUILDER_TOOL = {"v0": "conda-build", "v1": "rattler-build"}
@@ -108,6 +108,7 @@ class Verification:
     envs: list[EnvCheck] = field(default_factory=list)
     builders: list[BuilderCheck] = field(default_factory=list)
     unneeded: list[Unneeded] | None = None  # None: minimality not checked
+    needed: dict[str, str] = field(default_factory=dict)  # build -> the solve that breaks without it
     builds: int = 0
     solves: int = 0
 
@@ -162,6 +163,7 @@ class Verification:
             "envs": [{**e.to_json(), **e.result.to_dict()} for e in self.envs],
             "builders": [b.to_json() for b in self.builders],
             "not_needed": None if self.unneeded is None else [u.to_json() for u in self.unneeded],
+            "needed": dict(self.needed),
         }
 
 
@@ -449,7 +451,8 @@ def _minimality(
                 continue
             blocked[n] = " ".join(req.specs)[:80]
             todo += [d.split()[0] for rec in depends_by_name.get(n, ()) for d in rec]
-    out: list[Unneeded] = []
+    out: dict[str, Unneeded] = {}
+    pending: dict[str, tuple[PlannedBuild, VirtualChannel, list[int]]] = {}
     for b in builds:
         idxs = users.get(b.key, [])
         if not idxs:
@@ -459,24 +462,45 @@ def _minimality(
                 if hit
                 else "no solved environment uses any of its packages"
             )
-            out.append(Unneeded(b.key, reason, b.kept_because, blocked=bool(hit)))
+            out[b.key] = Unneeded(b.key, reason, b.kept_because, blocked=bool(hit))
             continue
-        reduced = channel.without(b.key)
-        again = solve_many(reduced.sources(subdirs), [requests[i] for i in idxs], gw)
-        v.solves += len(idxs)
-        if all(r.solvable for r in again):
-            alt = sorted(
-                {
-                    f"{rec.name.normalized} {rec.version} ({o.kind} {o.feedstock})"
-                    for r in again
-                    for rec in r.solution
-                    if (o := reduced.origin_of(rec))
-                    and o.kind != "planned"
-                    and rec.name.normalized in {x.name for x in b.outputs}
-                }
-            )
-            how = f"; the solver takes {', '.join(alt)} instead" if alt else ""
-            out.append(
-                Unneeded(b.key, f"the {len(idxs)} solve(s) using it still succeed without it{how}", b.kept_because)
-            )
-    return out
+        # asked for by name first: those break first, and one broken solve is enough
+        mine = {x.name for x in b.outputs}
+        idxs = sorted(idxs, key=lambda i: (not any(x.split()[0] in mine for x in requests[i].specs), i))
+        pending[b.key] = (b, channel.without(b.key), idxs)
+    # rounds: each undecided build re-solves its next user; a build is needed at its first failure
+    per_build: dict[str, list[Result]] = {}
+    reduced_of: dict[str, VirtualChannel] = {}
+    while pending:
+        keys = list(pending)
+        jobs = [(pending[k][1].sources(subdirs), requests[pending[k][2][0]]) for k in keys]
+        results_round = solve_each(jobs, gw)
+        v.solves += len(jobs)
+        for k, r in zip(keys, results_round, strict=True):
+            b, reduced, idxs = pending[k]
+            per_build.setdefault(k, []).append(r)
+            reduced_of[k] = reduced
+            if not r.solvable:
+                v.needed[k] = f"without it {' '.join(r.request.specs)[:100]} fails ({', '.join(r.failing)[:100]})"
+                del pending[k]
+            elif len(idxs) == 1:
+                del pending[k]
+            else:
+                pending[k] = (b, reduced, idxs[1:])
+    for b in builds:
+        rs = per_build.get(b.key)
+        if not rs or not all(r.solvable for r in rs):
+            continue
+        reduced = reduced_of[b.key]
+        mine = {x.name for x in b.outputs}
+        alt = sorted(
+            {
+                f"{rec.name.normalized} {rec.version} ({o.kind} {o.feedstock})"
+                for r in rs
+                for rec in r.solution
+                if rec.name.normalized in mine and (o := reduced.origin_of(rec)) and o.kind != "planned"
+            }
+        )
+        how = f"; the solver takes {', '.join(alt)} instead" if alt else ""
+        out[b.key] = Unneeded(b.key, f"the {len(rs)} solve(s) using it still succeed without it{how}", b.kept_because)
+    return [out[b.key] for b in builds if b.key in out]

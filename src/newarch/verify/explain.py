@@ -21,6 +21,24 @@ def _records(channel: VirtualChannel, subdir: str, name: str) -> list[rattler.Re
     return [*idx.get((subdir, name), []), *idx.get((NOARCH, name), [])]
 
 
+_PRODUCERS: dict[int, tuple[Any, dict[str, list[str]]]] = {}
+
+
+def _producers(snapshot: Any) -> dict[str, list[str]]:
+    """name -> feedstocks rendering an output of that name (any pair, skipped or not), built once."""
+    hit = _PRODUCERS.get(id(snapshot))
+    if hit is None or hit[0] is not snapshot:
+        found: dict[str, set[str]] = {}
+        for f in snapshot.feedstocks.values():
+            for b in f.builds():
+                for r in b.renders.values():
+                    for o in r.outputs:
+                        found.setdefault(o.name, set()).add(f.name)
+        _PRODUCERS.clear()
+        hit = _PRODUCERS[id(snapshot)] = (snapshot, {k: sorted(v) for k, v in found.items()})
+    return hit[1]
+
+
 def explain_spec(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: str, spec: str) -> str:
     """One sentence on why ``spec`` finds no (compatible) build on ``subdir``."""
     name = dep_name(spec)
@@ -41,7 +59,7 @@ def explain_spec(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, sub
                 "recipe): check with --available"
             )
         return text
-    producers = list(snapshot.producers(name))
+    producers = _producers(snapshot).get(name, [])
     if producers:
         skipped = []
         for f in producers:

@@ -328,10 +328,15 @@ def solve_many(
     sources: Sequence[Any], requests: Sequence[Request], gateway: rattler.Gateway | None = None
 ) -> list[Result]:
     """Solve every request against the same sources (records, repodata files, channels), in one event loop."""
+    return solve_each([(sources, r) for r in requests], gateway)
+
+
+def solve_each(jobs: Sequence[tuple[Sequence[Any], Request]], gateway: rattler.Gateway | None = None) -> list[Result]:
+    """Solve each (sources, request) pair, all in one event loop."""
     gw = gateway or rattler.Gateway()
 
     async def run() -> list[Result]:
-        return list(await asyncio.gather(*(_one(sources, r, gw) for r in requests)))
+        return list(await asyncio.gather(*(_one(src, r, gw) for src, r in jobs)))
 
     try:
         return asyncio.run(run())
