@@ -38,7 +38,12 @@ def _abi(version: str, tag: str) -> Output:
 def _builds(snap, pair, *names, mode="cross", schema="v0"):
     return [
         PlannedBuild(
-            n, "main", [o for o in snap.feedstocks[n].renders[pair.key].outputs if not o.noarch], mode, 0, schema
+            n,
+            "main",
+            [o for o in snap.feedstocks[n].renders[pair.key].outputs if not o.noarch and not o.skip],
+            mode,
+            0,
+            schema,
         )
         for n in names
     ]
@@ -253,3 +258,25 @@ def test_available_repodata_joins_the_channel(tmp_path, as_url):
     assert [e.result.solvable for e in v.envs] == [True]
     v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app"), avail, gateway=gateway, pythons=["3.14.*"])
     assert v.targets[0].result.solvable is False
+
+
+def test_an_exact_pin_subpackage_the_branch_does_not_produce_is_caught():
+    """rattler-build renders ``pin_subpackage(exact=True)`` with the sibling's real build string; when
+    the sibling is skipped for the target, nothing provides that build."""
+    b = SnapBuilder()
+    pinned = "libfoo ==1.0 habc1234_0"
+    b.fs("foo", out("libfoo", host=["zlib"]), out("foo-tools", host=[pinned], run=[pinned]))
+    b.fs("zlib", out("zlib"))
+    snap = b.snapshot()
+    builds = _builds(snap, PAIR, "foo", "zlib")
+    v = verify(snap, PAIR, [("foo", "foo-tools")], builds, minimal=False)
+    assert v.targets[0].result.solvable is True  # the sibling's record carries the pinned build string
+    assert "libfoo 1.0 habc1234_0" in v.targets[0].to_json()["solution"]
+    b.fs("foo", out("libfoo", skip=True, skip_reason="win"), out("foo-tools", host=[pinned], run=[pinned]))
+    snap = b.snapshot()
+    v = verify(snap, PAIR, [("foo", "foo-tools")], _builds(snap, PAIR, "foo", "zlib"), minimal=False)
+    t = v.targets[0]
+    assert t.result.solvable is False and t.result.missing == ("libfoo ==1.0 habc1234_0",)
+    assert "skipped for win-arm64 by foo" in t.why["libfoo ==1.0 habc1234_0"]
+    host = next(e for e in v.envs if e.output == "foo-tools")
+    assert host.result.solvable is False
