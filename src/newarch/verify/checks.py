@@ -502,5 +502,12 @@ def _minimality(
             }
         )
         how = f"; the solver takes {', '.join(alt)} instead" if alt else ""
-        out[b.key] = Unneeded(b.key, f"the {len(rs)} solve(s) using it still succeed without it{how}", b.kept_because)
+        hit = next((f"{x.name} (asked for by '{blocked[x.name]}')" for x in b.outputs if x.name in blocked), "")
+        also = f"; environments that do not solve need {hit}" if hit else ""
+        out[b.key] = Unneeded(
+            b.key,
+            f"the {len(rs)} solve(s) using it still succeed without it{how}{also}",
+            b.kept_because,
+            blocked=bool(hit),
+        )
     return [out[b.key] for b in builds if b.key in out]
