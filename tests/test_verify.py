@@ -12,6 +12,7 @@ from newarch.cli import main
 from newarch.model import Output, PlatformPair, Requirement
 from newarch.verify.channel import PlannedBuild, build_string, sibling_exact_pins
 from newarch.verify.checks import ALL_TARGETS, verify
+from newarch.verify.explain import KINDS
 from newarch.verify.solve import parse_chains
 from snapbuilder import PAIR, SnapBuilder, out
 
@@ -208,7 +209,8 @@ def test_seed_plan_on_the_bundled_snapshot():
     assert {b.build for b in v.builders} == {f.name for f in plan.feedstocks.values() if f.mode == "native"}
     assert v.unneeded is not None and {u.build for u in v.unneeded} <= planned
     for c in [*v.targets, *v.envs]:  # every failure names its spec and says why
-        assert c.result.solvable or (c.result.failing and all(c.why.get(s) for s in c.result.failing))
+        assert c.result.solvable or (c.result.failing and all(c.why[s][1] for s in c.result.failing))
+    assert set(v.failure_kinds()) <= {*KINDS, "conflict"}
 
 
 def test_plan_verify_json_and_report_section(tmp_path):
@@ -228,7 +230,9 @@ def test_plan_verify_json_and_report_section(tmp_path):
     by_target = {t["target"]: t for t in ver["targets"]}
     assert by_target["app"]["solvable"] is True
     assert by_target["other"]["missing"] == ["libbar >=9"]
-    assert "libbar 1.0" in by_target["other"]["why"]["libbar >=9"]
+    assert by_target["other"]["why"]["libbar >=9"]["kind"] == "other-version"
+    assert "libbar 1.0" in by_target["other"]["why"]["libbar >=9"]["text"]
+    assert ver["failure_kinds"] == {"other-version": 1}
     out_dir = tmp_path / "site"
     r = runner.invoke(main, ["report", "app", "other", "--snapshot", str(path), "--out", str(out_dir), "--verify"])
     assert r.exit_code == 0, r.output
@@ -277,6 +281,6 @@ def test_an_exact_pin_subpackage_the_branch_does_not_produce_is_caught():
     v = verify(snap, PAIR, [("foo", "foo-tools")], _builds(snap, PAIR, "foo", "zlib"), minimal=False)
     t = v.targets[0]
     assert t.result.solvable is False and t.result.missing == ("libfoo ==1.0 habc1234_0",)
-    assert "skipped for win-arm64 by foo" in t.why["libfoo ==1.0 habc1234_0"]
+    assert t.why["libfoo ==1.0 habc1234_0"] == ("skipped", "libfoo is skipped for win-arm64 by foo")
     host = next(e for e in v.envs if e.output == "foo-tools")
     assert host.result.solvable is False

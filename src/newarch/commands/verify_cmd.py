@@ -86,8 +86,11 @@ def print_verification(v: Any) -> None:
         console.print(t)
     failing = v.failing_specs()
     if failing:
-        console.print("[bold]failing specs[/bold] (how many installs / environments each one fails):")
-        for spec, n, why in failing:
+        kinds = ", ".join(f"{k} {n}" for k, n in v.failure_kinds().items())
+        console.print(
+            f"[bold]failing specs[/bold] (how many installs / environments each one fails; by kind: {kinds}):"
+        )
+        for spec, n, _kind, why in failing:
             console.print(f"  {n:3d}  {escape(spec)}" + (f" — {escape(why)}" if why else ""))
     for b in v.builders:
         if not b.ok:
@@ -157,7 +160,7 @@ def summary_line(v: Any) -> str:
     )
 
 
-def _result_text(r: Any, escape: Any, why: dict[str, str] | None = None) -> str:
+def _result_text(r: Any, escape: Any, why: dict[str, tuple[str, str]] | None = None) -> str:
     if r.solvable:
         return f"[green]solvable[/green] ({len(r.solution)} packages)"
     lines = []
@@ -166,7 +169,7 @@ def _result_text(r: Any, escape: Any, why: dict[str, str] | None = None) -> str:
     more = f" (+{len(r.chains) - 3} more)" if len(r.chains) > 3 else ""
     head = "missing" if r.missing else "conflict"
     text = f"[red]{head}[/red] " + "; ".join(lines) + more
-    for spec, reason in list((why or {}).items())[:2]:
+    for spec, (_kind, reason) in list((why or {}).items())[:2]:
         text += f"\n  [dim]{escape(spec)}: {escape(reason)}[/dim]"
     return text
 

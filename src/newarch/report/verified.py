@@ -16,8 +16,8 @@ _TEMPLATE = """
 <td>{% if t.result.solvable %}solvable ({{ t.result.solution|length }} packages){% else %}not solvable: {{ t.result.failing|join(", ") }}{% for c in t.result.chains[:1] %} (via {{ c|join(" → ") }}){% endfor %}{% endif %}</td></tr>
 {% endfor %}</tbody></table>
 {% if failing %}<h3>Failing specs</h3>
-<table class="verified"><thead><tr><th>spec</th><th>fails</th><th>why</th></tr></thead><tbody>
-{% for spec, n, why in failing %}<tr><td><code>{{ spec }}</code></td><td>{{ n }}</td><td>{{ why }}</td></tr>
+<table class="verified"><thead><tr><th>spec</th><th>fails</th><th>kind</th><th>why</th></tr></thead><tbody>
+{% for spec, n, kind, why in failing %}<tr><td><code>{{ spec }}</code></td><td>{{ n }}</td><td>{{ kind }}</td><td>{{ why }}</td></tr>
 {% endfor %}</tbody></table>{% endif %}
 {% if unneeded %}<h3>Not needed by the solver</h3><ul>
 {% for u in unneeded %}<li><b>{{ u.build }}</b>: {{ u.reason }}{% if u.kept_because %} — kept by the graph walk for {{ u.kept_because }}{% endif %}</li>

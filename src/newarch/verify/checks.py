@@ -39,7 +39,7 @@ from newarch.verify.channel import (
     pin_run_as_build,
     sibling_exact_pins,
 )
-from newarch.verify.explain import explain_spec
+from newarch.verify.explain import explain
 from newarch.verify.solve import Request, Result, solve_each, solve_many
 
 ALL_TARGETS = "(all together)"
@@ -52,12 +52,12 @@ class TargetCheck:
     output: str
     python: str  # the python variant ("" when the platform has none)
     result: Result
-    why: dict[str, str] = field(default_factory=dict)  # failing spec -> explanation
+    why: dict[str, tuple[str, str]] = field(default_factory=dict)  # failing spec -> (kind, explanation)
 
     def to_json(self) -> dict[str, Any]:
         d = {"target": self.target, "output": self.output, "python": self.python, **self.result.to_dict()}
         if self.why:
-            d["why"] = dict(self.why)
+            d["why"] = {k: {"kind": kind, "text": text} for k, (kind, text) in self.why.items()}
         return d
 
 
@@ -68,12 +68,12 @@ class EnvCheck:
     variant: str  # short variant label ("python 3.14.* *_cp314, openssl 3.5")
     env: str  # "host" | "build"
     result: Result
-    why: dict[str, str] = field(default_factory=dict)  # failing spec -> explanation
+    why: dict[str, tuple[str, str]] = field(default_factory=dict)  # failing spec -> (kind, explanation)
 
     def to_json(self) -> dict[str, Any]:
         d = {"build": self.build, "output": self.output, "variant": self.variant, "env": self.env}
         if self.why:
-            d["why"] = dict(self.why)
+            d["why"] = {k: {"kind": kind, "text": text} for k, (kind, text) in self.why.items()}
         return d
 
 
@@ -140,19 +140,28 @@ class Verification:
             "solves": self.solves,
         }
 
-    def failing_specs(self) -> list[tuple[str, int, str]]:
-        """(spec, how many target installs / environments it fails, why), most frequent first."""
+    def failure_kinds(self) -> dict[str, int]:
+        """How many distinct failing specs of each kind (explain.KINDS, "conflict")."""
+        out: dict[str, int] = {}
+        for _spec, _n, kind, _why in self.failing_specs():
+            out[kind or "other"] = out.get(kind or "other", 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def failing_specs(self) -> list[tuple[str, int, str, str]]:
+        """(spec, how many target installs / environments it fails, kind, why), most frequent first."""
         count: dict[str, int] = {}
-        why: dict[str, str] = {}
+        why: dict[str, tuple[str, str]] = {}
         for c in [*self.targets, *self.envs]:
             for spec in c.result.failing:
                 count[spec] = count.get(spec, 0) + 1
-                why.setdefault(spec, c.why.get(spec, ""))
-        return sorted(((s, n, why[s]) for s, n in count.items()), key=lambda x: (-x[1], x[0]))
+                why.setdefault(spec, c.why.get(spec, ("", "")))
+        rows = [(s, n, why[s][0], why[s][1]) for s, n in count.items()]
+        return sorted(rows, key=lambda x: (-x[1], x[0]))
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "failing_specs": [{"spec": s, "count": n, "why": w} for s, n, w in self.failing_specs()],
+            "failing_specs": [{"spec": s, "count": n, "kind": k, "why": w} for s, n, k, w in self.failing_specs()],
+            "failure_kinds": self.failure_kinds(),
             "platform": self.pair.target,
             "build_platform": self.pair.build,
             "ok": self.ok,
@@ -175,7 +184,7 @@ def _published_noarch(snapshot: Any, fname: str, o: Output) -> bool:
     return (
         o.skip
         and bool(o.noarch)
-        and o.skip_reason.strip().strip("'\"").lower() in ("true", "yes", "build.skip is true")
+        and o.skip_reason.strip().strip("'\"").lower() in ("true", "yes")
         and fname in snapshot.output_index.get(o.name, ())
     )
 
@@ -330,15 +339,17 @@ def verify(
     return v
 
 
-def _why(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, r: Result) -> dict[str, str]:
+def _why(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, r: Result) -> dict[str, tuple[str, str]]:
+    """failing spec -> (kind, explanation); kinds in ``explain.KINDS`` or "conflict"."""
     if r.solvable:
         return {}
-    out = {s: explain_spec(channel, snapshot, pair, r.request.subdir, s) for s in r.missing}
+    out: dict[str, tuple[str, str]] = {}
+    for s in r.missing:
+        out[s] = explain(channel, snapshot, pair, r.request.subdir, s)
     for s in r.conflicts:
         chain = next((c for c in r.chains if c and c[-1] == s), ())
-        out[s] = "conflicts with what else the environment needs" + (
-            f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
-        )
+        via = f" (via {' -> '.join(chain[:-1])})" if len(chain) > 1 else ""
+        out[s] = ("conflict", "conflicts with what else the environment needs" + via)
     return out
 
 

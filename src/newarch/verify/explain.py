@@ -39,11 +39,30 @@ def _producers(snapshot: Any) -> dict[str, list[str]]:
     return hit[1]
 
 
+# Kinds of failure, from the plan's point of view. "data" kinds are limits of an offline snapshot that
+# the real channel (--available) may not have; the others are gaps of the recipes or of the plan.
+KINDS: dict[str, str] = {
+    "other-version": "the plan builds the name, but no build matches (a pin the recipes do not meet)",
+    "older-noarch": "only a newer noarch build is known (data: older ones may exist on the real channel)",
+    "outside-snapshot": "its feedstock is not in the snapshot (data)",
+    "not-rendered": "its feedstock is in the snapshot but renders no such output",
+    "not-built": "a snapshot feedstock produces it, but the plan does not build it for the subdir",
+    "skipped": "its recipe skips it for the target",
+    "virtual": "a virtual package the machine does not offer",
+    "unknown": "nothing produces it",
+}
+
+
 def explain_spec(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: str, spec: str) -> str:
     """One sentence on why ``spec`` finds no (compatible) build on ``subdir``."""
+    return explain(channel, snapshot, pair, subdir, spec)[1]
+
+
+def explain(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: str, spec: str) -> tuple[str, str]:
+    """(kind, sentence): why ``spec`` finds no (compatible) build on ``subdir``; kinds in ``KINDS``."""
     name = dep_name(spec)
     if name.startswith("__"):
-        return f"virtual package {name}: a {subdir} machine does not offer it"
+        return "virtual", f"virtual package {name}: a {subdir} machine does not offer it"
     recs = _records(channel, subdir, name)
     if recs:
         kinds: dict[str, list[str]] = {}
@@ -54,11 +73,11 @@ def explain_spec(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, sub
         have = "; ".join(f"{v} ({', '.join(sorted(set(w)))})" for v, w in sorted(kinds.items()))
         text = f"the channel has {name} {have} only"
         if all((o := channel.origin_of(r)) is not None and o.kind == "noarch" for r in recs):
-            text += (
+            return "older-noarch", text + (
                 "; older noarch builds may exist on the real channel (the snapshot knows one version of each "
                 "recipe): check with --available"
             )
-        return text
+        return "other-version", text
     producers = _producers(snapshot).get(name, [])
     if producers:
         skipped = []
@@ -67,15 +86,15 @@ def explain_spec(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, sub
             if render is not None and any(o.name == name and o.skip for o in render.outputs):
                 skipped.append(f)
         if skipped:
-            return f"{name} is skipped for {pair.target} by {', '.join(skipped)}"
-        return f"{name} comes from {', '.join(producers)}, which the plan does not build for {subdir}"
+            return "skipped", f"{name} is skipped for {pair.target} by {', '.join(skipped)}"
+        return "not-built", f"{name} comes from {', '.join(producers)}, which the plan does not build for {subdir}"
     index = sorted(snapshot.output_index.get(name, ()))
     inside = [f for f in index if f in snapshot.feedstocks]
     if inside:
-        return (
+        return "not-rendered", (
             f"{name} comes from {', '.join(inside)} (channel index), whose recipe in the snapshot renders no "
             f"output {name}"
         )
     if index:
-        return f"{name} comes from {', '.join(index)}, which is not in the snapshot"
-    return f"nothing in the snapshot produces {name}"
+        return "outside-snapshot", f"{name} comes from {', '.join(index)}, which is not in the snapshot"
+    return "unknown", f"nothing in the snapshot produces {name}"
