@@ -208,6 +208,12 @@ def build_channel(
             if keep(o):
                 rec = make_record(o, subdir, pidx, native, pins, prab, sib, taken.setdefault(o.name, set()))
                 ch.add(rec, origin)
+                # one rendered variant that siblings pin under several exact build strings (rattler-build
+                # hashes it per combination of the siblings' variants): the build makes each of them
+                exact = [x for x in pins.get(o.name, ()) if "*" not in x and x != str(rec.build)]
+                if len(sib.get(o.name, ())) == 1:
+                    for build in exact:
+                        ch.add(_with_build(rec, build), origin)
 
     for b in builds:
         render = snapshot.feedstocks[b.feedstock].renders.get(pair.key)
@@ -255,6 +261,19 @@ def build_channel(
 
 
 # -- the requests -------------------------------------------------------------------------------
+
+
+def _with_build(rec: rattler.PackageRecord, build: str) -> rattler.PackageRecord:
+    return rattler.PackageRecord(
+        rec.name,
+        rec.version,
+        rattler.BuildString(build),
+        rec.build_number,
+        rec.subdir,
+        noarch=rec.noarch if rec.noarch else None,
+        depends=list(rec.depends),
+        constrains=list(rec.constrains),
+    )
 
 
 def python_variants(snapshot: Any, pair: PlatformPair, builds: Sequence[PlannedBuild]) -> list[str]:
