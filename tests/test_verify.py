@@ -189,6 +189,8 @@ def test_cli_json_and_strict(tmp_path):
     assert doc["targets"][0]["solvable"] is False and doc["targets"][0]["missing"] == ["libfoo >=1"]
     assert runner.invoke(main, ["verify", "app", "--snapshot", str(path), "--strict"]).exit_code == 1
     assert runner.invoke(main, ["verify", "nope", "--snapshot", str(path)]).exit_code == 2
+    bad = runner.invoke(main, ["verify", "app", "--snapshot", str(path), "--python", "3.12[["])
+    assert bad.exit_code == 2 and "--python" in bad.output
 
 
 def test_seed_plan_on_the_bundled_snapshot():

@@ -41,6 +41,15 @@ def run_verify(
     from newarch.verify.channel import planned_builds
     from newarch.verify.checks import verify
 
+    import rattler
+
+    from newarch.errors import NewarchError
+
+    for spec in python:
+        try:
+            rattler.MatchSpec(f"python {spec}")
+        except Exception as exc:
+            raise NewarchError(f"--python {spec!r} is not a python version spec ({exc})") from None
     build = build_platform or default_build_platform(snap, platform)
     avail = load_availability(list(available), platform, build) if available else Availability()
     names = avail.available_on(platform) if available else set()
