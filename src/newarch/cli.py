@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "newarch.commands.lint_cmd",
     "newarch.commands.render_cmd",
     "newarch.commands.plan_cmd",
+    "newarch.commands.verify_cmd",
     "newarch.commands.status_cmd",
     "newarch.commands.migrate_cmd",
     "newarch.commands.compare_cmd",

@@ -214,6 +214,13 @@ def _mermaid(plan) -> str:
 @format_option("table", "json", "dot", "mermaid")
 @click.option("-v", "--verbose", is_flag=True, help="Table with every column (needs, unblocks).")
 @click.option("--strict", is_flag=True, help="Exit 1 when the plan has gaps (unknown names, missing toolchain).")
+@click.option(
+    "--verify",
+    "do_verify",
+    is_flag=True,
+    help="Also solve the targets and every planned build against the channel the plan would create "
+    "(adds a 'verified' block to JSON; see newarch verify).",
+)
 def plan_command(
     targets: tuple[str, ...],
     snapshot_path: Path | None,
@@ -226,10 +233,15 @@ def plan_command(
     fmt: str,
     verbose: bool,
     strict: bool,
+    do_verify: bool = False,
 ) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
-    _, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    verified = _verify_plan(snap, plan, available) if do_verify else None
     if fmt == "json":
+        if verified is not None:
+            click.echo(json.dumps({**plan.to_json(), "verified": verified.to_json()}, indent=2))
+            return
         click.echo(plan.dumps())
     elif fmt == "dot":
         click.echo(_dot(plan))
@@ -237,8 +249,22 @@ def plan_command(
         click.echo(_mermaid(plan))
     else:
         _print_table(plan, verbose)
+        if verified is not None:
+            from newarch.commands.verify_cmd import print_plan_verification
+
+            print_plan_verification(verified)
     if strict and (plan.unknown or plan.toolchain):
         raise SystemExit(1)
+
+
+def _verify_plan(snap, plan, available: tuple[str, ...]):
+    """The plan checked with the solver (newarch.verify)."""
+    from newarch.sources.availability import Availability, load_availability
+    from newarch.verify.channel import planned_builds
+    from newarch.verify.checks import verify
+
+    avail = load_availability(list(available), plan.pair.target, plan.pair.build) if available else Availability()
+    return verify(snap, plan.pair, plan.roots, planned_builds(plan), avail)
 
 
 # -- why / why-not ------------------------------------------------------------------------------

@@ -296,6 +296,19 @@ def _bot_status_provider(path: Path) -> Callable[[StatusReport], Section | None]
     return provide
 
 
+def _verified_provider(available: tuple[str, ...]):
+    def provide(rep):
+        from newarch.commands.plan_cmd import _verify_plan
+        from newarch.commands.verify_cmd import summary_line
+        from newarch.report.html import Section
+        from newarch.report.verified import verified_section_html
+
+        v = _verify_plan(rep.plan.snapshot, rep.plan, available)
+        return Section("verified", "Verified", verified_section_html(v, summary_line(v)))
+
+    return provide
+
+
 @click.command()
 @_common
 @click.option(
@@ -304,6 +317,12 @@ def _bot_status_provider(path: Path) -> Callable[[StatusReport], Section | None]
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write index.html into.",
+)
+@click.option(
+    "--verify",
+    "do_verify",
+    is_flag=True,
+    help="Add a 'Verified' section: the targets and planned builds solved with conda's solver (newarch verify).",
 )
 def report(
     targets: tuple[str, ...],
@@ -317,6 +336,7 @@ def report(
     ignore: tuple[str, ...],
     bot_status: Path | None,
     out: Path,
+    do_verify: bool = False,
 ) -> None:
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
     from newarch.report import write_report
@@ -324,6 +344,8 @@ def report(
 
     err = make_console(stderr=True)
     providers = [_bot_status_provider(bot_status)] if bot_status else []
+    if do_verify:
+        providers.append(_verified_provider(available))
     rep = _compute(
         targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
     )

@@ -1,0 +1,436 @@
+"""The virtual channel a plan would create, as py-rattler records.
+
+For one platform pair it holds what already exists (``--available`` repodata, read by py-rattler),
+every noarch build the snapshot renders (built once elsewhere, installable everywhere) and every
+build the plan would make for the target. Each build is a ``rattler.PackageRecord`` written the way
+conda-build / rattler-build would write its ``index.json``:
+
+* ``depends`` = the output's rendered run requirements (unpinned ones that the variant pins and
+  ``pin_run_as_build`` names are pinned, e.g. ``python`` -> ``python >=3.14,<3.15.0a0``) plus the
+  run_exports of its host deps (weak + strong) and build deps (strong), minus ``ignore_run_exports``
+  and ``ignore_run_exports_from``; a noarch output takes the ``noarch`` run_exports of its host deps.
+* ``constrains`` = ``run_constraints``.
+
+Build strings. The snapshot does not store an output's build string, so it is reconstructed from the
+recipe facts and conda-forge's conventions, in this order (``docs/verify.md``):
+
+1. an exact ``pin_subpackage`` of the output by a sibling output of the same feedstock and version
+   (rattler-build renders those with the real build string, e.g. ``libmamba ==2.6.1 h8bc80fe_0``);
+2. a build-string glob the output promises for itself (a run_export of its own name, e.g.
+   ``m2-conda-epoch 20250515 *_x86_64``): ``{build_number}_x86_64``;
+3. ``python``: ``h{hash}_{bn}_{abi}`` with the ABI tag of its own ``python_abi`` run dependency;
+   ``python_abi``: ``{bn}_{python_abi_tag}``; a ``license_family`` variant: ``{family}_h{hash}_{bn}``
+   (libarchive) — the build strings those feedstocks' recipes set;
+4. otherwise conda-build's default: ``py{XY}h{hash}_{bn}`` for outputs with a python variant,
+   ``pyh{hash}_{bn}`` for noarch python, ``h{hash}_{bn}`` for the rest.
+
+The hash is a digest of the variant (stable, not conda-build's exact hash): only its shape matters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import rattler
+
+from newarch.model import Output, PlatformPair, dep_name
+from newarch.plan.graph import RUN_EXPORT_KINDS_FROM, PairIndex
+from newarch.render.jinja import apply_pin_expressions, ensure_valid_spec
+
+NOARCH = "noarch"
+CHANNEL_URL = "https://newarch.invalid/virtual"
+# conda-build's default pin_run_as_build (conda_build.variants.DEFAULT_VARIANTS); conda-forge's pinning
+# adds a few rarely used ones (libblst, netcdf-cxx4, vlfeat) read from the snapshot when stored there.
+PIN_RUN_AS_BUILD: dict[str, tuple[str, str]] = {"python": ("x.x", "x.x"), "r-base": ("x.x", "x.x")}
+
+
+@dataclass(slots=True)
+class PlannedBuild:
+    """One build the plan makes for the target: a feedstock's branch and its outputs for the pair."""
+
+    feedstock: str
+    branch: str
+    outputs: list[Output]
+    mode: str = "cross"  # "cross" | "native"
+    wave: int = 0
+    schema: str = "v0"
+    kept_because: str = ""  # why the planner kept it (who needs it), for the minimality report
+
+    @property
+    def key(self) -> str:
+        return self.feedstock if self.branch == "main" else f"{self.feedstock}@{self.branch}"
+
+
+def planned_builds(plan: Any) -> list[PlannedBuild]:
+    """The plan's builds for its pair. The one place verify reads the plan's data model: today a plan
+    holds ``feedstocks: {name: PlannedFeedstock}`` built from the snapshot's ``main`` renders."""
+    out: list[PlannedBuild] = []
+    snap = plan.snapshot
+    for name, pf in plan.feedstocks.items():
+        fs = snap.feedstocks[name]
+        render = fs.renders.get(plan.pair.key)
+        outs = [o for o in (render.outputs if render else ()) if not o.skip and not o.noarch]
+        out.append(PlannedBuild(name, "main", outs, pf.mode, pf.wave, fs.schema, _kept_because(plan, name)))
+    return out
+
+
+def _kept_because(plan: Any, name: str, limit: int = 3) -> str:
+    """Who the graph walk says needs feedstock ``name``: targets and the first edges of its consumers."""
+    pf = plan.feedstocks[name]
+    parts: list[str] = []
+    targets = [t for t, o in plan.roots if o in pf.outputs]
+    if targets:
+        parts.append("target " + ", ".join(dict.fromkeys(targets)))
+    mine = set(pf.outputs)
+    for node in plan.noarch.values():
+        hit = [d for d in node.deps if d in mine]
+        if hit:
+            parts.append(f"noarch {node.name} (run: {', '.join(hit)})")
+    for other in plan.feedstocks.values():
+        edges = other.need_edges.get(name) if other.name != name else None
+        if edges:
+            e = edges[0]
+            via = f" via {e.via}" if e.via else ""
+            parts.append(f"{other.name} ({e.output} {e.section}{via}: {e.spec})")
+    more = f" and {len(parts) - limit} more" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
+
+
+@dataclass(slots=True)
+class Origin:
+    """Where a record of the virtual channel comes from."""
+
+    kind: str  # "planned" | "noarch" | "existing"
+    feedstock: str = ""
+    build: str = ""  # PlannedBuild.key for planned records
+
+
+@dataclass(slots=True)
+class VirtualChannel:
+    """Records per subdir, with where each comes from. ``sparse`` are ``--available`` repodata files."""
+
+    records: dict[str, list[rattler.RepoDataRecord]] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)  # file name -> origin
+    sparse: dict[str, list[rattler.SparseRepoData]] = field(default_factory=dict)
+    channels: list[str] = field(default_factory=list)
+    _names: dict[str, list[str]] | None = None
+    _by_name: dict[tuple[str, str], list[rattler.RepoDataRecord]] | None = None
+
+    def add(self, record: rattler.PackageRecord, origin: Origin) -> bool:
+        """Add a record (once per subdir/name/version/build); False when already there."""
+        subdir = str(record.subdir)
+        fn = f"{record.name.normalized}-{record.version}-{record.build}.conda"
+        key = f"{subdir}/{fn}"
+        if key in self.origins:
+            return False
+        self.origins[key] = origin
+        rec = rattler.RepoDataRecord(record, fn, f"{CHANNEL_URL}/{key}", CHANNEL_URL)
+        self.records.setdefault(subdir, []).append(rec)
+        self._names = self._by_name = None
+        return True
+
+    def origin_of(self, record: rattler.RepoDataRecord) -> Origin | None:
+        return self.origins.get(f"{record.subdir}/{record.file_name}")
+
+    def without(self, build_key: str) -> VirtualChannel:
+        """The same channel with one planned build's records removed."""
+        keep = {
+            sub: [r for r in recs if (o := self.origin_of(r)) is None or o.build != build_key]
+            for sub, recs in self.records.items()
+        }
+        return VirtualChannel(keep, self.origins, self.sparse, self.channels)
+
+    def _index(self) -> dict[tuple[str, str], list[rattler.RepoDataRecord]]:
+        if self._by_name is None:
+            by: dict[tuple[str, str], list[rattler.RepoDataRecord]] = {}
+            for sub, recs in self.records.items():
+                for r in recs:
+                    by.setdefault((sub, r.name.normalized), []).append(r)
+            self._by_name = by
+        return self._by_name
+
+    # rattler.RepoDataSource protocol
+    async def fetch_package_records(self, platform: Any, name: Any) -> list[rattler.RepoDataRecord]:
+        return self._index().get((str(platform), name.normalized), [])
+
+    def package_names(self, platform: Any) -> list[str]:
+        if self._names is None:
+            self._names = {sub: sorted({r.name.normalized for r in recs}) for sub, recs in self.records.items()}
+        return self._names.get(str(platform), [])
+
+    def matches_any(self, spec: str, subdir: str) -> bool:
+        """Whether some record of ``subdir`` or noarch satisfies ``spec`` on its own."""
+        try:
+            ms = rattler.MatchSpec(spec)
+        except Exception:
+            return False
+        name = dep_name(spec)
+        if name.startswith("__"):
+            return True
+        idx = self._index()
+        return any(ms.matches(r) for sub in (subdir, NOARCH) for r in idx.get((sub, name), ()))
+
+    def names_on(self, subdir: str) -> set[str]:
+        """Names installable on ``subdir`` from this channel's own records (its subdir + noarch)."""
+        idx = self._index()
+        return {n for (s, n) in idx if s in (subdir, NOARCH)}
+
+    def sources(self, subdirs: Iterable[str]) -> list[Any]:
+        wanted = list(subdirs)
+        out: list[Any] = [self]
+        out += [s for sub in wanted for s in self.sparse.get(sub, ())]
+        out += [rattler.Channel(u) for u in self.channels]
+        return out
+
+
+# -- build strings ------------------------------------------------------------------------------
+
+
+def _digest(o: Output, extra: Iterable[str] = ()) -> str:
+    text = json.dumps([o.name, o.version, sorted(o.variant.items()), sorted(extra)], sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:7]
+
+
+def _py_tag(o: Output) -> str:
+    """``314`` for an output built against a ``python 3.14.* *_cp314`` variant, else ''."""
+    py = o.variant.get("python", "")
+    ver = py.split(" ")[0].rstrip(".*")
+    parts = ver.split(".")
+    return parts[0] + parts[1] if len(parts) >= 2 and all(p.isdigit() for p in parts[:2]) else ""
+
+
+def _glob_fill(glob: str, fill: str) -> str:
+    """A build string matching ``glob`` (``*_x86_64`` with fill ``0`` -> ``0_x86_64``)."""
+    return glob.replace("*", fill, 1).replace("*", "")
+
+
+def build_string(
+    o: Output, sibling_pins: dict[str, list[str]], depends: Iterable[str] = (), bn: int | None = None
+) -> str:
+    """The build string of output ``o`` (rules in the module docstring). ``depends`` make noarch builds
+    of different content (one per OS, per ``python_min``) distinct; ``bn`` overrides the build number."""
+    bn = o.build_number if bn is None else bn
+    h = _digest(o, depends if o.noarch else ())
+    tag = _py_tag(o)
+    pinned = [b for b in sibling_pins.get(o.name, []) if not b.startswith("*")]
+    fit = [b for b in pinned if tag and b.startswith(f"py{tag}")] if tag else pinned
+    if len(fit) == 1:
+        return fit[0]
+    for specs in o.run_exports.values():
+        for spec in specs:
+            parts = spec.split()
+            if dep_name(spec) == o.name and len(parts) >= 3 and "*" in parts[2]:
+                return _glob_fill(parts[2], str(bn))
+    if o.name == "python":
+        for r in o.reqs("run"):
+            parts = r.spec.split()
+            if r.name == "python_abi" and len(parts) >= 3:
+                return f"h{h}_{bn}_{parts[2].lstrip('*').lstrip('_')}"
+    if o.name == "python_abi" and o.variant.get("python_abi_tag"):
+        return f"{bn}_{o.variant['python_abi_tag']}"
+    if o.variant.get("license_family"):
+        return f"{o.variant['license_family']}_h{h}_{bn}"
+    if o.noarch == "python":
+        return f"pyh{h}_{bn}"
+    if tag and not o.noarch:
+        return f"py{tag}h{h}_{bn}"
+    return f"h{h}_{bn}"
+
+
+def sibling_exact_pins(outputs: Iterable[Output]) -> dict[str, list[str]]:
+    """Build strings the outputs of one render pin each other to: name -> build strings. Exact pins
+    (``libmamba ==2.6.1 h8bc80fe_0``) and build-number globs (``zlib 1.3.2 *_2``, from a
+    ``run_constraints`` of a sibling) both count; the latter also tell the build number."""
+    found: dict[str, list[str]] = {}
+    outs = list(outputs)
+    versions = {o.name: o.version for o in outs}
+    for o in outs:
+        for reqs in o.requirements.values():
+            for r in reqs:
+                parts = r.spec.split()
+                if r.name in versions and len(parts) == 3 and parts[1].lstrip("=") == versions[r.name]:
+                    b = parts[2]
+                    if ("*" not in b or (b.startswith("*_") and b[2:].isdigit())) and b not in found.setdefault(
+                        r.name, []
+                    ):
+                        found[r.name].append(b)
+    return found
+
+
+def build_number_of(o: Output, pins: dict[str, list[str]]) -> int:
+    """The output's build number, or the one its siblings pin it to (``*_2``, ``h..._2``) when the render
+    did not record it."""
+    if o.build_number:
+        return o.build_number
+    for b in pins.get(o.name, ()):
+        tail = b.rsplit("_", 1)[-1]
+        if tail.isdigit():
+            return int(tail)
+    return 0
+
+
+# -- specs as conda-build writes them ------------------------------------------------------------
+
+
+def variant_value(o: Output, name: str) -> str:
+    """The variant's value for a dependency ``name`` (variant keys spell ``-`` as ``_``)."""
+    return o.variant.get(name) or o.variant.get(name.replace("-", "_"), "")
+
+
+def host_spec(o: Output, spec: str) -> str:
+    """A host/build requirement as conda-build solves it: an unpinned name the variant pins gets the
+    variant's value (``openssl`` -> ``openssl 3.5.*``)."""
+    name = dep_name(spec)
+    if spec.strip() != name:
+        return spec
+    value = variant_value(o, name)
+    return ensure_valid_spec(f"{name} {value}") if value else spec
+
+
+def run_spec(o: Output, spec: str, pin_run_as_build: dict[str, tuple[str, str]]) -> str:
+    """A run requirement as written to ``index.json``: pin_run_as_build applied to unpinned names."""
+    name = dep_name(spec)
+    if spec.strip() != name or name not in pin_run_as_build or o.noarch:
+        return spec
+    value = variant_value(o, name).split(" ")[0]
+    if not value:
+        return spec
+    lo, hi = pin_run_as_build[name]
+    pin = apply_pin_expressions(value.rstrip(".*"), lo, hi)
+    return f"{name} {pin}" if pin else spec
+
+
+def depends_of(
+    o: Output,
+    idx: PairIndex,
+    native: bool,
+    prab: dict[str, tuple[str, str]],
+    siblings: dict[str, list[Output]] | None = None,
+    pins: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """``depends`` of a built output (module docstring). run_exports of a name the same render produces
+    come from that sibling output (the build installs its own fresh package), else from the index."""
+    deps: dict[str, None] = {}
+    for r in o.reqs("run"):
+        deps[run_spec(o, r.spec, prab)] = None
+    irf = set(o.ignore_run_exports_from)
+    ire = set(o.ignore_run_exports)
+    sib = siblings or {}
+    envs = (("host", "noarch"),) if o.noarch else (("host", "host"), ("build", "build"))
+    for section, env in envs:
+        kinds = RUN_EXPORT_KINDS_FROM[env]
+        for r in o.reqs(section):
+            if r.name in irf:
+                continue
+            cross_build = env == "build" and not native
+            own = sib.get(r.name) if not cross_build else None
+            cands = own or (idx.build_outputs.get(r.name, []) if cross_build else list(idx.resolve(r.name).outputs))
+            spec = r.spec if env == "build" else host_spec(o, r.spec)
+            fit = [c for c in cands if _matches(spec, c, pins)] or (own or [])
+            if fit:
+                exported = [
+                    (k, dep_name(x), x) for c in fit for k, xs in c.run_exports.items() if k in kinds for x in xs
+                ]
+            else:
+                exported = list(idx.exports(r.name, env, cross_build))
+            for _kind, name, spec in exported:
+                if name not in ire and name != o.name:
+                    deps[spec] = None
+    return list(deps)
+
+
+_SPEC_CACHE: dict[str, str | None] = {}
+_MS_CACHE: dict[str, rattler.MatchSpec | None] = {}
+
+
+_REC_CACHE: dict[tuple[int, int], tuple[Output, Any, rattler.PackageRecord]] = {}
+
+
+def _matches(spec: str, o: Output, pins: dict[str, list[str]] | None = None) -> bool:
+    """Whether the package output ``o`` would satisfy ``spec`` (so its run_exports apply):
+    e.g. ``python 3.14.* *_cp314`` picks the GIL python, not the free-threading one."""
+    if len(spec.split()) < 2:
+        return True  # a bare name matches every build of it
+    ms = _MS_CACHE.get(spec, False)
+    if ms is False:
+        try:
+            ms = rattler.MatchSpec(spec)
+        except Exception:
+            ms = None
+        _MS_CACHE[spec] = ms
+    if ms is None:
+        return False
+    key = (id(o), id(pins))
+    hit = _REC_CACHE.get(key)
+    if hit is None or hit[0] is not o or hit[1] is not pins:
+        rec = rattler.PackageRecord(
+            o.name, o.version or "0", rattler.BuildString(build_string(o, pins or {})), o.build_number, "noarch"
+        )
+        if len(_REC_CACHE) > 200_000:
+            _REC_CACHE.clear()
+        hit = _REC_CACHE[key] = (o, pins, rec)
+    return bool(ms.matches(hit[2]))
+
+
+def normalize_spec(spec: str) -> str | None:
+    """A spec as py-rattler's solver reads it (``vcomp14 14.44.35208 *`` -> ``vcomp14 ==14.44.35208 *``);
+    None when it is not a match spec at all."""
+    hit = _SPEC_CACHE.get(spec, "")
+    if hit == "":
+        try:
+            hit = str(rattler.MatchSpec(spec))
+        except Exception:
+            hit = None
+        _SPEC_CACHE[spec] = hit
+    return hit
+
+
+def _specs(specs: Iterable[str]) -> list[str]:
+    return [n for s in specs if (n := normalize_spec(s)) is not None]
+
+
+def make_record(
+    o: Output,
+    subdir: str,
+    idx: PairIndex,
+    native: bool,
+    pins: dict[str, list[str]],
+    prab: dict[str, tuple[str, str]],
+    siblings: dict[str, list[Output]] | None = None,
+    taken: set[str] | None = None,
+) -> rattler.PackageRecord:
+    """The record conda-build / rattler-build would index for output ``o``. ``taken``: build strings
+    already used by other variants of the same name in this build (a pin that cannot tell variants
+    apart is then not used twice)."""
+    noarch = o.noarch or None
+    depends = _specs(depends_of(o, idx, native, prab, siblings, pins))
+    bn = build_number_of(o, pins)
+    build = build_string(o, pins, depends, bn)
+    if taken is not None:
+        if build in taken:
+            build = build_string(o, {}, depends, bn)
+        taken.add(build)
+    return rattler.PackageRecord(
+        o.name,
+        o.version or "0",
+        rattler.BuildString(build),
+        bn,
+        NOARCH if noarch else subdir,
+        noarch=noarch,
+        depends=depends,
+        constrains=_specs(r.spec for r in o.reqs("run_constraints")),
+    )
+
+
+def pin_run_as_build(snapshot: Any, pair: PlatformPair) -> dict[str, tuple[str, str]]:
+    """conda-build's defaults plus the snapshot pinning's ``pin_run_as_build`` for the pair, if stored."""
+    out = dict(PIN_RUN_AS_BUILD)
+    facts = (snapshot.pinning.get("platforms") or {}).get(pair.key) or {}
+    for name, d in (facts.get("pin_run_as_build") or {}).items():
+        if isinstance(d, dict):
+            out[str(name)] = (d.get("min_pin") or "", d.get("max_pin") or "")
+    return out
