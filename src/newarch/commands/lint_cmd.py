@@ -10,7 +10,14 @@ import click
 
 from newarch.errors import NewarchError
 from newarch.model import Finding, PlatformPair, RenderResult
-from newarch.commands.options import SEED_TARGETS, default_build_platform, format_option, snapshot_option
+from newarch.commands.options import (
+    SEED_TARGETS,
+    default_build_platform,
+    format_option,
+    limits_options,
+    make_limits,
+    snapshot_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -62,6 +69,7 @@ def register(group: click.Group) -> None:
     "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
 )
 @format_option("table", "json")
+@limits_options
 def lint(
     paths: tuple[Path, ...],
     use_plan: bool,
@@ -73,6 +81,8 @@ def lint(
     available_build_items: tuple[str, ...],
     env: tuple[str, ...],
     fmt: str,
+    timeout: float,
+    memory_limit: str,
 ) -> None:
     """Find what will break when feedstocks are built for a new platform.
 
@@ -81,6 +91,7 @@ def lint(
     """
     if not paths and not use_plan:
         raise NewarchError("give feedstock paths, or --plan")
+    limits = make_limits(timeout, memory_limit)
     pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
     from newarch.sources.availability import load_availability
 
@@ -111,7 +122,7 @@ def lint(
         notes.append(f"plan for {', '.join(SEED_TARGETS)} on {pair}: {len(planned)} feedstocks")
 
     if paths:
-        findings = _lint_paths(list(paths), pair, pinning, env, available_build, planned, notes)
+        findings = _lint_paths(list(paths), pair, pinning, env, available_build, planned, notes, limits)
     else:
         assert snap is not None and planned is not None
         findings = _lint_snapshot(snap, planned, pair, available_build, notes)
@@ -130,12 +141,14 @@ def _lint_paths(
     available_build: set[str] | None,
     planned: list[str] | None,
     notes: list[str],
+    limits=None,
 ) -> list[Finding]:
-    from newarch.lint.rules import lint_source
+    from newarch.lint.rules import RULES
+    from newarch.render.isolate import Failed, WorkerPool
     from newarch.sources.recipes import discover, feedstock_name, open_source
 
     try:
-        from newarch.render import default_env, load_pinning_for, parse_env_overrides, render_source
+        from newarch.render import default_env, load_pinning_for, parse_env_overrides
     except ImportError as exc:  # the renderer is a separate module; say so instead of a traceback
         raise NewarchError(f"the recipe renderer is not available ({exc})") from exc
 
@@ -150,6 +163,7 @@ def _lint_paths(
         if missing:
             notes.append(f"{len(missing)} planned feedstock(s) not found in PATHS: {', '.join(missing)}")
     findings: list[Finding] = []
+    readable: dict[str, str] = {}  # path -> recipe file as shown
     for path in found:
         try:
             src = open_source(path)
@@ -166,9 +180,43 @@ def _lint_paths(
                 )
             )
             continue
-        result = render_source(src, pair, variants, run_env)
-        findings.extend(lint_source(src, pair, result, available_build))
+        readable[str(path)] = src.display(src.recipe_file)
+    # each recipe is rendered and linted in a worker with a deadline and a memory limit
+    tasks = ((p, _lint_one, (p, pair, variants, run_env, available_build)) for p in readable)
+    by_path: dict[str, list[Finding]] = {}
+    with WorkerPool(1, limits) as pool:
+        for p, outcome in pool.run(tasks):
+            if isinstance(outcome, Failed):
+                by_path[str(p)] = [
+                    Finding(
+                        "render-failed",
+                        RULES["render-failed"][0],
+                        feedstock_name(Path(str(p))),
+                        readable[str(p)],
+                        0,
+                        f"cannot render for {pair}: {outcome.text(readable[str(p)])}",
+                        "fix the recipe (or the pinning) so it renders for this platform; "
+                        "until then nothing about this feedstock is known",
+                    )
+                ]
+            else:
+                by_path[str(p)] = [Finding.from_dict(d) for d in outcome]
+    for p in readable:
+        findings.extend(by_path[p])
     return findings
+
+
+def _lint_one(
+    path: str, pair: PlatformPair, variants, env: dict[str, str], available_build: set[str] | None
+) -> list[dict]:
+    """Worker task: render and lint one feedstock; the findings as dicts."""
+    from newarch.lint.rules import lint_source
+    from newarch.render import render_source
+    from newarch.sources.recipes import open_source
+
+    src = open_source(path)
+    result = render_source(src, pair, variants, env)
+    return [f.to_dict() for f in lint_source(src, pair, result, available_build)]
 
 
 def _lint_snapshot(
