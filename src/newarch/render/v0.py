@@ -43,6 +43,7 @@ from newarch.model import Dropped, Output, PlatformPair, RenderResult, Requireme
 from newarch.render.pinning import Variants
 from newarch.sources.recipes import RecipeSource
 from newarch.render import selectors as sel
+from newarch.render.selector_scan import split_line
 from newarch.render.jinja import PIN_MARK, RenderContext, ensure_valid_spec, jinja_vars, render_template, resolve_pins
 
 MAX_VARIANTS = 64
@@ -84,9 +85,6 @@ def load_yaml(text: str, file: str, line_of: Any = None, loader: type = _Loader)
 
 # ----------------------------------------------------------------------------- selectors on lines
 
-# conda-build metadata.sel_pat
-_SEL_PAT = re.compile(r"(.+?)\s*(#.*)?\[([^\[\]]+)\](?(2)[^\(\)]*)$")
-
 
 @lru_cache(maxsize=512)
 def split_selectors(text: str) -> tuple[tuple[str | None, str], ...]:
@@ -99,9 +97,10 @@ def split_selectors(text: str) -> tuple[tuple[str | None, str], ...]:
             continue
         quote = line[-1] if line[-1] in ("'", '"') else ""
         if "[" in line and "]" in line:
-            m = _SEL_PAT.match(line)
-            if m and m.group(3):
-                out.append((m.group(3), (m.group(1) + quote).rstrip()))
+            # conda-build's metadata.sel_pat, scanned in linear time (selector_scan.py)
+            m = split_line(line)
+            if m is not None:
+                out.append((m[1], (m[0] + quote).rstrip()))
                 continue
         out.append((None, line))
     return tuple(out)
