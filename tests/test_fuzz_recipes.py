@@ -108,14 +108,6 @@ def rejected(result: RenderResult, *needles: str) -> None:
     assert any(n in result.error for n in needles), f"unclear error: {result.error!r}"
 
 
-def v0_available() -> bool:
-    try:
-        import newarch.render.v0  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # -- the two explicit cases of the issue ---------------------------------------------------------
 
 
@@ -368,14 +360,15 @@ def test_random_selectors_in_a_recipe(no_exec, expr):
         f"package:\n  name: sel\n  version: 1.0\nrequirements:\n  host:\n    - zlib  # [{expr}]\n    - bzip2  # [win]\n"
     )
     result = render(text)
-    if result.error and v0_available():
+    if result.error:
         assert ERROR_RE.match(result.error).group("line"), result.error
 
 
 @FUZZ
 @given(expr=st.recursive(literals, _compose, max_leaves=16))
 def test_random_selectors_direct(no_exec, expr):
-    selectors = pytest.importorskip("newarch.render.selectors")
+    from newarch.render import selectors
+
     ns = selectors.selector_namespace("win-arm64", "win-64", {"python": "3.14.* *_cp314", "vc": "14"}, {"CI": "true"})
     with time_limit():
         try:
@@ -473,7 +466,8 @@ def test_random_jinja_in_a_recipe(no_exec, blocks):
 @given(blocks=st.lists(jinja_blocks, min_size=1, max_size=4))
 def test_random_jinja_direct(no_exec, blocks):
     """The Jinja layer alone: a string, or a NewarchError naming the file."""
-    jinja = pytest.importorskip("newarch.render.jinja")
+    from newarch.render import jinja
+
     text = "\n".join(blocks)
     with time_limit():
         try:
@@ -657,10 +651,9 @@ def test_mutated_v1_recipe(no_exec, ops):
 def test_unmutated_bases_render():
     """The mutation bases are valid recipes (so the mutations test the renderers, not a broken base)."""
     assert render(BASE_V1, schema="v1").ok
-    if v0_available():
-        res = render(BASE_V0)
-        assert res.ok, res.error
-        assert {o.name for o in res.outputs} >= {"libsplit", "libsplit-extra", "pysplitlib"}
+    res = render(BASE_V0)
+    assert res.ok, res.error
+    assert {o.name for o in res.outputs} >= {"libsplit", "libsplit-extra", "pysplitlib"}
 
 
 # -- random graphs with cycles for the planner ---------------------------------------------------
@@ -724,7 +717,8 @@ def snapshots(draw):
     ignore=st.sets(st.sampled_from(POOL), max_size=2),
 )
 def test_random_graphs_plan(no_exec, snap, targets, mode, available, ignore):
-    plan_mod = pytest.importorskip("newarch.plan.planner")
+    from newarch.plan import planner as plan_mod
+
     opts = plan_mod.PlanOptions(
         targets=targets,
         platform="win-arm64",
