@@ -182,9 +182,10 @@ def _lint_paths(
             continue
         readable[str(path)] = src.display(src.recipe_file)
     # each recipe is rendered and linted in a worker with a deadline and a memory limit
-    tasks = ((p, _lint_one, (p, pair, variants, run_env, available_build)) for p in readable)
     by_path: dict[str, list[Finding]] = {}
     with WorkerPool(1, limits) as pool:
+        shared = (pool.share(variants), pool.share(run_env), pool.share(available_build))  # once per worker
+        tasks = ((p, _lint_one, (p, pair, *shared)) for p in readable)
         for p, outcome in pool.run(tasks):
             if isinstance(outcome, Failed):
                 by_path[str(p)] = [

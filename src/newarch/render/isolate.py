@@ -9,7 +9,8 @@ results are plain picklable values.
 
 The deadline is per *render*: a worker calls :func:`started` when it begins rendering one recipe
 for one platform pair (``render_source`` does), which restarts the clock and names the recipe in
-the failure message. A task that renders several pairs (a feedstock in the crawl) gets the deadline
+the failure message. It writes to memory shared with the parent (no message), so a render costs
+one round trip per task and nothing more. A task that renders several pairs (a feedstock in the crawl) gets the deadline
 for each of them.
 """
 
@@ -37,8 +38,8 @@ PRELOAD = ("newarch.render", "newarch.render.v0", "newarch.render.v1", "newarch.
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30}
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
-_CONN: Connection | None = None  # set in a worker process: where started() reports
-_NOTE = object()  # _receive: a progress note, the task goes on
+LABEL_BYTES = 512
+_CLOCK: Any = None  # in a worker: the shared clock started() writes (see _Clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,13 @@ class Limits:
 
     def memory_text(self) -> str:
         return format_size(self.memory)
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """Stands for a value given to :meth:`WorkerPool.share`: sent to each worker once, not with every task."""
+
+    key: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +93,35 @@ def format_size(n: int) -> str:
     return f"{n} B"
 
 
+class _Clock:
+    """Shared memory between the parent and one worker: when the current render started and what it
+    is. The worker writes it (no message, no wake-up of the parent); the parent reads it when a
+    deadline passes. ``time.monotonic`` is the system's monotonic clock, the same in both processes."""
+
+    __slots__ = ("start", "label")
+
+    def __init__(self, ctx: Any) -> None:
+        self.start = ctx.RawValue("d", 0.0)  # 0: the worker has not started (still importing)
+        self.label = ctx.RawArray("c", LABEL_BYTES)
+
+    def mark(self, label: str) -> None:
+        self.label.value = label.encode("utf-8", "replace")[: LABEL_BYTES - 1]
+        self.start.value = time.monotonic()
+
+    def text(self) -> str:
+        return self.label.value.decode("utf-8", "replace")
+
+
 def started(label: str) -> None:
     """In a worker: a render of ``label`` begins (restarts the deadline). Elsewhere: nothing."""
-    if _CONN is not None:
-        _CONN.send(("started", label))
+    if _CLOCK is not None:
+        _CLOCK.mark(label)
 
 
-def _worker_main(conn: Connection, memory: int, init: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    global _CONN
+def _worker_main(
+    conn: Connection, clock: _Clock, memory: int, init: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    global _CLOCK
     if memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
@@ -100,8 +129,9 @@ def _worker_main(conn: Connection, memory: int, init: Callable[..., None] | None
         importlib.import_module(name)
     if init is not None:
         init(*initargs)
-    _CONN = conn
-    conn.send(("started", ""))  # ready: the deadline of the first task starts now
+    _CLOCK = clock
+    clock.mark("")  # ready: the deadline of a task starts when it is sent, or when its render starts
+    shared: dict[int, Any] = {}
     while True:
         try:
             msg = conn.recv()
@@ -109,7 +139,11 @@ def _worker_main(conn: Connection, memory: int, init: Callable[..., None] | None
             return
         if msg is None:
             return
-        fn, args = msg
+        if msg[0] == "share":
+            shared[msg[1]] = msg[2]
+            continue
+        _, fn, args = msg
+        args = tuple(shared[a.key] if isinstance(a, Shared) else a for a in args)
         try:
             conn.send(("ok", fn(*args)))
         except MemoryError:
@@ -134,25 +168,37 @@ def render_isolated(path: str, display: str, pair: Any, pinning: Any, env: dict[
     from newarch.model import RenderResult
 
     with WorkerPool(1, limits) as pool:
-        outcome = pool.call(render_task, str(path), pair, pinning, env)
+        outcome = pool.call(render_task, str(path), pair, pool.share(pinning), env)
     if isinstance(outcome, Failed):
         return RenderResult(pair=pair, error=outcome.text(display))
     return RenderResult.from_dict(outcome)
 
 
 class _Worker:
-    __slots__ = ("proc", "conn", "key", "deadline", "where", "fresh")
+    __slots__ = ("proc", "conn", "clock", "key", "sent", "has")
 
     def __init__(self, ctx: Any, limits: Limits, init: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
         parent, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, limits.memory, init, initargs), daemon=True)
+        self.clock = _Clock(ctx)
+        self.proc = ctx.Process(
+            target=_worker_main, args=(child, self.clock, limits.memory, init, initargs), daemon=True
+        )
         self.proc.start()
         child.close()
         self.conn: Connection = parent
         self.key: Hashable | None = None
-        self.deadline = 0.0
-        self.where = ""
-        self.fresh = True  # not ready yet: the first task's clock starts when it says so
+        self.sent = 0.0  # when the current task was sent
+        self.has: set[int] = set()  # keys of the shared values it holds
+
+    def deadline(self, timeout: float) -> float:
+        start = self.clock.start.value
+        if start == 0.0:  # still starting: imports do not count against the first task
+            return self.sent + timeout + STARTUP_GRACE
+        return max(self.sent, start) + timeout
+
+    def where(self) -> str:
+        """The render the current task is in, if it has started one."""
+        return self.clock.text() if self.clock.start.value >= self.sent else ""
 
     def stop(self, kill: bool) -> None:
         if kill:
@@ -183,6 +229,7 @@ class WorkerPool:
         self._initargs = initargs
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: list[_Worker] = []
+        self._shared: dict[int, Any] = {}
         self.replaced = 0  # workers killed or lost (for reports and tests)
 
     def __enter__(self) -> WorkerPool:
@@ -195,6 +242,25 @@ class WorkerPool:
         for w in self._idle:
             w.stop(kill=False)
         self._idle.clear()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the idle workers (benchmarks read their CPU time)."""
+        return [w.proc.pid for w in self._idle if w.proc.pid is not None]
+
+    def share(self, value: Any) -> Shared:
+        """``value`` once per worker (a pinning, a set of names): pass the returned ``Shared`` in task
+        arguments and the worker passes the value to the task."""
+        key = len(self._shared)
+        self._shared[key] = value
+        return Shared(key)
+
+    def _send(self, w: _Worker, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        for a in args:
+            if isinstance(a, Shared) and a.key not in w.has:
+                w.conn.send(("share", a.key, self._shared[a.key]))
+                w.has.add(a.key)
+        w.sent = time.monotonic()
+        w.conn.send(("task", fn, args))
 
     def _worker(self) -> _Worker:
         return self._idle.pop() if self._idle else _Worker(self._ctx, self.limits, self._init, self._initargs)
@@ -217,39 +283,38 @@ class WorkerPool:
                     key, fn, args = queue.popleft()
                     w = self._worker()
                     try:
-                        w.conn.send((fn, args))
+                        self._send(w, fn, args)
                     except OSError:  # died while idle: replace it and retry
                         w.stop(kill=True)
                         self.replaced += 1
                         queue.appendleft((key, fn, args))
                         continue
-                    w.key, w.where = key, ""
-                    w.deadline = time.monotonic() + timeout + (STARTUP_GRACE if w.fresh else 0.0)
+                    w.key = key
                     busy[w.conn] = w
                 now = time.monotonic()
-                wait_for = max(0.0, min(w.deadline for w in busy.values()) - now) if timeout > 0 else None
+                wait_for = max(0.0, min(w.deadline(timeout) for w in busy.values()) - now) if timeout > 0 else None
+                if wait_for is not None and any(w.clock.start.value == 0.0 for w in busy.values()):
+                    wait_for = min(wait_for, 0.2)  # a worker still starting: its deadline moves once it is ready
                 ready = wait(list(busy), wait_for)
                 for conn in ready:
-                    w = busy[conn]  # type: ignore[index]
-                    outcome = self._receive(w)
-                    if outcome is _NOTE:  # the worker is still busy
-                        continue
-                    del busy[conn]  # type: ignore[arg-type]
-                    yield w.key, outcome
+                    w = busy.pop(conn)  # type: ignore[call-overload]
+                    yield w.key, self._receive(w)
                 if timeout > 0:
                     now = time.monotonic()
                     for conn, w in list(busy.items()):
-                        if now >= w.deadline:
+                        if now >= w.deadline(timeout):  # read again: a new render restarts the clock
                             del busy[conn]
+                            where = w.where()
                             w.stop(kill=True)
                             self.replaced += 1
-                            yield w.key, Failed("timeout", f"render exceeded {self.limits.timeout_text()}", w.where)
+                            yield w.key, Failed("timeout", f"render exceeded {self.limits.timeout_text()}", where)
         finally:
             for w in busy.values():  # the caller stopped early (an exception, Ctrl-C): no stray workers
                 w.stop(kill=True)
 
     def _receive(self, w: _Worker) -> Any:
-        """The outcome of ``w``'s task, or ``_NOTE`` after a progress note. Frees or replaces ``w``."""
+        """The outcome of ``w``'s task. Frees ``w`` for the next task, or replaces it."""
+        where = w.where()
         try:
             kind, value = w.conn.recv()
         except (EOFError, OSError):
@@ -259,30 +324,25 @@ class WorkerPool:
             self.replaced += 1
             mem = self.limits.memory_text()
             if code == -signal.SIGABRT and self.limits.memory > 0:  # Rust (rattler-build) aborts when malloc fails
-                return Failed("memory", f"render exceeded {mem} (the worker aborted)", w.where)
+                return Failed("memory", f"render exceeded {mem} (the worker aborted)", where)
             how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-            return Failed("crash", f"render stopped the worker ({how}; the memory limit is {mem})", w.where)
+            return Failed("crash", f"render stopped the worker ({how}; the memory limit is {mem})", where)
         except MemoryError:  # the result itself is too large for this process
             w.stop(kill=True)
             self.replaced += 1
-            return Failed("memory", "render result too large", w.where)
-        if kind == "started":
-            w.fresh = False
-            w.where = str(value)
-            if self.limits.timeout > 0:
-                w.deadline = time.monotonic() + self.limits.timeout
-            return _NOTE
+            return Failed("memory", "render result too large", where)
         if kind == "memory":
             w.stop(kill=True)
             self.replaced += 1
-            return Failed("memory", f"render exceeded {self.limits.memory_text()}", w.where)
+            return Failed("memory", f"render exceeded {self.limits.memory_text()}", where)
         self._idle.append(w)
         if kind == "error":
-            return Failed("error", f"render failed ({value})", w.where)
+            return Failed("error", f"render failed ({value})", where)
         return value
 
 
 __all__ = [
+    "Shared",
     "render_isolated",
     "render_task",
     "DEFAULT_MEMORY",

@@ -125,7 +125,8 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
         workers = max(1, min(jobs, len(paths)))
         done: dict[str, Any] = {}
         with WorkerPool(workers, req.limits, initializer=_init_worker, initargs=(names,)) as pool:
-            tasks = ((p, _render_one, (p, req.pairs, pinning_facts, req.env)) for p in paths)
+            shared = (pool.share(req.pairs), pool.share(pinning_facts), pool.share(req.env))  # once per worker
+            tasks = ((p, _render_one, (p, *shared)) for p in paths)
             for p, outcome in pool.run(tasks):
                 if isinstance(outcome, Failed):
                     outcome = {"error": outcome.text(Path(str(p)).name), "path": p}
