@@ -281,13 +281,18 @@ class WorkerPool:
             while queue or busy:
                 while queue and len(busy) < self.jobs:
                     key, fn, args = queue.popleft()
+                    fresh = not self._idle
                     w = self._worker()
                     try:
                         self._send(w, fn, args)
-                    except OSError:  # died while idle: replace it and retry
+                    except OSError:
                         w.stop(kill=True)
                         self.replaced += 1
-                        queue.appendleft((key, fn, args))
+                        if fresh:  # it could not even start (a memory limit too small to import Python?)
+                            mem = self.limits.memory_text()
+                            yield key, Failed("crash", f"the render worker did not start (the memory limit is {mem})")
+                        else:  # died while idle: replace it and retry
+                            queue.appendleft((key, fn, args))
                         continue
                     w.key = key
                     busy[w.conn] = w
