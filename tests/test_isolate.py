@@ -167,7 +167,10 @@ def crawl(tmp_path_factory) -> dict:
     src = write_feedstocks(tmp)
     script = tmp / "crawl.py"
     script.write_text(CRAWL)
+    work = tmp / "tmp"  # the renders' temporary directory (TMPDIR): empty again afterwards
+    work.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env["TMPDIR"] = str(work)
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, str(script), str(src), "3", str(512 << 20)],
@@ -180,6 +183,8 @@ def crawl(tmp_path_factory) -> dict:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall"] = time.monotonic() - start
+    result["left_in_tmp"] = sorted(p.name for p in work.iterdir())
+    result["tree"] = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if not p.is_relative_to(src))
     return result
 
 
@@ -213,6 +218,11 @@ def test_growing_jinja_and_yaml_values_are_rejected_before_they_are_built(crawl)
 
 def test_a_long_line_with_a_selector_renders(crawl):
     assert crawl["renders"]["longline"] == {"error": "", "host": [["zlib"]]}
+
+
+def test_the_crawl_leaves_nothing_behind(crawl):
+    assert crawl["left_in_tmp"] == []
+    assert crawl["tree"] == ["crawl.py", "tmp"]  # nothing written beside the feedstocks
 
 
 def test_the_crawl_ends_and_the_parent_stays_small(crawl):

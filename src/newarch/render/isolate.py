@@ -20,8 +20,11 @@ import contextlib
 import importlib
 import multiprocessing
 import re
+import os
 import resource
+import shutil
 import signal
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -119,9 +122,18 @@ def started(label: str) -> None:
 
 
 def _worker_main(
-    conn: Connection, clock: _Clock, memory: int, init: Callable[..., None] | None, initargs: tuple[Any, ...]
+    conn: Connection,
+    clock: _Clock,
+    tmp: str,
+    memory: int,
+    init: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
 ) -> None:
     global _CLOCK
+    # temporary files (the v1 work directory) go to a folder of this worker's own, which the parent
+    # removes when the worker ends, also when it is killed in the middle of a render
+    tempfile.tempdir = tmp
+    os.environ["TMPDIR"] = tmp
     if memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
@@ -175,13 +187,14 @@ def render_isolated(path: str, display: str, pair: Any, pinning: Any, env: dict[
 
 
 class _Worker:
-    __slots__ = ("proc", "conn", "clock", "key", "sent", "has")
+    __slots__ = ("proc", "conn", "clock", "tmp", "key", "sent", "has")
 
     def __init__(self, ctx: Any, limits: Limits, init: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
         parent, child = ctx.Pipe(duplex=True)
         self.clock = _Clock(ctx)
+        self.tmp = tempfile.mkdtemp(prefix="newarch-worker-")
         self.proc = ctx.Process(
-            target=_worker_main, args=(child, self.clock, limits.memory, init, initargs), daemon=True
+            target=_worker_main, args=(child, self.clock, self.tmp, limits.memory, init, initargs), daemon=True
         )
         self.proc.start()
         child.close()
@@ -211,6 +224,7 @@ class _Worker:
             self.proc.kill()
             self.proc.join()
         self.conn.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class WorkerPool:
