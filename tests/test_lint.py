@@ -631,7 +631,6 @@ requirements:
 
 @pytest.fixture
 def feedstocks(tmp_path):
-    pytest.importorskip("newarch.render")
     recipe = tmp_path / "stocks" / "pyext-feedstock" / "recipe"
     recipe.mkdir(parents=True)
     (recipe / "recipe.yaml").write_text(textwrap.dedent(PYEXT).lstrip())
@@ -731,7 +730,6 @@ def test_lint_plan_uses_stored_findings_of_planned_feedstocks(tmp_path, monkeypa
     from newarch.cli import main
     from newarch.commands import lint_cmd
 
-    pytest.importorskip("newarch.plan.planner")
     monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
     snap = _plan_snapshot(tmp_path)
     res = CliRunner().invoke(main, ["lint", "--plan", "--snapshot", str(snap), "--format", "json"])
@@ -766,7 +764,6 @@ def test_lint_plan_with_paths_renders_only_planned(tmp_path, monkeypatch, feedst
     from newarch.cli import main
     from newarch.commands import lint_cmd
 
-    pytest.importorskip("newarch.plan.planner")
     monkeypatch.setattr(lint_cmd, "SEED_TARGETS", ("pyext",))
     other = feedstocks / "stocks" / "other-feedstock" / "recipe"
     other.mkdir(parents=True)
@@ -811,7 +808,8 @@ def test_real_feedstock_findings_point_at_the_right_line(feedstock, rule, token)
     path = Path(mirrors or ".") / f"conda-forge+{feedstock}-feedstock"
     if not mirrors or pinning is None or not path.exists():
         pytest.skip("needs NEWARCH_MIRRORS with this feedstock and ../shared/data")
-    render = pytest.importorskip("newarch.render")
+    import newarch.render as render
+
     src = open_source(path)
     res = render.render_source(src, CROSS, load_pinning_for(CROSS, pinning)[0])
     found = [f for f in lint_source(src, CROSS, res) if f.rule == rule]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fsguard import guard, plant
+
 from newarch.errors import RenderError, UnsafeRecipeError
 from newarch.model import Output, PlatformPair
 from newarch.render.pinning import Variants
@@ -478,17 +480,58 @@ def test_hostile_recipes_are_rejected_without_side_effects(meta: str, tmp_path: 
 
 
 def test_loaders_never_read_files(tmp_path: Path) -> None:
-    secret = tmp_path / "secret.json"
-    secret.write_text('{"name": "leaked"}')
-    meta = f"""\
+    """conda-build's file loaders are stand-ins with fixed answers: ``load_file_regex`` is None and
+    ``load_file_data`` is ``{}`` whatever file they name; any read outside the recipe fails the test."""
+    with guard(tmp_path / "g") as g:
+        secret = plant(g, "secret.json", '{"name": "leaked", "version": "9.9"}')
+        meta = f"""\
 {{% set d = load_file_data("{secret}") %}}
-{{% set r = load_file_regex(load_file="{secret}", regex_pattern="name") %}}
+{{% set r = load_file_regex(load_file="{secret}", regex_pattern='"name": "(.*)"') %}}
+{{% set r2 = load_file_regex(load_file="secret.json", regex_pattern=".") %}}
 package:
   name: {{{{ d.get('name', 'safe') }}}}
   version: {{{{ load_str_data('{{"v": "2.0"}}', 'json')['v'] }}}}
+requirements:
+  host:
+    - regex-{{{{ 'stub' if r is none and r2 is none else 'read' }}}}
+    - data-{{{{ d|length }}}}
 """
-    (out,) = render(meta, LINUX_64)
+        (out,) = render(meta, LINUX_64)
     assert out.name == "safe" and out.version == "2.0"
+    assert [r.spec for r in out.reqs("host")] == ["regex-stub", "data-0"]
+
+
+# conda-forge recipes build a dependency list in one multi-line ``{% set %}`` with a selector on some of
+# its items; conda-build drops the false lines before Jinja sees the text
+MULTILINE_SET = """\
+{% set deps = [
+    "zlib",
+    "libwinonly",  # [win]
+    "liblinuxonly",  # [linux]
+    "libarm",  # [win and arm64]
+] %}
+package:
+  name: multi
+  version: 1.0
+requirements:
+  host:
+  {% for d in deps %}
+    - {{ d }}
+  {% endfor %}
+"""
+
+
+@pytest.mark.parametrize(
+    "pair, expected",
+    [
+        (LINUX_64, ["zlib", "liblinuxonly"]),
+        (WIN_64, ["zlib", "libwinonly"]),
+        (WIN_ARM64, ["zlib", "libwinonly", "libarm"]),
+    ],
+)
+def test_selectors_inside_a_multiline_set_apply(pair: PlatformPair, expected: list[str]) -> None:
+    (out,) = render(MULTILINE_SET, pair)
+    assert [r.name for r in out.reqs("host")] == expected
 
 
 # --- real feedstocks (local mirrors only) ----------------------------------------------------

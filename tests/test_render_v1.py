@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fsguard import guard
+
 from newarch.model import PlatformPair
 from newarch.render.pinning import Variants, default_pinning_path, load_pinning
 from newarch.render import default_env, parse_env_overrides, render_source
@@ -559,9 +561,25 @@ def test_bad_recipes_give_one_located_error(text, line, words):
     assert "\n" not in res.error
 
 
-def test_files_outside_the_recipe_are_never_written():
-    src = source({"recipe.yaml": CONDA_LIKE, "../escape.txt": "x", "/abs.txt": "y"})
-    assert render(src, LINUX_64).outputs
+def test_files_outside_the_recipe_are_never_written(tmp_path):
+    """The recipe's files are copied into a work directory for rattler-build: names that climb out of
+    it (``..``, absolute) are skipped. Under the guard, a write anywhere else fails the test at once, and
+    the temporary and working directories must be empty afterwards."""
+    src = source(
+        {
+            "recipe.yaml": CONDA_LIKE,
+            "../escape.txt": "x",
+            "sub/../../escape2.txt": "x",
+            "/abs.txt": "y",
+            "build.sh": "make\n",
+        }
+    )
+    pinning = pinning_for(LINUX_64)
+    with guard(tmp_path):
+        result = render_source(src, LINUX_64, pinning, default_env(LINUX_64))
+    assert result.ok, result.error
+    assert {o.name for o in result.outputs} == {"condalike"}
+    assert not Path("/abs.txt").exists()
 
 
 # ----------------------------------------------------------------------------- variants

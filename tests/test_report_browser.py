@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,11 +32,23 @@ EVIL_MSG = "maintainer <img src=x onerror=alert(2)> wrote this"
 EVIL_PRUNED = "<img src=y onerror=alert(3)>"
 WIDTHS = (800, 1400)
 
+# On CI (CI=true, as .ci/run sets it) a missing browser is a failure: the tests must run there. Locally
+# they are skipped with the reason.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the browser tests must run on CI)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"{CHROMIUM} is not installed (Debian package 'chromium'); the browser tests need it", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="the python package 'playwright' is not installed")
+    _missing(f"{CHROMIUM} is not installed (Debian package 'chromium'); the browser tests need it")
+try:
+    from playwright import sync_api
+except ImportError:
+    _missing("the python package 'playwright' is not installed")
 
 
 class Report(NamedTuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newarch.errors import RenderError, UnsafeRecipeError
+from newarch.lint.text import comment_selector
+from newarch.render.selector_scan import split_line
 from newarch.render.selectors import (
     UnknownSelectorName,
     evaluate,
@@ -262,3 +265,41 @@ def test_unknown_names_read_as_false_like_conda_build_eval_selector() -> None:
     assert unknown_names("linux", linux) == []
     with pytest.raises(UnknownSelectorName):  # evaluate() itself stays strict
         evaluate("x64_64", linux)
+
+
+# -- finding the selector on a line, in linear time ------------------------------------------------
+
+# conda-build's metadata.sel_pat, and the pattern lint/text.py used: the scanners must agree with them
+CONDA_BUILD_SEL_PAT = re.compile(r"(.+?)\s*(#.*)?\[([^\[\]]+)\](?(2)[^\(\)]*)$")
+LINT_SEL_PAT = re.compile(r"#[^\[\]#]*\[([^\[\]]+)\][^()]*$")
+line_chars = st.text(alphabet=" \t#[]()ab_=<>!'\"", max_size=24)
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(line=line_chars)
+def test_selector_scan_matches_conda_builds_pattern(line):
+    m = CONDA_BUILD_SEL_PAT.match(line)
+    assert split_line(line) == ((m.group(1), m.group(3)) if m else None)
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(line=line_chars)
+def test_lint_selector_scan_matches_its_pattern(line):
+    m = LINT_SEL_PAT.search(line)
+    assert comment_selector(line) == (m.group(1) if m else None)
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("    - zlib  # [win]", ("    - zlib", "win")),
+        ("    - python >=3.9  # [py<310]  trailing", ("    - python >=3.9", "py<310")),
+        ("    - {{ compiler('c') }}  # [unix]", ("    - {{ compiler('c') }}", "unix")),
+        ("    - foo [win]", ("    - foo", "win")),
+        ("    - foo  # [win] (not a selector)", None),
+        ("    - x" + " " * 50_000 + "[win](", None),  # seconds for the regex, linear here
+        ("    - a" + " #" * 25_000 + " [win]x", ("    - a", "win")),
+    ],
+)
+def test_selector_scan_examples(line, expected):
+    assert split_line(line) == expected

@@ -152,6 +152,24 @@ def test_outputs_in_target_repodata_make_done(tmp_path):
     assert st["app"] == "awaiting-parents" and report.feedstocks["app"].missing_parents == ["lib"]
 
 
+def test_done_needs_every_needed_output_in_the_repodata(tmp_path):
+    """A feedstock with two needed outputs (zlib's libzlib and zlib) is done only when both are there."""
+    zlib = feedstock("zlib", out("libzlib"), out("zlib", host=["libzlib"], run=["libzlib"]))
+    lib = feedstock("lib", out("lib", host=["zlib", "libzlib"], run=["libzlib"]))
+    snap = chain_snapshot(zlib=zlib, lib=lib)
+    plan = plan_for_status(snap, ["app"], PAIR.target, PAIR.build)
+    assert set(plan.feedstocks["zlib"].needed_outputs or plan.feedstocks["zlib"].outputs) == {"libzlib", "zlib"}
+    write_repodata(tmp_path / "one", "win-arm64", record("libzlib"))
+    one = load_availability([tmp_path / "one" / "win-arm64" / "repodata.json"], "win-arm64")
+    report = compute_status(snap, plan, one)
+    assert report.feedstocks["zlib"].state != "done" and report.feedstocks["zlib"].done_by == ""
+    assert report.feedstocks["lib"].missing_parents == ["zlib"]
+    write_repodata(tmp_path / "both", "win-arm64", record("libzlib"), record("zlib"))
+    both = load_availability([tmp_path / "both" / "win-arm64" / "repodata.json"], "win-arm64")
+    report = compute_status(snap, plan, both)
+    assert report.feedstocks["zlib"].state == "done" and report.feedstocks["zlib"].done_by == "repodata"
+
+
 def test_repodata_of_another_subdir_does_not_make_done(tmp_path):
     write_repodata(tmp_path, "win-64", record("zlib", subdir="win-64"))
     avail = load_availability([tmp_path / "win-64" / "repodata.json"], "win-arm64")

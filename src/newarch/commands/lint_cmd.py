@@ -15,6 +15,8 @@ from newarch.commands.options import (
     SEED_TARGETS,
     build_platform_option,
     default_build_platform,
+    limits_options,
+    make_limits,
     platform_option,
     snapshot_option,
 )
@@ -81,6 +83,7 @@ def register(group: click.Group) -> None:
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are error or warning findings.")
 @click.option("--explain", "explain", metavar="RULE", default=None, help="Explain RULE and exit.")
+@limits_options
 def lint(
     paths: tuple[Path, ...],
     use_plan: bool,
@@ -95,6 +98,8 @@ def lint(
     fmt: str | None,
     exit_zero: bool,
     explain: str | None,
+    timeout: float,
+    memory_limit: str,
 ) -> None:
     """Find what will break when feedstocks are built for a new platform.
 
@@ -110,6 +115,7 @@ def lint(
     out_fmt = output_format or alias or "concise"
     if not paths and not use_plan:
         raise NewarchError("give feedstock paths, or --plan")
+    limits = make_limits(timeout, memory_limit)
     pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
     from newarch.sources.availability import load_availability
 
@@ -143,7 +149,7 @@ def lint(
         notes.append(f"plan for {', '.join(SEED_TARGETS)} on {pair}: {len(planned)} feedstocks")
 
     if paths:
-        findings = _lint_paths(list(paths), pair, pinning, env, available_build, planned, notes)
+        findings = _lint_paths(list(paths), pair, pinning, env, available_build, planned, notes, limits)
     else:
         assert snap is not None and planned is not None
         findings = _lint_snapshot(snap, planned, pair, available_build, notes)
@@ -209,13 +215,15 @@ def _lint_paths(
     available_build: set[str] | None,
     planned: list[str] | None,
     notes: list[str],
+    limits=None,
 ) -> list[Finding]:
-    from newarch.lint.rules import lint_source
+    from newarch.lint.rules import RULES
+    from newarch.render.isolate import Failed, WorkerPool
     from newarch.sources.recipes import discover, feedstock_name, open_source
 
     try:
         from newarch.commands.pinning_source import load_pinning_for
-        from newarch.render import default_env, parse_env_overrides, render_source
+        from newarch.render import default_env, parse_env_overrides
     except ImportError as exc:  # the renderer is a separate module; say so instead of a traceback
         raise NewarchError(f"the recipe renderer is not available ({exc})") from exc
 
@@ -230,6 +238,7 @@ def _lint_paths(
         if missing:
             notes.append(f"{len(missing)} planned feedstock(s) not found in PATHS: {', '.join(missing)}")
     findings: list[Finding] = []
+    readable: dict[str, str] = {}  # path -> recipe file as shown
     for path in found:
         try:
             src = open_source(path)
@@ -246,9 +255,44 @@ def _lint_paths(
                 )
             )
             continue
-        result = render_source(src, pair, variants, run_env)
-        findings.extend(lint_source(src, pair, result, available_build))
+        readable[str(path)] = src.display(src.recipe_file)
+    # each recipe is rendered and linted in a worker with a deadline and a memory limit
+    by_path: dict[str, list[Finding]] = {}
+    with WorkerPool(1, limits) as pool:
+        shared = (pool.share(variants), pool.share(run_env), pool.share(available_build))  # once per worker
+        tasks = ((p, _lint_one, (p, pair, *shared)) for p in readable)
+        for p, outcome in pool.run(tasks):
+            if isinstance(outcome, Failed):
+                by_path[str(p)] = [
+                    Finding(
+                        "render-failed",
+                        RULES["render-failed"][0],
+                        feedstock_name(Path(str(p))),
+                        readable[str(p)],
+                        0,
+                        f"cannot render for {pair}: {outcome.text(readable[str(p)])}",
+                        "fix the recipe (or the pinning) so it renders for this platform; "
+                        "until then nothing about this feedstock is known",
+                    )
+                ]
+            else:
+                by_path[str(p)] = [Finding.from_dict(d) for d in outcome]
+    for p in readable:
+        findings.extend(by_path[p])
     return findings
+
+
+def _lint_one(
+    path: str, pair: PlatformPair, variants, env: dict[str, str], available_build: set[str] | None
+) -> list[dict]:
+    """Worker task: render and lint one feedstock; the findings as dicts."""
+    from newarch.lint.rules import lint_source
+    from newarch.render import render_source
+    from newarch.sources.recipes import open_source
+
+    src = open_source(path)
+    result = render_source(src, pair, variants, env)
+    return [f.to_dict() for f in lint_source(src, pair, result, available_build)]
 
 
 def _lint_snapshot(

@@ -161,6 +161,37 @@ def check_name(snap: Snapshot, name: str, what: str = "name") -> None:
         raise NewarchError(f"unknown {what} {_hint(name, known)}: no feedstock or output of that name in the snapshot")
 
 
+def limits_options(f):
+    """``--timeout`` and ``--memory-limit``: the bounds of every render of an untrusted recipe."""
+    from newarch.render.isolate import DEFAULT_MEMORY, DEFAULT_TIMEOUT, format_size
+
+    f = click.option(
+        "--memory-limit",
+        "memory_limit",
+        default=format_size(DEFAULT_MEMORY).replace(" ", ""),
+        show_default=True,
+        metavar="SIZE",
+        help="Address-space limit of each render worker (e.g. 2GiB, 512MiB; 0 = none). A recipe over it "
+        "is one failed render.",
+    )(f)
+    return click.option(
+        "--timeout",
+        "timeout",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wall-clock limit of one render (one recipe, one platform pair; 0 = none). A recipe over it "
+        "is one failed render.",
+    )(f)
+
+
+def make_limits(timeout: float, memory_limit: str):
+    from newarch.render.isolate import Limits, parse_size
+
+    return Limits(timeout=timeout, memory=parse_size(memory_limit))
+
+
 def format_option(*choices: str, default: str = "table"):
     return click.option(
         "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True, help="Output format."

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newarch.model import SECTIONS, Output, PlatformPair, RenderResult
-from newarch.commands.options import build_platform_option, default_build_platform, format_option, platform_option
+from newarch.commands.options import (
+    build_platform_option,
+    default_build_platform,
+    format_option,
+    limits_options,
+    make_limits,
+    platform_option,
+)
 
 if TYPE_CHECKING:  # sources.recipes imports ruamel.yaml: loaded only when a command runs
     from newarch.sources.recipes import RecipeSource
@@ -109,6 +116,7 @@ def register(group: click.Group) -> None:
         help="Environment variable the recipe sees (repeatable); -KEY unsets one. Default environment: CI=true.",
     )
     @format_option("table", "json")
+    @limits_options
     def render_command(
         path: Path,
         platform: str,
@@ -116,17 +124,21 @@ def register(group: click.Group) -> None:
         pinning_path: Path | None,
         env_items: tuple[str, ...],
         fmt: str,
+        timeout: float,
+        memory_limit: str,
     ) -> None:
         """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
         from newarch.commands.pinning_source import load_pinning_for
-        from newarch.render import default_env, parse_env_overrides, render_source
+        from newarch.render import default_env, parse_env_overrides
+        from newarch.render.isolate import render_isolated
         from newarch.sources.recipes import open_source
 
         pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))
         env = parse_env_overrides(env_items, default_env(pair))
-        src = open_source(path)
+        limits = make_limits(timeout, memory_limit)
+        src = open_source(path)  # reads the files only; the render runs in a worker under the limits
         pinning, pinning_source = load_pinning_for(pair, pinning_path)
-        result = render_source(src, pair, pinning, env)
+        result = render_isolated(str(path), src.display(src.recipe_file), pair, pinning, env, limits)
         if fmt == "json":
             click.echo(json.dumps(render_document(src, result, pinning_source, env), indent=2, sort_keys=False))
         elif not result.error:

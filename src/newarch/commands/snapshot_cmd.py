@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from newarch.commands.options import limits_options, make_limits
 from newarch.errors import NewarchError
 
 
@@ -57,6 +58,7 @@ def register(group: click.Group) -> None:
     "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
 )
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
+@limits_options
 def snapshot(
     sources: tuple[Path, ...],
     out: Path,
@@ -68,6 +70,8 @@ def snapshot(
     description: str,
     env: tuple[str, ...],
     jobs: int,
+    timeout: float,
+    memory_limit: str,
 ) -> None:
     """Render every feedstock found in SOURCES and write derived facts to --out.
 
@@ -84,6 +88,7 @@ def snapshot(
     from newarch.sources.recipes import discover, feedstock_name, select_names
 
     err = Console(stderr=True)
+    limits = make_limits(timeout, memory_limit)
     pairs = [PlatformPair.parse(p) for p in (platforms.split(",") if platforms else DEFAULT_PAIRS) if p.strip()]
     pin_path = pinning or default_pinning_path()
     if pin_path is None:
@@ -123,6 +128,7 @@ def snapshot(
         env=env_map,
         jobs=jobs,
         node_attrs=na_files,
+        limits=limits,
     )
     with Progress(
         TextColumn("rendering"),

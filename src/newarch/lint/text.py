@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from newarch.lint.expr import ifexp_tests
 
 # conda-build's selector pattern, restricted to the ``# [...]`` comment form.
-_SELECTOR = re.compile(r"#[^\[\]#]*\[([^\[\]]+)\][^()]*$")
 _KEY = re.compile(r"""^(?P<key>[A-Za-z0-9_.\-]+|"[^"]*"|'[^']*')\s*:(?:\s+(?P<value>.*)|\s*)$""")
 _JINJA_STMT = re.compile(r"\{%-?\s*(?:if|elif)\s+(.*?)\s*-?%\}")
 _JINJA_EXPR = re.compile(r"\{\{(.*?)\}\}")
@@ -119,6 +118,33 @@ def _strip_comment(text: str) -> str:
     return text.rstrip()
 
 
+_SPECIAL = re.compile(r"[\[\]#]")
+_BRACKET = re.compile(r"[\[\]]")
+
+
+def comment_selector(line: str) -> str | None:
+    """The ``sel`` of the first ``# [sel]`` comment followed by no parenthesis, or None.
+
+    The same as ``re.search(r"#[^\\[\\]#]*\\[([^\\[\\]]+)\\][^()]*$", line).group(1)`` in one
+    pass: that regex takes quadratic time on lines such as ``#[a]#[a]...(`` (recipes are untrusted).
+    """
+    if "#" not in line or "]" not in line:
+        return None
+    paren = max(line.rfind("("), line.rfind(")"))
+    n = len(line)
+    h = line.find("#")
+    while h != -1:
+        m = _SPECIAL.search(line, h + 1)
+        k = m.start() if m else n
+        if k < n and line[k] == "[":
+            m = _BRACKET.search(line, k + 1)
+            r = m.start() if m else n
+            if r < n and line[r] == "]" and r > k + 1 and r > paren:
+                return line[k + 1 : r]
+        h = line.find("#", k) if k < n and line[k] == "#" else line.find("#", k + 1)
+    return None
+
+
 def scan(text: str) -> RecipeText:
     """Structure of a recipe text (meta.yaml or recipe.yaml)."""
     lines: list[Line] = []
@@ -129,8 +155,7 @@ def scan(text: str) -> RecipeText:
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         indent = len(raw) - len(raw.lstrip(" "))
-        sel = _SELECTOR.search(raw)
-        selector = sel.group(1).strip() if sel and "#" in raw else ""
+        selector = (comment_selector(raw) or "").strip()
         for m in _SET.finditer(raw):
             jinja_sets[m.group(1)] = m.group(3)
         if block_indent is not None:

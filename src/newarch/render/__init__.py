@@ -11,6 +11,7 @@ import re
 
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair, RenderResult
+from newarch.render.isolate import started
 from newarch.render.pinning import Variants, apply_migrations
 from newarch.sources.recipes import RecipeSource
 
@@ -54,6 +55,7 @@ def render_source(
     """Render ``src`` for ``pair`` with ``pinning`` in environment ``env`` (default: ``default_env``)."""
     env = default_env(pair) if env is None else dict(env)
     notes: list[str] = []
+    started(f"{src.display(src.recipe_file)} ({pair})")  # in a worker: the deadline starts now
     try:
         pinning, notes = apply_migrations(pinning, src.migrations, pair, f"{src.name}/.ci_support/migrations")
         result = _dispatch(src, pair, pinning, env)
@@ -61,6 +63,8 @@ def render_source(
         result = RenderResult(pair=pair, error=str(exc))
     except RecursionError:
         result = RenderResult(pair=pair, error=f"{src.display(src.recipe_file)}: recipe nests too deeply to render")
+    except MemoryError:
+        raise  # over the worker's memory limit: the pool replaces the worker and reports it
     except Exception as exc:  # a renderer bug must not stop a batch: report it as this recipe's error
         first = (str(exc).strip().splitlines() or [""])[0]
         result = RenderResult(

@@ -36,6 +36,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from newarch.errors import RenderError, UnsafeRecipeError
 from newarch.render.selectors import Environ, OSModule, py_int
+from newarch.render.sizes import expanded_size, too_large
 
 MAX_TEMPLATE_CHARS = 1_000_000
 MAX_OUTPUT_CHARS = 4_000_000
@@ -164,9 +165,51 @@ def _check_size(v: Any) -> Any:
     return v
 
 
+def _check_expanded(*values: Any) -> None:
+    """Before a value is printed or joined: what ``str()`` would build must stay under the limit
+    (``[[a] * 1000] * 1000`` is small in memory and a billion characters as text)."""
+    total = 0
+    for v in values:
+        if isinstance(v, str):
+            total += len(v)
+        elif isinstance(v, (list, tuple, dict, set, frozenset)):
+            total += expanded_size(v, MAX_VALUE_CHARS)
+        if total > MAX_VALUE_CHARS:
+            raise RenderError("Jinja value grows beyond the size limit", _budget().file)
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ expression }}`` result passes here before it becomes text."""
+    if isinstance(value, (list, tuple, dict, set, frozenset)) and too_large(value, MAX_VALUE_CHARS):
+        raise RenderError("Jinja value grows beyond the size limit", _budget().file)
+    return value
+
+
 def _guarded_concat(*parts: Any) -> str:
+    _check_expanded(*parts)
     out = "".join(str(p) if not isinstance(p, jinja2.Undefined) else str(p) for p in parts)
     return _check_size(out)
+
+
+def _check_growing_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Bound the result of calls whose output can be far larger than their inputs, before the call."""
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "")
+    file = _budget().file
+    _check_expanded(*args, *kwargs.values())
+    if isinstance(owner, str):
+        if name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+            hits = owner.count(args[0]) if args[0] else len(owner) + 1
+            if len(owner) + hits * (len(args[1]) - len(args[0])) > MAX_VALUE_CHARS:
+                raise RenderError("Jinja replace() result too large", file)
+        elif name == "expandtabs":
+            tab = args[0] if args and isinstance(args[0], int) else 8
+            if len(owner) + owner.count("\t") * max(tab, 0) > MAX_VALUE_CHARS:
+                raise RenderError("Jinja expandtabs() result too large", file)
+        elif name == "join" and args and isinstance(args[0], (list, tuple)):
+            too_big = len(owner) * len(args[0]) > MAX_VALUE_CHARS
+            if too_big:
+                raise RenderError("Jinja join() result too large", file)
 
 
 _WIDTH_RE = re.compile(r"%[-+ #0]*(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
@@ -194,7 +237,10 @@ class _RecipeEnvironment(SandboxedEnvironment):
         if operator == "*":
             seq, n = (left, right) if isinstance(right, int) else (right, left)
             if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
-                if len(seq) * max(n, 0) > MAX_VALUE_CHARS:
+                # the size of the result expanded (nested lists repeated count every time)
+                if n > 0 and (
+                    len(seq) * n > MAX_VALUE_CHARS or expanded_size(seq, MAX_VALUE_CHARS) * n > MAX_VALUE_CHARS
+                ):
                     raise RenderError("Jinja '*' result too large", file)
             elif isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 256:
                 raise RenderError("Jinja '*' result too large", file)
@@ -203,9 +249,11 @@ class _RecipeEnvironment(SandboxedEnvironment):
                 raise RenderError("Jinja '**' exponent too large", file)
         elif operator == "%":
             _check_format_string(left)
+            _check_expanded(left, right)
         elif operator == "+":
             if _size(left) + _size(right) > MAX_VALUE_CHARS:
                 raise RenderError("Jinja '+' result too large", file)
+            _check_expanded(left, right)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
@@ -216,7 +264,12 @@ class _RecipeEnvironment(SandboxedEnvironment):
         name = getattr(__obj, "__name__", "")
         if name in ("format", "format_map") and isinstance(getattr(__obj, "__self__", None), str):
             _check_format_string(__obj.__self__)
-        return _check_size(SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs))
+        _check_growing_call(__obj, args, kwargs)
+        result = _check_size(SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs))
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, (list, dict, set)) and len(owner) > MAX_VALUE_CHARS:  # append / extend / update
+            raise RenderError("Jinja value grows beyond the size limit", _budget().file)
+        return result
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         raise UnsafeRecipeError(
@@ -260,6 +313,22 @@ def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise RenderError("Jinja filter argument too large", _budget().file)
         if func.__name__ == "do_format":
             _check_format_string(args[0] if args else None)
+        values = (
+            args[1:]
+            if args and isinstance(args[0], (jinja2.runtime.Context, jinja2.Environment, nodes.EvalContext))
+            else args
+        )
+        _check_expanded(*values, *kwargs.values())
+        text = values[0] if values and isinstance(values[0], str) else ""
+        if func.__name__ == "do_replace" and len(values) >= 3:
+            old, new = str(values[1]), str(values[2])
+            hits = text.count(old) if old else len(text) + 1
+            if len(text) + hits * (len(new) - len(old)) > MAX_VALUE_CHARS:
+                raise RenderError("Jinja replace result too large", _budget().file)
+        elif func.__name__ == "do_indent":
+            width = values[1] if len(values) >= 2 and isinstance(values[1], int) else 4
+            if len(text) + text.count("\n") * abs(width) > MAX_VALUE_CHARS:
+                raise RenderError("Jinja indent result too large", _budget().file)
         return _check_size(func(*args, **kwargs))
 
     return wrapper
@@ -267,12 +336,23 @@ def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @lru_cache(maxsize=1)
 def environment() -> _RecipeEnvironment:
-    env = _RecipeEnvironment(undefined=RecipeUndefined, autoescape=False, keep_trailing_newline=True, cache_size=0)
-    for fname in ("center", "indent", "format", "wordwrap", "truncate", "batch", "slice", "join", "replace"):
-        if fname in env.filters:
-            env.filters[fname] = _guard_filter(env.filters[fname])
-    env.globals.update(_newarch_iter=_guarded_iter, _newarch_concat=_guarded_concat, range=_safe_range)
+    env = _RecipeEnvironment(
+        undefined=RecipeUndefined, autoescape=False, keep_trailing_newline=True, cache_size=0, finalize=_finalize
+    )
+    for fname in list(env.filters):  # every filter: inputs that print too large, results too large
+        env.filters[fname] = _guard_filter(env.filters[fname])
+    env.globals.update(
+        _newarch_iter=_guarded_iter, _newarch_concat=_guarded_concat, range=_safe_range, lipsum=_safe_lipsum
+    )
     return env
+
+
+def _safe_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002
+    from jinja2.utils import generate_lorem_ipsum
+
+    if not all(isinstance(v, int) and 0 <= v <= 1000 for v in (n, min, max)):
+        raise RenderError("Jinja lipsum() arguments too large", _budget().file)
+    return generate_lorem_ipsum(n, html, min, max)
 
 
 def _safe_range(*args: int) -> range:
@@ -654,7 +734,12 @@ def load_str_data(string: Any, fmt: Any, *args: Any, **kwargs: Any) -> Any:
         if kind in ("yaml", "yml"):
             from ruamel.yaml import YAML
 
-            return YAML(typ="safe", pure=True).load(text)
+            data = YAML(typ="safe", pure=True).load(text)
+            if "&" in text and too_large(data, MAX_VALUE_CHARS):  # aliases share parts: never expand a bomb
+                raise RenderError("load_str_data: YAML aliases expand beyond the size limit", _budget().file)
+            return data
+    except RenderError:
+        raise
     except Exception as exc:  # parse errors of recipe-provided data
         raise RenderError(f"load_str_data: cannot parse {kind}: {type(exc).__name__}", _budget().file) from None
     raise RenderError(f"load_str_data: unknown format {fmt!r}", _budget().file)

@@ -43,7 +43,17 @@ from newarch.model import Dropped, Output, PlatformPair, RenderResult, Requireme
 from newarch.render.pinning import Variants
 from newarch.sources.recipes import RecipeSource
 from newarch.render import selectors as sel
-from newarch.render.jinja import PIN_MARK, RenderContext, ensure_valid_spec, jinja_vars, render_template, resolve_pins
+from newarch.render.selector_scan import split_line
+from newarch.render.sizes import too_large
+from newarch.render.jinja import (
+    MAX_OUTPUT_CHARS,
+    PIN_MARK,
+    RenderContext,
+    ensure_valid_spec,
+    jinja_vars,
+    render_template,
+    resolve_pins,
+)
 
 MAX_VARIANTS = 64
 REQ_SECTIONS = {"build": "build", "host": "host", "run": "run", "run_constrained": "run_constraints"}
@@ -70,7 +80,7 @@ class _BaseLoader(yaml.CBaseLoader if hasattr(yaml, "CBaseLoader") else yaml.Bas
 
 def load_yaml(text: str, file: str, line_of: Any = None, loader: type = _Loader) -> Any:
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -80,12 +90,13 @@ def load_yaml(text: str, file: str, line_of: Any = None, loader: type = _Loader)
         raise RenderError(f"invalid YAML: {problem}", file, line) from None
     except RecursionError:
         raise RenderError("YAML nests too deeply", file) from None
+    # aliases share their parts; a few lines can stand for 10^9 items that any walk would expand
+    if "&" in text and too_large(data, MAX_OUTPUT_CHARS):
+        raise RenderError(f"YAML aliases expand to more than {MAX_OUTPUT_CHARS} items", file)
+    return data
 
 
 # ----------------------------------------------------------------------------- selectors on lines
-
-# conda-build metadata.sel_pat
-_SEL_PAT = re.compile(r"(.+?)\s*(#.*)?\[([^\[\]]+)\](?(2)[^\(\)]*)$")
 
 
 @lru_cache(maxsize=512)
@@ -99,9 +110,10 @@ def split_selectors(text: str) -> tuple[tuple[str | None, str], ...]:
             continue
         quote = line[-1] if line[-1] in ("'", '"') else ""
         if "[" in line and "]" in line:
-            m = _SEL_PAT.match(line)
-            if m and m.group(3):
-                out.append((m.group(3), (m.group(1) + quote).rstrip()))
+            # conda-build's metadata.sel_pat, scanned in linear time (selector_scan.py)
+            m = split_line(line)
+            if m is not None:
+                out.append((m[1], (m[0] + quote).rstrip()))
                 continue
         out.append((None, line))
     return tuple(out)

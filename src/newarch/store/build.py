@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from newarch.errors import NewarchError
 from newarch.files import read_json
 from newarch.model import Feedstock, PlatformPair
+from newarch.render.isolate import Failed, Limits, WorkerPool
 from newarch.render.pinning import Variants
 from newarch.store.snapshot import Snapshot
 
@@ -43,6 +44,8 @@ class BuildRequest:
     env: dict[str, str] = field(default_factory=dict)
     jobs: int = 0
     node_attrs: list[Path] = field(default_factory=list)  # cf-graph node_attrs JSON files (see node_attrs.py)
+    limits: Limits = field(default_factory=Limits)  # deadline and memory limit of each render (isolate.py)
+    isolated: bool = True  # False: render in this process, unbounded (benchmarks, trusted recipes only)
 
 
 # Names that exist in the channel (from the outputs map), for the build-tool-missing lint. Set once
@@ -110,26 +113,27 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
     results: list[Any] = []  # Feedstock.to_dict() / Feedstock / {"error", "path"}
     paths = [str(p) for p in req.sources]
     names = frozenset(req.outputs_map) if req.outputs_map else None
-    if jobs <= 1 or len(paths) <= 1:
+    if not req.isolated:
         _init_worker(names)
         for p in paths:
             results.append(_render_one(p, req.pairs, pinning_facts, req.env))
             if progress:
                 progress(p)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(names,)) as pool:
-            pending = {pool.submit(_render_one, p, req.pairs, pinning_facts, req.env): p for p in paths}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    p = pending.pop(fut)
-                    try:
-                        results.append(fut.result())
-                    except Exception as exc:  # worker died
-                        results.append({"error": f"{p}: worker failed ({type(exc).__name__}: {exc})", "path": p})
-                    if progress:
-                        progress(p)
+    elif paths:
+        # untrusted recipes: each render has a deadline and a memory limit; a worker over either is
+        # replaced and its feedstock recorded as a failure, the others go on
+        workers = max(1, min(jobs, len(paths)))
+        done: dict[str, Any] = {}
+        with WorkerPool(workers, req.limits, initializer=_init_worker, initargs=(names,)) as pool:
+            shared = (pool.share(req.pairs), pool.share(pinning_facts), pool.share(req.env))  # once per worker
+            tasks = ((p, _render_one, (p, *shared)) for p in paths)
+            for p, outcome in pool.run(tasks):
+                if isinstance(outcome, Failed):
+                    outcome = {"error": outcome.text(Path(str(p)).name), "path": p}
+                done[str(p)] = outcome
+                if progress:
+                    progress(str(p))
+        results.extend(done[p] for p in paths)  # in input order: the result does not depend on timing
     if req.node_attrs:
         results.extend(_convert_node_attrs(req, jobs, progress))
     snap = Snapshot(
