@@ -64,14 +64,11 @@ def check_targets(snap: Snapshot, explicit: tuple[str, ...] | list[str]) -> None
     """Targets typed on the command line must name something the snapshot knows (a feedstock, an output
     of any render, or a name in its output index); a typo is an error with a suggestion. Targets read
     from ``--targets-file`` are not checked here: the plan reports them under ``unknown``."""
-    known: set[str] = set(snap.feedstocks) | set(snap.output_index)
-    for fs in snap.feedstocks.values():
-        for render in fs.renders.values():
-            known.update(o.name for o in render.outputs)
-    bad = [t for t in explicit if t not in known]
+    bad = [t for t in explicit if t not in snap.feedstocks and t not in snap.output_index and not snap.producers(t)]
     if bad:
         import difflib
 
+        known: set[str] = set(snap.feedstocks) | set(snap.output_index) | snap.output_names()
         hints = [
             f"{t!r}" + (f" (did you mean {', '.join(m)}?)" if (m := difflib.get_close_matches(t, known, 3)) else "")
             for t in bad

@@ -20,7 +20,7 @@ def register(group: click.Group) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Snapshot file to write (xz-compressed JSON).",
+    help="Snapshot file to write: a SQLite store (an xz-compressed one when the name ends in .xz).",
 )
 @click.option(
     "--platforms",
@@ -56,6 +56,15 @@ def register(group: click.Group) -> None:
 @click.option(
     "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
 )
+@click.option(
+    "--branches",
+    "branches",
+    default="maintained",
+    show_default=True,
+    metavar="maintained|all|none|NAME,...",
+    help="Git branches to render besides the default one: those conda-forge.yml lists under "
+    "bot: abi_migration_branches, every branch, none, or the names given.",
+)
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
 def snapshot(
     sources: tuple[Path, ...],
@@ -67,6 +76,7 @@ def snapshot(
     date: str,
     description: str,
     env: tuple[str, ...],
+    branches: str,
     jobs: int,
 ) -> None:
     """Render every feedstock found in SOURCES and write derived facts to --out.
@@ -122,6 +132,7 @@ def snapshot(
         env=env_map,
         jobs=jobs,
         node_attrs=na_files,
+        branches="" if branches == "none" else branches,
     )
     with Progress(
         TextColumn("rendering"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair, RenderResult
+from newarch.render.lines import assign_lines
 from newarch.render.pinning import Variants, apply_migrations, default_pinning_path, load_pinning
 from newarch.sources.recipes import RecipeSource
 
@@ -58,6 +59,7 @@ def render_source(
     try:
         pinning, notes = apply_migrations(pinning, src.migrations, pair, f"{src.name}/.ci_support/migrations")
         result = _dispatch(src, pair, pinning, env)
+        assign_lines(result, src.text(src.recipe_file) or "", pair.target)
     except NewarchError as exc:
         result = RenderResult(pair=pair, error=str(exc))
     except RecursionError:

@@ -497,6 +497,7 @@ def convert(
         name=name,
         version=str(pkg.get("version", "")),
         noarch=str(noarch) if noarch else "",
+        build_number=int(build.get("number") or 0) if str(build.get("number") or 0).isdigit() else 0,
         skip=bool(fired),
         skip_reason=skip_reason,
         variant=variant,
