@@ -46,82 +46,94 @@ def averages(db: sqlite3.Connection) -> dict[str, float]:
     }
 
 
-def _spread(avg: float, i: int) -> int:
-    """An integer count whose mean over consecutive ``i`` is ``avg`` (floor/ceil alternation)."""
-    return int((i + 1) * avg) - int(i * avg)
-
-
 def generate(base: Path, n: int, out: Path) -> dict[str, int]:
-    """A store of ``n`` feedstocks: ``base`` (the bundled store) plus synthetic ones."""
+    """A store of ``n`` feedstocks: ``base`` (the bundled store) plus synthetic ones, made by SQL."""
     shutil.copyfile(base, out)
     db = sqlite3.connect(out, isolation_level=None)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA cache_size = -200000")
     avg = averages(db)
-    pairs = [r[0] for r in db.execute("SELECT id FROM pair ORDER BY id")]
-    indexes = [r for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+    indexes = list(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
     for name, _ in indexes:
         db.execute(f"DROP INDEX {name}")
-    fid0 = db.execute("SELECT max(id) FROM feedstock").fetchone()[0]
-    bid = db.execute("SELECT max(id) FROM branch").fetchone()[0]
-    rid = db.execute("SELECT max(id) FROM render").fetchone()[0]
-    oid = db.execute("SELECT max(id) FROM output").fetchone()[0]
+    fid0, bid0, rid0, oid0 = (
+        db.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
+        for t in ("feedstock", "branch", "render", "output")
+    )
     extra = max(0, n - fid0)
-    common = ["python", "zlib", "openssl", "libffi", "numpy", "vs2022_win-arm64", "setuptools", "pip", "libcxx"]
-    sections = ("build", "host", "host", "run", "run", "run_constraints")
     db.execute("BEGIN")
-    rows: dict[str, list[tuple]] = {t: [] for t in ("feedstock", "branch", "render", "output", "req", "rex", "drop")}
-    n_out = n_req = 0
-
-    def flush() -> None:
-        sql = {
-            "feedstock": "INSERT INTO feedstock VALUES (?,?,?,?,?)",
-            "branch": "INSERT INTO branch VALUES (?,?,?,?,?,?,?,?,?,?)",
-            "render": "INSERT INTO render VALUES (?,?,?,?,?)",
-            "output": "INSERT INTO output VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            "req": "INSERT INTO requirement VALUES (?,?,?,?,?,?,?,?)",
-            "rex": "INSERT INTO run_export VALUES (?,?,?,?)",
-            "drop": "INSERT INTO dropped VALUES (?,?,?,?,?,?)",
-        }
-        for t, rs in rows.items():
-            if rs:
-                db.executemany(sql[t], rs)
-                rs.clear()
-
-    for k in range(extra):
-        fid = fid0 + 1 + k
-        fname = f"synth{k:06d}"
-        rows["feedstock"].append((fid, fname, "git", "{}", '["1.x", "2.x"]' if k % 10 == 0 else "[]"))
-        for seq, bname in enumerate(("main", "2.x", "1.x") if k % 10 == 0 else ("main",)):
-            bid += 1
-            version = f"{3 - seq}.{k % 7}.0"
-            rows["branch"].append(
-                (bid, fid, seq, bname, f"{fid:040x}", "2026-08-01", version, "v0", "recipe/meta.yaml", "[]")
-            )
-            for pid in pairs:
-                rid += 1
-                rows["render"].append((rid, bid, pid, "", "[]"))
-                for j in range(_spread(avg["outputs_per_render"], rid)):
-                    oid += 1
-                    n_out += 1
-                    oname = f"{fname}-o{j}"
-                    rows["output"].append((oid, rid, fid, pid, oname, version, "", 0, 0, "", 1, "", ""))
-                    for q in range(_spread(avg["reqs_per_output"], oid)):
-                        dep = common[(oid + q) % len(common)] if q % 2 else f"synth{(k * 7 + q) % max(extra, 1):06d}-o0"
-                        rows["req"].append((oid, q, pid, sections[q % len(sections)], dep, f"{dep} >=1", "", 10 + q))
-                        n_req += 1
-                    for q in range(_spread(avg["rex_per_output"], oid)):
-                        rows["rex"].append((oid, q, "weak", f"{oname} >={version},<{4 - seq}.0a0"))
-                    for q in range(_spread(avg["dropped_per_output"], oid)):
-                        rows["drop"].append((oid, q, "build", "m2-patch", "win", 20 + q))
-        if len(rows["req"]) > 200_000:
-            flush()
-    flush()
+    db.execute("CREATE TEMP TABLE num (i INTEGER PRIMARY KEY)")
+    db.execute(
+        "INSERT INTO num WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 63) SELECT i FROM c"
+    )
+    # feedstocks k = 0..extra-1; every tenth has the release branches 1.x and 2.x
+    db.execute(
+        "INSERT INTO feedstock WITH RECURSIVE c(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM c WHERE k < ?)"
+        " SELECT ? + 1 + k, printf('synth%06d', k), 'git', '{}', CASE WHEN k % 10 = 0 THEN '[\"1.x\", \"2.x\"]'"
+        " ELSE '[]' END FROM c WHERE k < ?",
+        (extra, fid0, extra),
+    )
+    db.execute(
+        "INSERT INTO branch (feedstock_id, seq, name, revision, date, version, schema, recipe_file, notes)"
+        " SELECT f.id, b.seq, b.name, printf('%040x', f.id), '2026-08-01', printf('%d.%d.0', 3 - b.seq, f.id % 7),"
+        " 'v0', 'recipe/meta.yaml', '[]' FROM feedstock f"
+        " JOIN (SELECT 0 AS seq, 'main' AS name UNION ALL SELECT 1, '2.x' UNION ALL SELECT 2, '1.x') b"
+        " ON b.seq = 0 OR (f.id - ? - 1) % 10 = 0 WHERE f.id > ? ORDER BY f.id, b.seq",
+        (fid0, fid0),
+    )
+    db.execute(
+        "INSERT INTO render (branch_id, pair_id, error, notes) SELECT b.id, p.id, '', '[]'"
+        " FROM branch b JOIN pair p WHERE b.id > ? ORDER BY b.id, p.id",
+        (bid0,),
+    )
+    # per render / output: the bundled averages, as floor/ceil alternation over the row id
+    spread = "(CAST(({x} + 1) * {a} AS INTEGER) - CAST({x} * {a} AS INTEGER))"
+    db.execute(
+        "INSERT INTO output (render_id, feedstock_id, pair_id, name, version, noarch, build_number, skip,"
+        " skip_reason, variant_id, ignore_run_exports, ignore_run_exports_from)"
+        " SELECT r.id, b.feedstock_id, r.pair_id, printf('%s-o%d', f.name, num.i), b.version, '', 0, 0, '', 1, '', ''"
+        " FROM render r JOIN branch b ON b.id = r.branch_id JOIN feedstock f ON f.id = b.feedstock_id"
+        f" JOIN num ON num.i < {spread.format(x='r.id', a=avg['outputs_per_render'])}"
+        " WHERE r.id > ? ORDER BY r.id, num.i",
+        (rid0,),
+    )
+    names = ["python", "zlib", "openssl", "libffi", "numpy", "vs2022_win-arm64", "setuptools", "pip", "libcxx"]
+    db.execute("CREATE TEMP TABLE common (i INTEGER PRIMARY KEY, name TEXT)")
+    db.executemany("INSERT INTO temp.common VALUES (?, ?)", list(enumerate(names)))
+    sections = ["build", "host", "host", "run", "run", "run_constraints"]
+    db.execute("CREATE TEMP TABLE sec (i INTEGER PRIMARY KEY, name TEXT)")
+    db.executemany("INSERT INTO temp.sec VALUES (?, ?)", list(enumerate(sections)))
+    db.execute(
+        "INSERT INTO requirement SELECT o.id, num.i, o.pair_id, sec.name,"
+        " CASE WHEN num.i % 2 = 1 THEN c.name ELSE printf('synth%06d-o0', (o.feedstock_id * 7 + num.i) % ?) END,"
+        " CASE WHEN num.i % 2 = 1 THEN c.name ELSE printf('synth%06d-o0', (o.feedstock_id * 7 + num.i) % ?) END"
+        " || ' >=1', '', 10 + num.i FROM output o"
+        f" JOIN num ON num.i < {spread.format(x='o.id', a=avg['reqs_per_output'])}"
+        " JOIN temp.common c ON c.i = (o.id + num.i) % 9 JOIN temp.sec sec ON sec.i = num.i % 6"
+        " WHERE o.id > ? ORDER BY o.id, num.i",
+        (max(extra, 1), max(extra, 1), oid0),
+    )
+    db.execute(
+        "INSERT INTO run_export SELECT o.id, num.i, 'weak', o.name || ' >=' || o.version FROM output o"
+        f" JOIN num ON num.i < {spread.format(x='o.id', a=avg['rex_per_output'])} WHERE o.id > ? ORDER BY o.id, num.i",
+        (oid0,),
+    )
+    db.execute(
+        "INSERT INTO dropped SELECT o.id, num.i, 'build', 'm2-patch', 'win', 20 + num.i FROM output o"
+        f" JOIN num ON num.i < {spread.format(x='o.id', a=avg['dropped_per_output'])} WHERE o.id > ? ORDER BY o.id, num.i",
+        (oid0,),
+    )
     db.execute("COMMIT")
     for _, sql in indexes:
         db.execute(sql)
+    counts = {
+        "feedstocks": db.execute("SELECT count(*) FROM feedstock").fetchone()[0],
+        "outputs": db.execute("SELECT count(*) FROM output WHERE id > ?", (oid0,)).fetchone()[0],
+        "requirements": db.execute("SELECT count(*) FROM requirement WHERE output_id > ?", (oid0,)).fetchone()[0],
+    }
     db.close()
-    return {"feedstocks": fid0 + extra, "outputs": n_out, "requirements": n_req}
+    return counts
 
 
 def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
