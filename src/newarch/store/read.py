@@ -304,16 +304,29 @@ class Store:
         if not outputs:
             return
         olo, ohi = min(outputs), max(outputs)
-        reqs: dict[int, dict[str, list[Requirement]]] = {}
+        # rows come grouped by output and section: build each section's tuple in one go; equal
+        # requirements (the same line in every variant and pair) share one frozen object
+        shared: dict[tuple[str, str, str, int], Requirement] = {}
+        cur_oid, cur_section, cur = -1, "", []
         for oid, section, name, spec, cond, line in self.rows(
             "SELECT output_id, section, name, spec, condition, line FROM requirement"
             " WHERE output_id BETWEEN ? AND ?" + _pair_filter("pair_id", self.wanted) + " ORDER BY output_id, seq",
             (olo, ohi),
         ):
-            reqs.setdefault(oid, {}).setdefault(section, []).append(Requirement(name, spec, cond, line))
-        for oid, by_section in reqs.items():
-            if oid in outputs:
-                outputs[oid].requirements = {s: tuple(v) for s, v in by_section.items()}
+            if oid != cur_oid or section != cur_section:
+                cur = []
+                cur_oid, cur_section = oid, section
+                out = outputs.get(oid)
+                if out is not None:
+                    out.requirements[section] = cur  # type: ignore[assignment]  # made a tuple below
+            key = (name, spec, cond, line)
+            req = shared.get(key)
+            if req is None:
+                req = shared[key] = Requirement(name, spec, cond, line)
+            cur.append(req)
+        for out in outputs.values():
+            if out.requirements:
+                out.requirements = {s: tuple(v) for s, v in out.requirements.items()}
         rex: dict[int, dict[str, list[str]]] = {}
         for oid, kind, spec in self.rows(
             "SELECT output_id, kind, spec FROM run_export WHERE output_id BETWEEN ? AND ? ORDER BY output_id, seq",
