@@ -3,6 +3,7 @@
     PYTHONPATH=src python benchmarks/store_bench.py [--sizes 1000,10000,25000,100000] [--runs 3]
         [--workdir DIR] [--results benchmarks/RESULTS.md]
 
+With ``--workdir`` the generated stores are kept there and reused by the next run.
 Each generated store holds the bundled snapshot's real feedstocks (so the default plan walks the
 same closure) plus synthetic feedstocks up to N: 3 branches (main + 2 release branches) for every
 tenth, one render per platform pair of the bundled snapshot (7), and per render / output the
@@ -19,7 +20,9 @@ of the same title in that file.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -132,22 +135,41 @@ def generate(base: Path, n: int, out: Path) -> dict[str, int]:
         "outputs": db.execute("SELECT count(*) FROM output WHERE id > ?", (oid0,)).fetchone()[0],
         "requirements": db.execute("SELECT count(*) FROM requirement WHERE output_id > ?", (oid0,)).fetchone()[0],
     }
+    # marks a finished store, so that a re-run with the same --workdir reuses it
+    db.execute("INSERT INTO meta VALUES ('synthetic', ?)", (json.dumps(counts, sort_keys=True),))
     db.close()
     return counts
 
 
+def reuse(path: Path, n: int) -> dict[str, int] | None:
+    """The counts of a finished store of ``n`` feedstocks at ``path`` (None: generate it)."""
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        row = db.execute("SELECT value FROM meta WHERE key = 'synthetic'").fetchone()
+        db.close()
+    except sqlite3.DatabaseError:
+        return None
+    counts = json.loads(row[0]) if row else None
+    return counts if counts and counts.get("feedstocks") == n else None
+
+
 def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """(wall s, cpu s, peak RSS MiB) of one fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):  # plan exits 1 when something is unknown; that is an answer
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {err[-2000:]}")
+    """(wall s, cpu s, peak RSS MiB) of one fresh process, from GNU time when present (the RSS that
+    ``wait4`` reports for a child of this process counts this, larger, process's pages before exec)."""
+    gnu_time = Path("/usr/bin/time").exists()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as rep:
+        cmd = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", rep.name, *args] if gnu_time else args
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        wall = time.perf_counter() - start
+        if proc.returncode not in (0, 1):  # plan exits 1 when something is unknown; that is an answer
+            raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+        if gnu_time:
+            fields = rep.read().split()[-4:]
+            return float(fields[0]), float(fields[1]) + float(fields[2]), int(fields[3]) / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # fallback: cumulative, so only CPU is exact
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
@@ -174,7 +196,7 @@ def main() -> None:
     for n in sizes:
         path = work / f"synth-{n}.sqlite"
         t = time.perf_counter()
-        counts = generate(base, n, path)
+        counts = reuse(path, n) or generate(base, n, path)
         stores[n] = (path, counts, time.perf_counter() - t)
         print(
             f"generated {n:,}: {counts} in {stores[n][2]:.0f} s, {path.stat().st_size / 2**20:.0f} MiB", file=sys.stderr
