@@ -129,6 +129,7 @@ def _snapshot(tmp_path: Path, mirror: Path, *extra: str):
         catch_exceptions=False,
     )
     assert res.exit_code == 0, res.output
+    _snapshot.output = res.output  # type: ignore[attr-defined]
     return snapmod.load(out)
 
 
@@ -149,6 +150,9 @@ def test_main_and_maintained_branches_rendered_from_a_bare_mirror(tmp_path, mirr
     assert lib_new.run_exports["weak"] == ("libfoo >=1.3.0,<1.4.0a0",)
     assert (lib_old.build_number, lib_new.build_number) == (3, 1)
     assert snap.producers("libfoo") == ["foo"]
+    said = " ".join(_snapshot.output.split())  # type: ignore[attr-defined]  # (rich wraps lines)
+    assert "release branches: 1 rendered for 1 feedstocks" in said
+    assert "branch foo: branch 0.9.x (listed under bot: abi_migration_branches) is not in the repository" in said
 
 
 def test_branches_option_all_and_named(tmp_path, mirror):

@@ -84,6 +84,7 @@ def snapshot(
     SOURCES are feedstock checkouts, bare git mirrors (as fetched), or folders of them.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from newarch.model import PlatformPair
@@ -149,9 +150,14 @@ def snapshot(
     summary = summarize(snap)
     for key, c in sorted(summary["per_pair"].items()):
         err.print(f"{key}: {c['rendered']} rendered, {c['failed']} failed")
+    if summary["branches"]:
+        n = sum(len(b) for b in summary["branches"].values())
+        err.print(f"release branches: {n} rendered for {len(summary['branches'])} feedstocks", highlight=False)
+    for name, note in summary["branch_notes"]:
+        err.print(f"[yellow]branch[/] {escape(name)}: {escape(note)}", markup=True, highlight=False)
     for name, key, error in summary["errors"]:
-        err.print(f"[yellow]render failed[/] {name} ({key}): {error}", markup=True, highlight=False)
+        err.print(f"[yellow]render failed[/] {escape(name)} ({key}): {escape(error)}", markup=True, highlight=False)
     for name, error in summary["unreadable"].items():
-        err.print(f"[red]unreadable[/] {name}: {error}", markup=True, highlight=False)
+        err.print(f"[red]unreadable[/] {escape(name)}: {escape(error)}", markup=True, highlight=False)
     size = out.stat().st_size
     err.print(f"wrote {out} ({len(snap.feedstocks)} feedstocks, {len(pairs)} platform pairs, {size / 1e6:.2f} MB)")

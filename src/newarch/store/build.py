@@ -268,12 +268,25 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
     """Counts for the end-of-run report: rendered / failed per pair, with the failures."""
     per_pair: dict[str, dict[str, int]] = {}
     errors: list[tuple[str, str, str]] = []
+    branches: dict[str, list[str]] = {}  # feedstock -> release branches rendered
+    notes: list[tuple[str, str]] = []  # (feedstock, note) about branches not rendered
     for fs in snap.feedstocks.values():
-        for key, res in fs.renders.items():  # main's renders (branches are counted in their notes)
+        for key, res in fs.renders.items():  # main's renders
             c = per_pair.setdefault(key, {"rendered": 0, "failed": 0})
             if res.ok:
                 c["rendered"] += 1
             else:
                 c["failed"] += 1
                 errors.append((fs.name, key, res.error))
-    return {"per_pair": per_pair, "errors": sorted(errors), "unreadable": dict(sorted(snap.failures.items()))}
+        if fs.branches:
+            branches[fs.name] = sorted(fs.branches)
+        for name, br in sorted(fs.branches.items()):
+            errors.extend((f"{fs.name}@{name}", k, r.error) for k, r in sorted(br.renders.items()) if not r.ok)
+        notes.extend((fs.name, n) for n in fs.notes if n.startswith(("branch ", "branches/history")))
+    return {
+        "per_pair": per_pair,
+        "errors": sorted(errors),
+        "unreadable": dict(sorted(snap.failures.items())),
+        "branches": branches,
+        "branch_notes": notes,
+    }
