@@ -244,9 +244,17 @@ def test_other_store_version(tmp_path):
 
 def test_format_1_file_says_how_to_regenerate(tmp_path):
     path = tmp_path / "old.json.xz"
-    path.write_bytes(lzma.compress(json.dumps({"format": "newarch.snapshot", "version": 1, "feedstocks": []}).encode()))
+    # format 1 wrote sorted keys: "format" comes after the (large) feedstocks list
+    doc = {"date": "2026-08-22", "feedstocks": [{"name": f"f{i}", "x": "y" * 100} for i in range(5000)]}
+    doc |= {"format": "newarch.snapshot", "version": 1}
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    path.write_bytes(lzma.compress(text))
     with pytest.raises(SnapshotError, match=r"snapshot format 1 is not supported; re-create it with `newarch snapshot"):
         snapmod.load(path)
+    other = tmp_path / "other.json.xz"
+    other.write_bytes(lzma.compress(b'{"something": "else"}'))
+    with pytest.raises(SnapshotError, match="not a newarch snapshot"):
+        snapmod.load(other)
 
 
 @pytest.mark.parametrize("content", [b"garbage", b"SQLite format 3\x00" + b"\x00" * 20])

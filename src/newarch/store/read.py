@@ -80,11 +80,33 @@ def unpack_xz(data: bytes, origin: str, stem: str) -> Path:
     raise SnapshotError(f"cannot unpack the compressed snapshot ({'; '.join(errors)})", origin)
 
 
-def _not_a_store(head: bytes, origin: str) -> SnapshotError:
-    text = head[:4096].lstrip()
-    if text.startswith(b"{") and FORMAT.encode() in head[: 1 << 16]:
+def _not_a_store(head: bytes, origin: str, data: bytes = b"") -> SnapshotError:
+    """The error for xz content that is not a store: format 1 (xz JSON) says how to regenerate."""
+    if head.lstrip().startswith(b"{") and _has_marker(data or head):
         return SnapshotError(f"snapshot format 1 is not supported; {REGENERATE}", origin)
     return SnapshotError("not a newarch snapshot (expected a SQLite snapshot store)", origin)
+
+
+def _has_marker(data: bytes, limit: int = 1 << 30) -> bool:
+    """Whether xz ``data`` (or plain ``data``) holds format 1's ``"format":"newarch.snapshot"``
+    (its keys are sorted, so the marker comes after the feedstocks: read in chunks, up to ``limit``)."""
+    marker = f'"format":"{FORMAT}"'.encode()
+    if not data.startswith(XZ_MAGIC):
+        return marker in data
+    dec = lzma.LZMADecompressor()
+    tail, seen, chunk = b"", 0, data
+    try:
+        while seen < limit:
+            out = dec.decompress(chunk, max_length=1 << 22)
+            chunk = b""
+            if marker in tail + out:
+                return True
+            tail, seen = out[-len(marker) :], seen + len(out)
+            if dec.eof or (not out and dec.needs_input):
+                return False
+    except (lzma.LZMAError, EOFError):
+        return False
+    return False
 
 
 def _check_header(path: Path, origin: str) -> None:
@@ -151,7 +173,7 @@ def resolve(path: Path, origin: str) -> Path:
     except (lzma.LZMAError, EOFError) as exc:
         raise SnapshotError(f"snapshot is truncated or corrupted (xz: {exc})", origin) from exc
     if not first.startswith(SQLITE_MAGIC):
-        raise _not_a_store(first, origin)
+        raise _not_a_store(first, origin, data)
     stem = path.name.split(".", 1)[0] or "snapshot"
     return unpack_xz(data, origin, stem)
 
