@@ -169,6 +169,9 @@ def guard(root: Path) -> Iterator[Guard]:
         yield g
     finally:
         monkeypatch.undo()  # the checks below use the real functions
+        # newarch's own reusable v1 work directory is inside tmp by design; what a recipe or native code
+        # wrote anywhere else in tmp or cwd is still found below
+        newarch.render.v1.release_work_dir()
     assert not g.log, f"a render reached outside its work directory: {g.log}"
     left = sorted(str(p.relative_to(root)) for d in (tmp, cwd) for p in d.rglob("*") if p not in g.planted)
     assert not left, f"a render left files outside the recipe (native code?): {left}"

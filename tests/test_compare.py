@@ -174,7 +174,7 @@ def test_missing_file_is_an_error(tmp_path):
 
 @pytest.fixture()
 def snap_file(tmp_path):
-    path = tmp_path / "snap.json.xz"
+    path = tmp_path / "snap.sqlite"
     small_snapshot().save(path)
     return path
 

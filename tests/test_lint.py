@@ -717,7 +717,7 @@ def _plan_snapshot(tmp_path):
         feedstocks={f.name: f for f in stocks},
         output_index={n: [n] for n in ("pyext", "zlib", "python", "other")},
     )
-    path = tmp_path / "snap.json.xz"
+    path = tmp_path / "snap.sqlite"
     snap.save(path)
     return path
 

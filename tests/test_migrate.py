@@ -123,7 +123,7 @@ def tree(d: Path) -> dict[str, bytes]:
 
 
 def test_cli_rerun_is_identical_and_apply_is_idempotent(tmp_path):
-    snap_path = tmp_path / "snap.json.xz"
+    snap_path = tmp_path / "snap.sqlite"
     snapshot().save(snap_path)
     checkout = tmp_path / "libsolv-feedstock"
     checkout.mkdir()
@@ -152,7 +152,7 @@ def test_cli_rerun_is_identical_and_apply_is_idempotent(tmp_path):
 
 
 def test_cli_targets_file_and_errors(tmp_path):
-    snap_path = tmp_path / "snap.json.xz"
+    snap_path = tmp_path / "snap.sqlite"
     snapshot().save(snap_path)
     tf = tmp_path / "win_arm64.txt"
     tf.write_text("app\nlibsolv\n")
@@ -188,7 +188,7 @@ def test_cli_feedstocks_reads_checkouts_and_git_mirrors(tmp_path):
 
     if shutil.which("git") is None:
         pytest.skip("git not installed")
-    snap_path = tmp_path / "snap.json.xz"
+    snap_path = tmp_path / "snap.sqlite"
     snapshot().save(snap_path)
     folder = tmp_path / "feedstocks"
     checkout = folder / "libsolv-feedstock"

@@ -376,7 +376,7 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
     bad.write_text('{"feedstock_name": "broken",\n "platforms": [\n')
     pin = tmp_path / "cbc.yaml"
     pin.write_text(PINNING)
-    out = tmp_path / "snap.json.xz"
+    out = tmp_path / "snap.sqlite"
     result = CliRunner().invoke(
         main,
         [
@@ -403,7 +403,7 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
     assert _out(arm, "libminimamba").reqs("build")[0].spec == "vs2022_win-arm64"
     assert ORIGIN_NOTE in arm.notes
     # byte-identical on a second run (determinism)
-    out2 = tmp_path / "snap2.json.xz"
+    out2 = tmp_path / "snap2.sqlite"
     CliRunner().invoke(
         main,
         [
@@ -431,7 +431,7 @@ def test_plan_runs_on_a_node_attrs_snapshot(tmp_path):
     root = write_graph(tmp_path / "cf-graph", [minimamba(), zlibish(), noarchish(), linux_only()])
     pin = tmp_path / "cbc.yaml"
     pin.write_text(PINNING)
-    out = tmp_path / "snap.json.xz"
+    out = tmp_path / "snap.sqlite"
     r = CliRunner().invoke(
         main,
         ["snapshot", str(root), "--out", str(out), "--pinning", str(pin), "--platforms", "win-arm64:win-64", "-j", "1"],
@@ -487,5 +487,5 @@ def test_parallel_conversion_gives_the_same_snapshot(tmp_path):
         )
         snap = build_snapshot(req)
         assert len(snap.feedstocks) == len(nodes) and not snap.failures
-        blobs.append(snap.dumps())
+        blobs.append(snapshot_mod.dumps(snap))
     assert blobs[0] == blobs[1]

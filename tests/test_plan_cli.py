@@ -13,7 +13,7 @@ from snapbuilder import conda_forge_like
 
 @pytest.fixture(scope="module")
 def snap_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("snap") / "snap.json.xz"
+    path = tmp_path_factory.mktemp("snap") / "snap.sqlite"
     conda_forge_like().snapshot().save(path)
     return str(path)
 
@@ -87,11 +87,11 @@ def test_why_and_why_not(snap_file):
 
 
 def test_bad_snapshot_is_one_clear_error(tmp_path):
-    bad = tmp_path / "bad.json.xz"
+    bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"not xz at all")
     r = run("plan", "--snapshot", str(bad))
     assert r.exit_code == 2
-    assert "error:" in r.output and "bad.json.xz" in r.output and "Traceback" not in r.output
+    assert "error:" in r.output and "bad.sqlite" in r.output and "Traceback" not in r.output
 
 
 def test_targets_file_adds_targets_once_and_skips_comments(snap_file, tmp_path):

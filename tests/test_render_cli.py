@@ -88,8 +88,8 @@ def test_json_document(feedstock: Path):
     assert doc["error"] is None and doc["env"] == {"CI": "true"} and doc["pinning"].endswith("cbc.yaml")
     outs = {o["name"]: o for o in doc["outputs"]}
     assert outs["libdemo"]["requirements"]["build"] == [
-        {"name": "vs2022_win-arm64", "spec": "vs2022_win-arm64"},
-        {"name": "vs_win-arm64", "spec": "vs_win-arm64"},
+        {"name": "vs2022_win-arm64", "spec": "vs2022_win-arm64", "line": 11},
+        {"name": "vs_win-arm64", "spec": "vs_win-arm64", "line": 12},
     ]
     assert outs["libdemo"]["run_exports"] == {"strong": ["libdemo >=1.2.3,<2a0"]}
     py = outs["demo-python"]
@@ -97,6 +97,7 @@ def test_json_document(feedstock: Path):
     assert py["skip_reason"] == "env.exists('CI') and not linux"
     assert py["variant"] == {"python_min": "3.14"}
     assert [r["spec"] for r in py["requirements"]["host"]] == ["python 3.14.*"]
+    assert [(r["name"], r["line"]) for r in py["requirements"]["run"]] == [("python", 25), ("libdemo", 26)]
 
 
 def test_env_override_unsets_ci(feedstock: Path):

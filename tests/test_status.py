@@ -359,7 +359,7 @@ def test_prs_file_errors_name_file_and_line(tmp_path):
 
 def test_status_command_json_and_table(tmp_path):
     snap = chain_snapshot(zlib=feedstock("zlib", configured=True))
-    snap_path = tmp_path / "s.json.xz"
+    snap_path = tmp_path / "s.sqlite"
     snap.save(snap_path)
     write_repodata(tmp_path / "ch", "win-arm64", record("zlib", "1.3.1"))
     res = CliRunner().invoke(
@@ -382,7 +382,7 @@ def test_status_command_json_and_table(tmp_path):
 
 
 def test_status_command_bad_available_file_is_one_clear_error(tmp_path):
-    snap_path = tmp_path / "s.json.xz"
+    snap_path = tmp_path / "s.sqlite"
     chain_snapshot().save(snap_path)
     bad = _write(tmp_path / "repodata.json", '{"info": {"subdir": "win-arm64"}, "packages": {"x": 3}}')
     res = CliRunner().invoke(main, ["status", "app", "--snapshot", str(snap_path), "--available", str(bad)])
@@ -397,7 +397,7 @@ def _write(path: Path, text: str) -> Path:
 
 def test_report_command_writes_one_self_contained_page_with_bot_section(tmp_path):
     snap = chain_snapshot(zlib=feedstock("zlib", configured=True))
-    snap_path = tmp_path / "s.json.xz"
+    snap_path = tmp_path / "s.sqlite"
     snap.save(snap_path)
     bot = _write(
         tmp_path / "bot.json",

@@ -128,9 +128,9 @@ def check_targets(snap: Snapshot, explicit: tuple[str, ...] | list[str]) -> None
     """Targets typed on the command line must name something the snapshot knows (a feedstock, an output
     of any render, or a name in its output index); a typo is an error with a suggestion. Targets read
     from ``--targets-file`` are not checked here: the plan reports them under ``unknown``."""
-    known = known_names(snap)
-    bad = [t for t in explicit if t not in known]
+    bad = [t for t in explicit if not _is_known(snap, t)]
     if bad:
+        known = known_names(snap)
         raise NewarchError(
             f"unknown target {', '.join(_hint(t, known) for t in bad)}: no feedstock or output of that name "
             "in the snapshot",
@@ -146,19 +146,21 @@ def _hint(name: str, known: set[str]) -> str:
 
 
 def known_names(snap: Snapshot) -> set[str]:
-    """Every feedstock and output name the snapshot knows."""
-    known: set[str] = set(snap.feedstocks) | set(snap.output_index)
-    for fs in snap.feedstocks.values():
-        for render in fs.renders.values():
-            known.update(o.name for o in render.outputs)
-    return known
+    """Every feedstock and output name the snapshot knows (for suggestions: reads the whole name index)."""
+    return set(snap.feedstocks) | set(snap.output_index) | snap.output_names()
+
+
+def _is_known(snap: Snapshot, name: str) -> bool:
+    """One name, answered by the snapshot's indexes without reading every feedstock."""
+    return name in snap.feedstocks or name in snap.output_index or bool(snap.producers(name))
 
 
 def check_name(snap: Snapshot, name: str, what: str = "name") -> None:
     """A feedstock/output name typed for why / why-not: unknown is an error (exit 2) with a suggestion."""
-    known = known_names(snap)
-    if name not in known:
-        raise NewarchError(f"unknown {what} {_hint(name, known)}: no feedstock or output of that name in the snapshot")
+    if not _is_known(snap, name):
+        raise NewarchError(
+            f"unknown {what} {_hint(name, known_names(snap))}: no feedstock or output of that name in the snapshot"
+        )
 
 
 def limits_options(f):

@@ -21,7 +21,7 @@ def register(group: click.Group) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Snapshot file to write (xz-compressed JSON).",
+    help="Snapshot file to write: a SQLite store (an xz-compressed one when the name ends in .xz).",
 )
 @click.option(
     "--platforms",
@@ -57,6 +57,15 @@ def register(group: click.Group) -> None:
 @click.option(
     "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
 )
+@click.option(
+    "--branches",
+    "branches",
+    default="maintained",
+    show_default=True,
+    metavar="maintained|all|none|NAME,...",
+    help="Git branches to render besides the default one: those conda-forge.yml lists under "
+    "bot: abi_migration_branches, every branch, none, or the names given.",
+)
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
 @limits_options
 def snapshot(
@@ -69,6 +78,7 @@ def snapshot(
     date: str,
     description: str,
     env: tuple[str, ...],
+    branches: str,
     jobs: int,
     timeout: float,
     memory_limit: str,
@@ -129,6 +139,7 @@ def snapshot(
         jobs=jobs,
         node_attrs=na_files,
         limits=limits,
+        branches="" if branches == "none" else branches,
     )
     with Progress(
         TextColumn("rendering"),
@@ -144,6 +155,11 @@ def snapshot(
     summary = summarize(snap)
     for key, c in sorted(summary["per_pair"].items()):
         err.print(f"{key}: {c['rendered']} rendered, {c['failed']} failed")
+    if summary["branches"]:
+        n = sum(len(b) for b in summary["branches"].values())
+        err.print(f"release branches: {n} rendered for {len(summary['branches'])} feedstocks", highlight=False)
+    for name, note in summary["branch_notes"]:
+        err.print(f"[yellow]branch[/] {escape(name)}: {escape(note)}", markup=True, highlight=False)
     for name, key, error in summary["errors"]:
         err.print(f"[yellow]render failed[/] {escape(name)} ({key}): {escape(str(error))}", highlight=False)
     for name, error in summary["unreadable"].items():

@@ -103,28 +103,52 @@ class PairIndex:
 
     @classmethod
     def build(cls, snapshot: Snapshot, pair: PlatformPair) -> PairIndex:
+        """The index, filled lazily: a name is looked up (``Snapshot.producers``, an index query on a
+        store) and only the feedstocks producing it are read, the first time the planner asks."""
         idx = cls(snapshot, pair)
-        key = pair.key
-        build_target = pair.build
-        produced, skipped, fouts, bouts = idx.produced, idx.skipped, idx.feedstock_outputs, idx.build_outputs
-        for fname, fs in snapshot.feedstocks.items():
-            for rkey, render in fs.renders.items():
-                if rkey == key:
-                    mine: list[Output] = []
-                    for o in render.outputs:
-                        if o.skip:
-                            lst = skipped.setdefault(o.name, [])
-                            if fname not in lst:
-                                lst.append(fname)
-                        else:
-                            mine.append(o)
-                            produced.setdefault(o.name, {}).setdefault(fname, []).append(o)
-                    fouts[fname] = mine
-                if render.pair.target == build_target:
-                    for o in render.outputs:
-                        if not o.skip:
-                            bouts.setdefault(o.name, []).append(o)
+        idx.produced = _Lazy(idx._produced_of)  # type: ignore[assignment]
+        idx.skipped = _Lazy(idx._skipped_of)  # type: ignore[assignment]
+        idx.feedstock_outputs = _Lazy(idx._outputs_of)  # type: ignore[assignment]
+        idx.build_outputs = _Lazy(idx._build_outputs_of)  # type: ignore[assignment]
         return idx
+
+    def _scan(self, name: str) -> tuple[dict[str, list[Output]], list[str]]:
+        """(feedstock -> non-skipped outputs ``name`` in its main render for the pair, feedstocks skipping it)."""
+        produced: dict[str, list[Output]] = {}
+        skipped: list[str] = []
+        for fname in self.snapshot.producers(name, self.pair):
+            render = self.snapshot.feedstocks[fname].renders.get(self.pair.key)
+            for o in render.outputs if render else ():
+                if o.name != name:
+                    continue
+                if o.skip:
+                    if fname not in skipped:
+                        skipped.append(fname)
+                else:
+                    produced.setdefault(fname, []).append(o)
+        return produced, skipped
+
+    def _produced_of(self, name: str) -> dict[str, list[Output]] | None:
+        return self._scan(name)[0] or None
+
+    def _skipped_of(self, name: str) -> list[str] | None:
+        return self._scan(name)[1] or None
+
+    def _outputs_of(self, fname: str) -> list[Output] | None:
+        fs = self.snapshot.feedstocks.get(fname)
+        render = fs.renders.get(self.pair.key) if fs is not None else None
+        return [o for o in render.outputs if not o.skip] if render is not None else None
+
+    def _build_outputs_of(self, name: str) -> list[Output] | None:
+        outs = [
+            o
+            for fname in self.snapshot.producers(name)
+            for key, render in sorted(self.snapshot.feedstocks[fname].renders.items())
+            if render.pair.target == self.pair.build
+            for o in render.outputs
+            if o.name == name and not o.skip
+        ]
+        return outs or None
 
     # -- resolution -------------------------------------------------------------------------
     def resolve(self, name: str) -> Resolution:
@@ -307,14 +331,49 @@ class PairIndex:
 
     def _any_outputs(self, name: str) -> list[Output]:
         if self._all_outputs is None:
-            allo: dict[str, list[Output]] = {}
-            for fs in self.snapshot.feedstocks.values():
-                for render in fs.renders.values():
-                    for o in render.outputs:
-                        if not o.skip:
-                            allo.setdefault(o.name, []).append(o)
-            self._all_outputs = allo
-        return self._all_outputs.get(name, [])
+            self._all_outputs = {}
+        hit = self._all_outputs.get(name)
+        if hit is None:
+            hit = self._all_outputs[name] = [
+                o
+                for fname in self.snapshot.producers(name)
+                for render in self.snapshot.feedstocks[fname].renders.values()
+                for o in render.outputs
+                if o.name == name and not o.skip
+            ]
+        return hit
+
+
+class _Lazy(dict):  # type: ignore[type-arg]
+    """A dict that computes a missing key's value once (``None``: the key is absent)."""
+
+    def __init__(self, compute) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self._compute = compute
+        self._absent: set[str] = set()
+
+    def _fill(self, key: str) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if key in self._absent:
+            return False
+        value = self._compute(key)
+        if value is None:
+            self._absent.add(key)
+            return False
+        dict.__setitem__(self, key, value)
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._fill(key)
+
+    def __getitem__(self, key: str):  # type: ignore[no-untyped-def]
+        if not self._fill(key):
+            raise KeyError(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default=None):  # type: ignore[no-untyped-def,override]
+        return dict.__getitem__(self, key) if self._fill(key) else default
 
 
 def _unconditional(skip_reason: str) -> bool:

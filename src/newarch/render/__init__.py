@@ -12,6 +12,7 @@ import re
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair, RenderResult
 from newarch.render.isolate import started
+from newarch.render.lines import assign_lines
 from newarch.render.pinning import Variants, apply_migrations
 from newarch.sources.recipes import RecipeSource
 
@@ -59,6 +60,7 @@ def render_source(
     try:
         pinning, notes = apply_migrations(pinning, src.migrations, pair, f"{src.name}/.ci_support/migrations")
         result = _dispatch(src, pair, pinning, env)
+        assign_lines(result, src.text(src.recipe_file) or "", pair.target)
     except NewarchError as exc:
         result = RenderResult(pair=pair, error=str(exc))
     except RecursionError:

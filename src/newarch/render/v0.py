@@ -1038,6 +1038,7 @@ def _build_outputs(
                 name=spec.name,
                 version=spec.version,
                 noarch=_noarch(build),
+                build_number=_build_number(build, top_build),
                 skip=skip,
                 skip_reason=reason,
                 requirements=requirements,
@@ -1052,6 +1053,17 @@ def _build_outputs(
             )
         )
     return result
+
+
+def _build_number(build: Mapping[str, Any], top: Any) -> int:
+    """``build: number:`` of the output, else of the recipe (0 when absent or not a number)."""
+    for b in (build, top):
+        if isinstance(b, Mapping) and b.get("number") is not None:
+            try:
+                return int(str(b["number"]).strip())
+            except ValueError:
+                return 0
+    return 0
 
 
 def _conditions_by_name(conditions: Mapping[tuple[int, str, str], str]) -> dict[tuple[int, str, str], str]:

@@ -303,6 +303,15 @@ def work_dir() -> Path:
     return root
 
 
+def release_work_dir() -> None:
+    """Remove this thread's work directory now (the next render makes a new one)."""
+    root = getattr(_LOCAL, "root", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+        _LOCAL.root = None
+        _LOCAL.files = {}
+
+
 def _write_recipe_dir(src: RecipeSource, root: Path) -> None:
     """Make ``root`` hold exactly the recipe's files (never a path outside it).
 
@@ -654,6 +663,7 @@ def convert(
         name=name,
         version=str(pkg.get("version", "")),
         noarch=str(noarch) if noarch else "",
+        build_number=int(build.get("number") or 0) if str(build.get("number") or 0).isdigit() else 0,
         skip=skipped,
         skip_reason=skip_reason,
         variant=variant,

@@ -16,7 +16,7 @@ from typing import Any
 
 from newarch.errors import NewarchError
 from newarch.files import read_json
-from newarch.model import Feedstock, PlatformPair
+from newarch.model import Branch, Feedstock, PlatformPair
 from newarch.render.isolate import Failed, Limits, WorkerPool
 from newarch.render.pinning import Variants
 from newarch.store.snapshot import Snapshot
@@ -46,6 +46,7 @@ class BuildRequest:
     node_attrs: list[Path] = field(default_factory=list)  # cf-graph node_attrs JSON files (see node_attrs.py)
     limits: Limits = field(default_factory=Limits)  # deadline and memory limit of each render (isolate.py)
     isolated: bool = True  # False: render in this process, unbounded (benchmarks, trusted recipes only)
+    branches: str = "maintained"  # git branches besides main: maintained | all | NAME,... | "" (none)
 
 
 # Names that exist in the channel (from the outputs map), for the build-tool-missing lint. Set once
@@ -58,13 +59,54 @@ def _init_worker(names: frozenset[str] | None) -> None:
     _CHANNEL_NAMES = names
 
 
-def _render_one(
-    path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]], env: dict[str, str]
+def _render_pairs(
+    src: Any, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]], env: dict[str, str]
 ) -> dict[str, Any]:
-    """Worker: read and render one feedstock for every pair. Returns ``Feedstock.to_dict()`` or an error."""
+    """Render (and lint) one recipe source for every pair: ``{pair.key: RenderResult}``."""
     from newarch.lint.rules import lint_source
     from newarch.render import default_env, render_source
-    from newarch.sources.recipes import open_source
+
+    renders: dict[str, Any] = {}
+    # native pairs first: a cross pair's build tools that the feedstock already uses when building on the
+    # build platform itself exist there (from conda-forge or another channel its CI uses)
+    for pair in sorted(pairs, key=lambda p: p.cross):
+        variants = Variants.from_dict(pinnings[pair.key])
+        run_env = {**default_env(pair), **env}
+        result = render_source(src, pair, variants, run_env)
+        available = _CHANNEL_NAMES
+        native = renders.get(f"{pair.build}:{pair.build}")
+        if available is not None and pair.cross and native is not None:
+            available = available | {r.name for o in native.outputs if not o.skip for r in o.reqs("build")}
+        try:
+            result.findings = lint_source(src, pair, result, available)
+        except Exception as exc:  # a lint bug is reported, never fatal
+            result.notes.append(f"lint failed: {type(exc).__name__}: {exc}")
+        renders[pair.key] = result
+    return renders
+
+
+def recipe_version(src: Any, renders: dict[str, Any]) -> str:
+    """The version a branch builds: its version line when a render agrees, else the rendered one most
+    outputs have (the version line may be computed by Jinja), else the version line."""
+    from collections import Counter
+
+    from newarch.store.branches import version_line
+
+    line = version_line(src.text(src.recipe_file) or "", src.schema)
+    counts = Counter(o.version for r in renders.values() for o in r.outputs if o.version)
+    if line and (line in counts or not counts):
+        return line
+    return min(counts, key=lambda v: (-counts[v], v)) if counts else ""
+
+
+def _render_one(
+    path: str, pairs: list[PlatformPair], pinnings: dict[str, dict[str, Any]], env: dict[str, str], branches: str = ""
+) -> Feedstock | dict[str, Any]:
+    """Worker: read and render one feedstock (``main`` and the ``branches`` asked for) for every pair.
+
+    Returns the Feedstock or ``{"error", "path"}``. ``branches``: maintained | all | NAME,... | "" (main only)."""
+    from newarch.sources.recipes import open_source, read_git
+    from newarch.store import branches as gitb
 
     try:
         src = open_source(path)
@@ -76,28 +118,49 @@ def _render_one(
     fs = Feedstock(
         name=src.name, schema=src.schema, revision=src.revision, date=src.date, source=src.kind, settings=settings
     )
-    # native pairs first: a cross pair's build tools that the feedstock already uses when building on the
-    # build platform itself exist there (from conda-forge or another channel its CI uses)
-    for pair in sorted(pairs, key=lambda p: p.cross):
-        variants = Variants.from_dict(pinnings[pair.key])
-        run_env = {**default_env(pair), **env}
-        result = render_source(src, pair, variants, run_env)
-        available = _CHANNEL_NAMES
-        native = fs.renders.get(f"{pair.build}:{pair.build}")
-        if available is not None and pair.cross and native is not None:
-            available = available | {r.name for o in native.outputs if not o.skip for r in o.reqs("build")}
+    fs.renders = _render_pairs(src, pairs, pinnings, env)
+    fs.version = recipe_version(src, fs.renders)
+    fs.recipe_file = f"{src.recipe_dir}/{src.recipe_file}" if src.recipe_dir else src.recipe_file
+    fs.maintained_branches = gitb.maintained_branches(src.conda_forge_yml)
+    git_dir = gitb.git_dir_of(path)
+    if git_dir is None:
+        if branches and fs.maintained_branches and branches != "maintained":
+            fs.notes.append("not a git repository: only the checked-out branch is rendered")
+        return fs
+    try:
+        fs.history = gitb.recipe_history(git_dir, "HEAD")
+        refs = gitb.branch_refs(git_dir)
+        wanted, notes = gitb.select_branches(branches, fs.maintained_branches, refs, gitb.default_branch(git_dir))
+    except Exception as exc:  # history and branches are extras: the main render stands
+        fs.notes.append(f"branches/history not read: {type(exc).__name__}: {exc}")
+        return fs
+    fs.notes.extend(notes)
+    for name in wanted:
         try:
-            result.findings = lint_source(src, pair, result, available)
-        except Exception as exc:  # a lint bug is reported, never fatal
-            result.notes.append(f"lint failed: {type(exc).__name__}: {exc}")
-        fs.renders[pair.key] = result
-    return fs.to_dict()
+            bsrc = read_git(git_dir, src.name, refs[name])
+            if not bsrc.schema:
+                fs.notes.append(f"branch {name}: no recipe/meta.yaml or recipe/recipe.yaml")
+                continue
+        except Exception as exc:
+            fs.notes.append(f"branch {name}: cannot read ({type(exc).__name__}: {exc})")
+            continue
+        renders = _render_pairs(bsrc, pairs, pinnings, env)
+        fs.branches[name] = Branch(
+            name=name,
+            revision=bsrc.revision,
+            date=bsrc.date,
+            version=recipe_version(bsrc, renders),
+            schema=bsrc.schema,
+            recipe_file=f"recipe/{bsrc.recipe_file}",
+            renders=renders,
+        )
+    return fs
 
 
 def referenced_names(feedstocks: Iterable[Feedstock]) -> set[str]:
     names: set[str] = set()
     for fs in feedstocks:
-        for result in fs.renders.values():
+        for result in (r for b in fs.builds() for r in b.renders.values()):
             for out in result.outputs:
                 names.add(out.name)
                 for reqs in out.requirements.values():
@@ -116,7 +179,7 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
     if not req.isolated:
         _init_worker(names)
         for p in paths:
-            results.append(_render_one(p, req.pairs, pinning_facts, req.env))
+            results.append(_render_one(p, req.pairs, pinning_facts, req.env, req.branches))
             if progress:
                 progress(p)
     elif paths:
@@ -125,7 +188,12 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
         workers = max(1, min(jobs, len(paths)))
         done: dict[str, Any] = {}
         with WorkerPool(workers, req.limits, initializer=_init_worker, initargs=(names,)) as pool:
-            shared = (pool.share(req.pairs), pool.share(pinning_facts), pool.share(req.env))  # once per worker
+            shared = (
+                pool.share(req.pairs),
+                pool.share(pinning_facts),
+                pool.share(req.env),
+                pool.share(req.branches),
+            )  # once per worker
             tasks = ((p, _render_one, (p, *shared)) for p in paths)
             for p, outcome in pool.run(tasks):
                 if isinstance(outcome, Failed):
@@ -179,7 +247,7 @@ def _convert_node_attrs(req: BuildRequest, jobs: int, progress: Callable[[str], 
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [pool.submit(convert_batch, batch, keys, pins) for batch in batches]
-        for batch, fut in zip(batches, futures):  # in order, so the result does not depend on timing
+        for batch, fut in zip(batches, futures, strict=True):  # in order, so the result does not depend on timing
             try:
                 results.extend(fut.result())
             except Exception as exc:  # worker died
@@ -209,12 +277,25 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
     """Counts for the end-of-run report: rendered / failed per pair, with the failures."""
     per_pair: dict[str, dict[str, int]] = {}
     errors: list[tuple[str, str, str]] = []
+    branches: dict[str, list[str]] = {}  # feedstock -> release branches rendered
+    notes: list[tuple[str, str]] = []  # (feedstock, note) about branches not rendered
     for fs in snap.feedstocks.values():
-        for key, res in fs.renders.items():
+        for key, res in fs.renders.items():  # main's renders
             c = per_pair.setdefault(key, {"rendered": 0, "failed": 0})
             if res.ok:
                 c["rendered"] += 1
             else:
                 c["failed"] += 1
                 errors.append((fs.name, key, res.error))
-    return {"per_pair": per_pair, "errors": sorted(errors), "unreadable": dict(sorted(snap.failures.items()))}
+        if fs.branches:
+            branches[fs.name] = sorted(fs.branches)
+        for name, br in sorted(fs.branches.items()):
+            errors.extend((f"{fs.name}@{name}", k, r.error) for k, r in sorted(br.renders.items()) if not r.ok)
+        notes.extend((fs.name, n) for n in fs.notes if n.startswith(("branch ", "branches/history")))
+    return {
+        "per_pair": per_pair,
+        "errors": sorted(errors),
+        "unreadable": dict(sorted(snap.failures.items())),
+        "branches": branches,
+        "branch_notes": notes,
+    }
