@@ -9,6 +9,7 @@ Requirement strings may carry a condition after ``#``: ``"ucrt >=10 # win64"``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from collections.abc import Iterable
 
@@ -39,11 +40,12 @@ def out(
     ignore_run_exports: Iterable[str] = (),
     ignore_run_exports_from: Iterable[str] = (),
     dropped: Iterable[tuple[str, str, str]] = (),
+    version: str = "",
 ) -> Output:
     reqs = {s: tuple(req(r) for r in rs) for s, rs in (("build", build), ("host", host), ("run", run)) if rs}
     return Output(
         name=name,
-        version="1.0",
+        version=version,
         noarch=noarch,
         skip=skip,
         skip_reason=skip_reason,
@@ -92,6 +94,28 @@ class SnapBuilder:
         """``channel``: like the real snapshot, index every name the recipes produce anywhere (the channel
         has them, so they exist on the build platform) except the ``missing`` ones."""
         index = dict(self.output_index)
+        feedstocks = dict(self.feedstocks)
+        if channel and self.pair.cross:
+            # the channel builds them for the build platform too: a render of the build platform says so
+            # (without the missing names), unless the test wrote that render itself
+            skip = set(missing)
+            build = PlatformPair(self.pair.build, self.pair.build)
+            for name, f in list(feedstocks.items()):
+                mine = f.renders.get(self.pair.key)
+                if mine is None or build.key in f.renders:
+                    continue
+                outs = [
+                    replace(
+                        o,
+                        requirements={
+                            s: tuple(r for r in rs if r.name not in skip) for s, rs in o.requirements.items()
+                        },
+                    )
+                    for o in mine.outputs
+                    if o.name not in skip
+                ]
+                copy = replace(f, renders={**f.renders, build.key: RenderResult(build, outs)})
+                feedstocks[name] = copy
         if channel:
             skip = set(missing)
             for f in self.feedstocks.values():
@@ -105,7 +129,7 @@ class SnapBuilder:
             description="test",
             pairs=pairs,
             pinning=self.pinning,
-            feedstocks=dict(self.feedstocks),
+            feedstocks=feedstocks,
             output_index=index,
         )
 

@@ -27,7 +27,7 @@ def test_plan_json_follows_the_contract(snap_file):
     r = run("plan", "mamba", "--snapshot", snap_file, "--format", "json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert d["schema"] == "newarch.plan/1"
+    assert d["schema"] == "newarch.plan/2"
     assert (d["platform"], d["build_platform"], d["targets"]) == ("win-arm64", "win-64", ["mamba"])
     names = {f["name"] for f in d["feedstocks"]}
     assert {"mamba", "python", "zlib", "vc"} <= names and "mypy" not in names

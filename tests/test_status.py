@@ -23,7 +23,7 @@ NATIVE = PlatformPair("win-64", "win-64")
 def out(name: str, noarch: str = "", variant: dict[str, str] | None = None, **sections: list[str]) -> Output:
     return Output(
         name=name,
-        version="1.0",
+        version="",  # unknown: any spec matches
         noarch=noarch,
         variant=dict(variant or {}),
         requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()},
