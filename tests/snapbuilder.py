@@ -262,3 +262,15 @@ def conda_forge_like() -> SnapBuilder:
     b.fs("mypy", out("mypy", build=compilers, host=["python"], run=["python"], variant=py))
     b.python(PAIR, "3.14")
     return b
+
+
+def branch(
+    b: SnapBuilder, fs: str, name: str, version: str, *outputs: Output, pair: PlatformPair | None = None
+) -> None:
+    """Add a rendered release branch ``name`` (building ``version``) to feedstock ``fs``."""
+    from newarch.model import Branch
+
+    p = pair or b.pair
+    f = b.feedstocks.setdefault(fs, Feedstock(name=fs, source="test"))
+    br = f.branches.setdefault(name, Branch(name, version=version, recipe_file="recipe/meta.yaml"))
+    br.renders[p.key] = RenderResult(p, list(outputs))
