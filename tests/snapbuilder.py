@@ -274,3 +274,50 @@ def branch(
     f = b.feedstocks.setdefault(fs, Feedstock(name=fs, source="test"))
     br = f.branches.setdefault(name, Branch(name, version=version, recipe_file="recipe/meta.yaml"))
     br.renders[p.key] = RenderResult(p, list(outputs))
+
+
+OSX = PlatformPair("osx-arm64", "osx-64")
+PY = {v: {"python": f"{v}.* *_cpython"} for v in ("3.12", "3.13")}
+
+
+def osx_snapshot() -> Snapshot:
+    """osx-arm64<-osx-64 shapes of issue 11: python per branch, openssl 3.5.* only a branch builds, a
+    ruamel.yaml pin only the recipe history satisfies, libffi 3.5.* nobody builds, backports.zstd
+    compiled for 3.12 and noarch (python >=3.13) elsewhere."""
+    from newarch.model import HistoryEntry
+
+    b = SnapBuilder(OSX).python(OSX, "3.12.* *_cpython", "3.13.* *_cpython")
+    b.fs("python", out("python", version="3.13.5", host=["openssl 3.5.*", "libffi 3.5.*"], variant={"python": "3.13"}))
+    branch(
+        b,
+        "python",
+        "3.12",
+        "3.12.9",
+        out("python", version="3.12.9", host=["openssl 3.5.*"], variant={"python": "3.12"}),
+    )
+    b.fs("openssl", out("openssl", version="3.6.2"))
+    branch(b, "openssl", "3.5.x", "3.5.6", out("openssl", version="3.5.6"))
+    b.fs("libffi", out("libffi", version="3.4.6"))
+    b.fs(
+        "conda",
+        *[
+            out("conda", run=["python", "ruamel.yaml >=0.11.14,<0.19", "backports.zstd >=1.3"], variant=PY[v])
+            for v in PY
+        ],
+    )
+    b.fs("ruamel.yaml", out("ruamel.yaml", version="0.19.1", noarch="python", run=["python >=3.9"]))
+    b.feedstocks["ruamel.yaml"].source = "git"
+    b.feedstocks["ruamel.yaml"].history = (
+        HistoryEntry("aaaaaaa1111", "2026-01-10", "0.19.1"),
+        HistoryEntry("abc1234ffff", "2025-11-02", "0.18.17"),
+    )
+    b.fs(
+        "backports.zstd",
+        *[out("backports.zstd", version="1.5.0", host=["python"], variant={"python": "3.12.* *_cpython"})],
+    )
+    b.fs(
+        "backports.zstd",
+        out("backports.zstd", version="1.5.0", noarch="python", run=["python >=3.13"]),
+        pair=PlatformPair("linux-64", "linux-64"),
+    )
+    return b.snapshot()

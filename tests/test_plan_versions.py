@@ -3,50 +3,10 @@ a branch satisfies, a noarch build that needs a newer python, a spec no branch s
 
 from __future__ import annotations
 
-from newarch.model import HistoryEntry, PlatformPair
+import pytest
+
 from newarch.plan.planner import PlanOptions, make_plan
-from snapbuilder import SnapBuilder, branch, out
-
-OSX = PlatformPair("osx-arm64", "osx-64")
-PY = {v: {"python": f"{v}.* *_cpython"} for v in ("3.12", "3.13")}
-
-
-def osx_snapshot():
-    b = SnapBuilder(OSX).python(OSX, "3.12.* *_cpython", "3.13.* *_cpython")
-    b.fs("python", out("python", version="3.13.5", host=["openssl 3.5.*", "libffi 3.5.*"], variant={"python": "3.13"}))
-    branch(
-        b,
-        "python",
-        "3.12",
-        "3.12.9",
-        out("python", version="3.12.9", host=["openssl 3.5.*"], variant={"python": "3.12"}),
-    )
-    b.fs("openssl", out("openssl", version="3.6.2"))
-    branch(b, "openssl", "3.5.x", "3.5.6", out("openssl", version="3.5.6"))
-    b.fs("libffi", out("libffi", version="3.4.6"))
-    b.fs(
-        "conda",
-        *[
-            out("conda", run=["python", "ruamel.yaml >=0.11.14,<0.19", "backports.zstd >=1.3"], variant=PY[v])
-            for v in PY
-        ],
-    )
-    b.fs("ruamel.yaml", out("ruamel.yaml", version="0.19.1", noarch="python", run=["python >=3.9"]))
-    b.feedstocks["ruamel.yaml"].source = "git"
-    b.feedstocks["ruamel.yaml"].history = (
-        HistoryEntry("aaaaaaa1111", "2026-01-10", "0.19.1"),
-        HistoryEntry("abc1234ffff", "2025-11-02", "0.18.17"),
-    )
-    b.fs(
-        "backports.zstd",
-        *[out("backports.zstd", version="1.5.0", host=["python"], variant={"python": "3.12.* *_cpython"})],
-    )
-    b.fs(
-        "backports.zstd",
-        out("backports.zstd", version="1.5.0", noarch="python", run=["python >=3.13"]),
-        pair=PlatformPair("linux-64", "linux-64"),
-    )
-    return b.snapshot()
+from snapbuilder import OSX, SnapBuilder, branch, osx_snapshot, out
 
 
 def test_branches_pins_noarch_python_and_gaps():
@@ -75,3 +35,78 @@ def test_python_choice_subsets_the_plan():
     plan = make_plan(osx_snapshot(), PlanOptions(["conda"], "osx-arm64", "osx-64", pythons=("3.13",)))
     assert plan.python_variants == ["3.13.* *_cpython"]
     assert "python@3.12" not in plan.feedstocks and "backports.zstd" not in plan.feedstocks
+
+
+def test_run_exports_come_from_the_branch_the_spec_chose():
+    b = SnapBuilder(OSX).python(OSX, "3.13.* *_cpython")
+    b.fs("openssl", out("openssl", version="3.6.2", run_exports={"weak": ["openssl >=3.6.2,<3.7.0a0"]}))
+    branch(
+        b,
+        "openssl",
+        "3.5.x",
+        "3.5.6",
+        out("openssl", version="3.5.6", run_exports={"weak": ["openssl >=3.5.6,<3.6.0a0"]}),
+    )
+    b.fs("libffi", out("libffi", version="3.4.6", run_exports={"weak": ["libffi >=3.4.6,<3.5.0a0"]}))
+    b.fs("krb5", out("krb5", version="1.21.3", host=["openssl 3.5.*", "libffi 3.5.*"]))
+    plan = make_plan(b.snapshot(), PlanOptions(["krb5"], "osx-arm64", "osx-64"))
+    # main's run_exports (openssl >=3.6.2) would drag openssl main in beside the 3.5.x branch
+    assert set(plan.feedstocks) == {"krb5", "openssl@3.5.x"}
+    assert plan.feedstocks["krb5"].needs == ["openssl@3.5.x"]
+    # libffi 3.5.* is a gap: what a build that does not exist would export is not known, so libffi
+    # main (3.4.6) is not planned through its own run_exports
+    assert [(g.name, g.spec) for g in plan.gaps] == [("libffi", "libffi 3.5.*")]
+    edges = plan.feedstocks["krb5"].edges
+    assert {e.spec for e in edges if e.section == "run_exports"} == {"openssl >=3.5.6,<3.6.0a0"}
+
+
+def test_an_output_built_for_no_python_needs_one_python_not_every_branch():
+    b = SnapBuilder(OSX).python(OSX, "3.12.* *_cpython", "3.13.* *_cpython")
+    b.fs("python", out("python", version="3.13.5", variant={"python": "3.13"}))
+    branch(b, "python", "3.12", "3.12.9", out("python", version="3.12.9", variant={"python": "3.12"}))
+    # a C library that runs a python script while it builds: python in host, not in its variant
+    b.fs("libxml2", out("libxml2", version="2.14.5", host=["python"]))
+    plan = make_plan(b.snapshot(), PlanOptions(["libxml2"], "osx-arm64", "osx-64"))
+    assert set(plan.feedstocks) == {"libxml2", "python"}
+    assert plan.gaps == []
+
+
+def test_default_python_variants_leave_out_what_no_python_build_serves():
+    from snapbuilder import PAIR
+
+    b = SnapBuilder().python(PAIR, "3.14.* *_cp314")
+    b.fs("python", out("python", version="3.14.2", variant={"python": "3.14"}))
+    # pywin32's own migrations render 3.12 for win-arm64, but no python build exists there
+    b.fs(
+        "pywin32",
+        *[
+            out("pywin32", host=["python"], run=["python"], variant={"python": v})
+            for v in ("3.12.* *_cpython", "3.14.* *_cp314")
+        ],
+    )
+    snap = b.snapshot()
+    plan = make_plan(snap, PlanOptions(["pywin32"]))
+    assert plan.python_variants == ["3.14.* *_cp314"]
+    assert plan.python_left_out == {"3.12": ["pywin32"]}
+    assert plan.gaps == [] and plan.feedstocks["pywin32"].variants == {"python": ["3.14.* *_cp314"]}
+    # --python picks among the pinning's variants and the ones a python build serves
+    with pytest.raises(ValueError, match="--python 3.12: no python build for win-arm64<-win-64"):
+        make_plan(snap, PlanOptions(["pywin32"], pythons=("3.12",)))
+
+
+def test_a_migration_adds_the_python_a_python_build_serves():
+    # osx-arm64: the pinning says 3.13; the reached feedstocks' python314 migration renders 3.14, which
+    # python main builds: covered, with no gap; pinning's 3.13 comes from the 3.13 branch
+    b = SnapBuilder(OSX).python(OSX, "3.13.* *_cp313")
+    b.fs("python", out("python", version="3.14.2", variant={"python": "3.14"}))
+    branch(b, "python", "3.13", "3.13.7", out("python", version="3.13.7", variant={"python": "3.13"}))
+    b.fs(
+        "cffi",
+        *[
+            out("cffi", host=["python"], run=["python"], variant={"python": v})
+            for v in ("3.13.* *_cp313", "3.14.* *_cp314")
+        ],
+    )
+    plan = make_plan(b.snapshot(), PlanOptions(["cffi"], "osx-arm64", "osx-64"))
+    assert plan.python_variants == ["3.13.* *_cp313", "3.14.* *_cp314"] and plan.python_left_out == {}
+    assert set(plan.feedstocks) == {"cffi", "python", "python@3.13"} and plan.gaps == []

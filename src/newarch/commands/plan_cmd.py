@@ -8,6 +8,7 @@ from typing import Any
 from collections.abc import Callable
 
 import click
+from rich.markup import escape
 
 from newarch.commands.options import (
     build_platform_option,
@@ -34,6 +35,23 @@ def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="What already exists on the target: repodata.json, channel dir/URL, or a text "
         "file of package names (repeatable).",
     )(f)
+    f = click.option(
+        "--available-build",
+        "available_build",
+        multiple=True,
+        metavar="FILE|URL",
+        help="What exists on the build platform: repodata.json, channel dir/URL, or a text file of package "
+        "names (repeatable). Without it, a build dependency the snapshot does not render for the build "
+        "platform is reported as unknown there.",
+    )(f)
+    f = click.option(
+        "--python",
+        "pythons",
+        multiple=True,
+        metavar="X.Y",
+        help="Cover only these python variants (repeatable; default: the pinning's for the target plus the "
+        "ones feedstocks' migrations render that a python build serves).",
+    )(f)
     f = mode_option(f)
     f = build_platform_option(f)
     f = platform_option(f)
@@ -51,6 +69,8 @@ def _make_plan(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...] = (),
+    available_build: tuple[str, ...] = (),
 ):
     from newarch.plan.planner import PlanOptions, make_plan
 
@@ -58,12 +78,28 @@ def _make_plan(
     check_targets(snap, targets)
     build = build_platform or default_build_platform(snap, platform)
     names: set[str] = set()
-    if available:
+    on_build: set[str] | None = None
+    if available or available_build:
         from newarch.sources.availability import load_available
 
-        names = load_available(list(available), platform)
-    opts = PlanOptions(resolve_targets(targets, targets_file), platform, build, mode, names, set(ignore))
-    return snap, make_plan(snap, opts)
+        if available:
+            names = load_available(list(available), platform)
+        if available_build:
+            on_build = load_available(list(available_build), build)
+    opts = PlanOptions(
+        resolve_targets(targets, targets_file),
+        platform,
+        build,
+        mode,
+        names,
+        set(ignore),
+        pythons=tuple(pythons),
+        available_build=on_build,
+    )
+    try:
+        return snap, make_plan(snap, opts)
+    except ValueError as e:  # an unknown --python variant
+        raise click.UsageError(str(e)) from None
 
 
 # -- plan ---------------------------------------------------------------------------------------
@@ -85,6 +121,19 @@ def _target_line(plan, target: str) -> str:
     return f"{target} -> {', '.join(dict.fromkeys(where))}"
 
 
+def _python_line(plan) -> str:
+    """Which python variants the plan covers (and which rendered ones it leaves out)."""
+    from newarch.plan.specs import py_minor
+
+    covered = ", ".join(py_minor(v) for v in plan.python_variants) or "none"
+    how = "--python" if plan.options.pythons else "pinning + migrations"
+    text = f"python variants: {covered} ({how})"
+    if plan.python_left_out:
+        left = "; ".join(f"{m} (rendered by {', '.join(fs)})" for m, fs in plan.python_left_out.items())
+        text += f"; left out, no python build for {plan.pair.target}: {left}"
+    return escape(text)
+
+
 def _print_table(plan) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -96,13 +145,16 @@ def _print_table(plan) -> None:
         f"[bold]Plan[/bold] for {', '.join(plan.targets)} on [bold]{plan.pair}[/bold] "
         f"(mode {plan.options.mode}; snapshot {plan.snapshot.date or plan.snapshot.origin})"
     )
+    console.print(_python_line(plan))
     table = Table(show_header=True, header_style="bold", expand=False)
     for col in ("wave", "feedstock", "mode", "needs", "unblocks", "why"):
         table.add_column(col, overflow="fold", justify="right" if col in ("wave", "unblocks") else "left")
     for f in plan.feedstocks.values():
         mode = f.mode + ("" if f.mode == "cross" or plan.options.mode == "native" else " *")
         cyc = f" (cycle {f.cycle + 1})" if f.cycle is not None else ""
-        table.add_row(str(f.wave), f.name + cyc, mode, ", ".join(f.needs) or "-", str(f.unblocks), " > ".join(f.why))
+        table.add_row(
+            str(f.wave), escape(f.label) + cyc, mode, ", ".join(f.needs) or "-", str(f.unblocks), " > ".join(f.why)
+        )
     console.print(table)
     console.print(
         f"{n} feedstocks in {len(plan.waves)} waves: {modes['cross']} cross, {modes['native']} native; "
@@ -122,10 +174,15 @@ def _print_table(plan) -> None:
     if plan.critical_path:
         console.print(f"[bold]critical path[/bold] ({len(plan.critical_path)}): {' -> '.join(plan.critical_path)}")
     if plan.toolchain:
-        console.print(f"[bold]toolchain[/bold] missing on {plan.pair.build}:")
+        console.print(f"[bold]toolchain[/bold] missing or unknown on {plan.pair.build}:")
         for t in plan.toolchain:
             how = " (these build natively instead)" if t.resolved_by == "native" else ""
-            console.print(f"  {t.name}: needed by {', '.join(t.needed_by)}{how}")
+            state = "" if t.status == "missing" else " [unknown there: --available-build decides]"
+            console.print(f"  {escape(t.name)}{escape(state)}: needed by {', '.join(t.needed_by)}{how}")
+    if plan.gaps:
+        console.print(f"[bold]gaps[/bold] ({len(plan.gaps)}: specs no branch satisfies; newarch why NAME):")
+        for g in plan.gaps:
+            console.print(f"  {escape(g.name)}: {escape(g.text())}")
     if plan.unknown:
         console.print("[bold]unknown[/bold] (nobody provides them for this platform):")
         for u in plan.unknown:
@@ -140,7 +197,12 @@ def _print_table(plan) -> None:
         f"{k}: {'wave ' + str(v['wave']) if v['wave'] is not None else 'not reachable'}"
         for k, v in plan.tipping_point.get("tools", {}).items()
     )
-    if tp is None:
+    if tp == -1:
+        console.print(
+            f"[bold]tipping point[/bold]: native builds are possible from the start — "
+            f"{plan.tipping_point.get('reason', '')} ({tools})"
+        )
+    elif tp is None:
         console.print(
             f"[bold]tipping point[/bold]: none — conda, conda-build/rattler-build and ninja never all "
             f"exist on {plan.pair.target} ({tools})"
@@ -181,7 +243,9 @@ def _mermaid(plan) -> str:
 @click.argument("targets", nargs=-1)
 @_plan_options
 @format_option("table", "json", "dot", "mermaid")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when the plan has gaps (specs no branch satisfies).")
 def plan_command(
+    strict: bool,
     targets: tuple[str, ...],
     snapshot_path: Path | None,
     targets_file: Path | None,
@@ -190,10 +254,23 @@ def plan_command(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...],
+    available_build: tuple[str, ...],
     fmt: str,
 ) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
-    _, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    _, plan = _make_plan(
+        snapshot_path,
+        targets,
+        targets_file,
+        platform,
+        build_platform,
+        mode,
+        available,
+        ignore,
+        pythons,
+        available_build,
+    )
     if fmt == "json":
         click.echo(plan.dumps())
     elif fmt == "dot":
@@ -202,6 +279,8 @@ def plan_command(
         click.echo(_mermaid(plan))
     else:
         _print_table(plan)
+    if strict and plan.gaps:
+        raise SystemExit(1)
 
 
 # -- why / why-not ------------------------------------------------------------------------------
@@ -215,6 +294,22 @@ def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
         metavar="NAME",
         help="Target (repeatable; default: the seed's build tools).",
     )(f)
+
+
+# why-not codes for something the plan needs but cannot plan a build of
+NOT_PLANNED = ("gap", "toolchain", "absent", "unrendered", "skipped")
+
+
+def _askers(plan, code: str, name: str, fname: str) -> list[str]:
+    """Planned jobs that ask for what ``why NAME`` could not plan (their chains show where it is needed)."""
+    names = {name, fname}
+    if code == "gap":
+        found = [g.job for g in plan.gaps if g.name in names or g.feedstock in names]
+    elif code == "toolchain":
+        found = [j for t in plan.toolchain if t.name in names for j in t.needed_by]
+    else:
+        found = [w for u in plan.unknown if u.name in names for w in u.needed_by]
+    return [j for j in dict.fromkeys(found) if j in plan.feedstocks or j in plan.noarch]
 
 
 @click.command("why")
@@ -232,12 +327,25 @@ def why_command(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...],
+    available_build: tuple[str, ...],
     fmt: str,
 ) -> None:
     """The shortest chain(s) from a target to feedstock NAME, each edge with its reason."""
     from newarch.plan.explain import why, why_not
 
-    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(
+        snapshot_path,
+        targets,
+        targets_file,
+        platform,
+        build_platform,
+        mode,
+        available,
+        ignore,
+        pythons,
+        available_build,
+    )
     chains = why(plan, name)
     if fmt == "json":
         doc: dict[str, Any] = {
@@ -253,11 +361,23 @@ def why_command(
         return
     if not chains:
         w = why_not(snap, plan, name)
-        click.echo(f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
+        if w.code in NOT_PLANNED:
+            click.echo(f"{name}: not planned [{w.code}]: {w.text}")
+            for d in w.details:
+                click.echo(f"  also: {d}")
+            for asker in _askers(plan, w.code, name, w.name)[:1]:
+                for c in why(plan, asker, limit=1):
+                    click.echo(f"  asked by {asker}: {' -> '.join(c.feedstocks)}")
+        else:
+            click.echo(f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
         return
     fs = plan.feedstocks.get(name)
-    head = f"{name}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name
+    head = f"{fs.label}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name
     click.echo(head)
+    fname = fs.feedstock if fs else plan.index.resolve(name).feedstock or name
+    for g in plan.gaps:
+        if g.name == name or g.feedstock == fname:
+            click.echo(f"  gap: {g.text()}")
     for i, c in enumerate(chains, 1):
         click.echo(f"chain {i}: {' -> '.join(c.feedstocks)}")
         click.echo(f"  target {c.target}")
@@ -285,12 +405,25 @@ def why_not_command(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...],
+    available_build: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Why feedstock NAME is not in the plan."""
     from newarch.plan.explain import why_not
 
-    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(
+        snapshot_path,
+        targets,
+        targets_file,
+        platform,
+        build_platform,
+        mode,
+        available,
+        ignore,
+        pythons,
+        available_build,
+    )
     w = why_not(snap, plan, name)
     if fmt == "json":
         click.echo(json.dumps(w.to_json(), indent=2))

@@ -28,11 +28,22 @@ from newarch.plan.model import (
     UnknownDep,
     job_id,
 )
-from newarch.plan.resolve import BuildChoice, Resolver, Unsatisfied
+from newarch.plan.resolve import BuildChoice, Resolver, Unsatisfied, _vkey
 from newarch.plan.specs import output_python
 from newarch.store.snapshot import Snapshot
 
 YES, MISSING, UNKNOWN = "yes", "missing", "unknown"
+
+
+def _one_python(chosen: list[tuple[frozenset[str], object]]) -> list[tuple[frozenset[str], object]]:
+    """Of the per-variant choices for a dependency of an output built for no particular python: the
+    build serving the newest variant that has one (a build-time python), else every gap."""
+    ok = [(g, c) for g, c in chosen if isinstance(c, BuildChoice)]
+    if not ok:
+        return chosen
+    g, c = max(ok, key=lambda gc: max((_vkey(p) for p in gc[0]), default=(0, "")))
+    newest = max(g, key=_vkey) if g else None
+    return [(frozenset((newest,)) if newest is not None else g, c)]
 
 
 class Closure:
@@ -48,6 +59,7 @@ class Closure:
         self.resolver = Resolver(idx)
         self.plan = Plan(snapshot, options, pair, idx, list(options.targets))
         self.plan.python_variants = list(pythons.values())
+        self.plan.exports = self.resolver.exports
         self.queue: deque[tuple[str, str, frozenset[str]]] = deque()
         self.unknown: dict[str, UnknownDep] = {}
         self.toolchain: dict[str, ToolchainItem] = {}
@@ -55,6 +67,8 @@ class Closure:
         self.available = options.available
         self.ignore = options.ignore
         self._status: dict[str, str] = {}
+        # python minors the reached jobs render (minor -> (spelling, feedstocks)), covered or not
+        self.rendered_pythons: dict[str, tuple[str, set[str]]] = {}
 
     # -- the build platform ------------------------------------------------------------------------
     def build_status(self, name: str) -> str:
@@ -63,11 +77,11 @@ class Closure:
         if hit is not None:
             return hit
         idx = self.idx
-        if name.startswith("__") or name in idx.build_outputs:
+        if name.startswith("__") or idx.on_build(name):
             st = YES
         elif self.opt.available_build is not None:
             st = YES if name in self.opt.available_build else MISSING
-        elif any(o.noarch for o in idx._any_outputs(name)) or any(
+        elif any(o.noarch for o in idx.anywhere(name)) or any(
             o.noarch and o.name == name
             for f in self.snap.output_index.get(name, ())
             if f in self.snap.feedstocks
@@ -76,7 +90,7 @@ class Closure:
         ):
             st = YES  # a noarch package installs on every subdir
         else:
-            owners = set(self.snap.output_index.get(name, ())) | set(idx.produced.get(name, ()))
+            owners = set(self.snap.output_index.get(name, ())) | set(idx.producing(name))
             rendered_there = any(
                 r.pair.target == self.pair.build
                 for f in owners
@@ -103,9 +117,11 @@ class Closure:
         parent: tuple[str, str],
         ctx: frozenset[str],
         at: tuple[str, str],
+        one: bool = False,
     ) -> None:
         """``who`` (a feedstock name or "target") depends on each of ``deps``; ``sink`` gets the nodes chosen.
-        ``at``: (job id, recipe file) for gaps."""
+        ``at``: (job id, recipe file) for gaps. ``one``: a compiled build; an output of it that is not
+        built per python (no python in its variant) needs one python, not one per variant."""
         plan = self.plan
         resolve = self.idx.resolve
         P = self.P
@@ -126,7 +142,10 @@ class Closure:
                 continue
             pys = frozenset((d.python,)) if d.python is not None and d.python in P else ctx
             refs = sink.setdefault(name, [])
-            for group, choice in self.resolver.choose(r, d.spec, pys):
+            chosen = self.resolver.choose(r, d.spec, pys)
+            if one and d.python is None and len(chosen) > 1:
+                chosen = _one_python(chosen)
+            for group, choice in chosen:
                 if isinstance(choice, Unsatisfied):
                     self._gap(d, who, at, choice, group)
                     continue
@@ -146,7 +165,7 @@ class Closure:
                 at[0],
                 d.output,
                 d.section + (f" (run_exports of {d.via})" if d.section == "run_exports" and d.via else ""),
-                f"{at[1] or '?'}:{d.line or '?'}",
+                f"{at[1] or '?'}:{d.line or '?'}" if at[1] or d.line else "",
                 u.feedstock,
                 list(u.versions),
                 u.suggestion,
@@ -188,9 +207,11 @@ class Closure:
             kind, key, pys = self.queue.popleft()
             if kind == "fs":
                 fs = self.plan.feedstocks[key]
-                deps = deps_built(self.idx, fs.outs, fs.mode == "native", fs.cross_only, set(fs.outputs))
+                deps = deps_built(
+                    self.idx, fs.outs, fs.mode == "native", fs.cross_only, set(fs.outputs), self.resolver.exports
+                )
                 fs.deps = list(dict.fromkeys(d.name for d in deps))
-                self._consume(deps, fs.feedstock, fs.dep_targets, ("fs", key), self.P, (key, fs.recipe_file))
+                self._consume(deps, fs.feedstock, fs.dep_targets, ("fs", key), self.P, (key, fs.recipe_file), one=True)
             else:
                 node = self.plan.noarch[key]
                 deps = deps_noarch(self.idx, node.outs)
@@ -227,7 +248,7 @@ class Closure:
             plan.roots.append((t, t))
             self._consume([Dep(t, t, "target", 0, t, None)], "target", sink, ("target", t), self.P, ("target", ""))
         else:  # a feedstock name: all its outputs for the pair
-            outs = self.idx.feedstock_outputs.get(t)
+            outs = self.idx.outputs_of(t)
             if outs is None:
                 render = self.snap.feedstocks[t].renders.get(self.pair.key)
                 why = (
@@ -255,6 +276,11 @@ class Closure:
         P = self.P
         b = next((x for x in self.resolver.builds(fname) if x.name == branch), None)
         allouts = self.resolver.branch_outputs(fname, b) if b is not None else []
+        for o in allouts:
+            if not o.noarch and "python" in o.variant and fname != "python":
+                m = output_python(o)
+                if m is not None:
+                    self.rendered_pythons.setdefault(m, (o.variant["python"], set()))[1].add(fname)
         outs = [o for o in allouts if not o.noarch and (not P or output_python(o) in (None, *P))]
         own = list(dict.fromkeys(o.name for o in outs))
         pys = sorted({o.variant["python"] for o in outs if "python" in o.variant})

@@ -15,7 +15,7 @@ the asking output is built for, or None when it is built for none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from newarch.model import Output, Requirement
@@ -31,6 +31,16 @@ class Dep(NamedTuple):
     output: str
     python: str | None
     via: str = ""
+
+
+# (requirement, environment, prefer the build platform's renders, python of the asking output)
+#   -> ((kind, dep name, spec), ...): the run_exports the build chosen for the requirement adds
+Exports = Callable[[Requirement, str, bool, "str | None"], tuple[tuple[str, str, str], ...]]
+
+
+def main_exports(idx: PairIndex) -> Exports:
+    """run_exports from the renders of ``main`` (what the index holds), whatever the spec asks."""
+    return lambda req, env, prefer_build, py: idx.exports(req.name, env, prefer_build)
 
 
 def cross_only(req: Requirement) -> bool:
@@ -49,9 +59,18 @@ def via_text(via: tuple[str, ...] | None) -> str:
     return f"{via[0]} ({via[1]}, {via[2]})"
 
 
-def walk_built(idx: PairIndex, outs: list[Output], native: bool, cross: frozenset[Requirement]) -> Iterator[tuple]:
-    """(output, dep name, section, spec, condition, via, followed) of a build of ``outs``."""
+def walk_built(
+    idx: PairIndex,
+    outs: list[Output],
+    native: bool,
+    cross: frozenset[Requirement],
+    exports: Exports | None = None,
+) -> Iterator[tuple]:
+    """(output, dep name, section, spec, condition, via, followed) of a build of ``outs``.
+    ``exports``: where run_exports come from (default: main's renders)."""
+    exports = exports or main_exports(idx)
     for out in outs:
+        py = output_python(out)
         reqs = out.requirements
         for section in ("host", "run"):
             for req in reqs.get(section, ()):
@@ -65,7 +84,7 @@ def walk_built(idx: PairIndex, outs: list[Output], native: bool, cross: frozense
                     continue
                 if native and env == "build" and req in cross:
                     continue
-                for kind, dep, spec in idx.exports(req.name, env, prefer_build):
+                for kind, dep, spec in exports(req, env, prefer_build, py):
                     if ire and dep in ire:
                         continue
                     yield out, dep, "run_exports", spec, req.condition, (req.name, env, kind), True
@@ -74,11 +93,16 @@ def walk_built(idx: PairIndex, outs: list[Output], native: bool, cross: frozense
 
 
 def deps_built(
-    idx: PairIndex, outs: list[Output], native: bool, cross: frozenset[Requirement], owns: set[str]
+    idx: PairIndex,
+    outs: list[Output],
+    native: bool,
+    cross: frozenset[Requirement],
+    owns: set[str],
+    exports: Exports | None = None,
 ) -> list[Dep]:
     """The followed dependencies of ``walk_built`` (own outputs excluded), one per (name, spec, python)."""
     deps: dict[tuple[str, str, str | None], Dep] = {}
-    exports = idx.exports
+    exports = exports or main_exports(idx)
     for out in outs:
         py = output_python(out)
         oname = out.name
@@ -100,7 +124,7 @@ def deps_built(
         for req in reqs.get("host", ()):
             if irf and req.name in irf:
                 continue
-            for _kind, dep, spec in exports(req.name, "host", False):
+            for _kind, dep, spec in exports(req, "host", False, py):
                 if not (ire and dep in ire):
                     add(dep, spec, "run_exports", req.line, req.name)
         for req in reqs.get("build", ()):
@@ -110,7 +134,7 @@ def deps_built(
                 add(req.name, req.spec, "build", req.line)
             if irf and req.name in irf:
                 continue
-            for _kind, dep, spec in exports(req.name, "build", not native):
+            for _kind, dep, spec in exports(req, "build", not native, py):
                 if not (ire and dep in ire):
                     add(dep, spec, "run_exports", req.line, req.name)
     return list(deps.values())

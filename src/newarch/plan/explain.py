@@ -100,6 +100,7 @@ def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
             return True
         return _node_feedstock(plan, node) == goal_fs or (node[0] == "noarch" and plan.noarch[node[1]].name == name)
 
+    gapped = {(g.job, g.name, g.spec) for g in plan.gaps if not g.python}
     # BFS keeping every parent at the shortest distance
     dist: dict[tuple[str, str], int] = {}
     parents: dict[tuple[str, str], list[tuple[tuple[str, str] | str, Edge | None]]] = {}
@@ -126,6 +127,8 @@ def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
             continue
         targets = _node_targets(plan, node)
         for e in _node_edges(plan, node):
+            if (node[1], e.dep_output, e.spec) in gapped:
+                continue  # no build satisfies this spec: the edge leads nowhere (see plan.gaps)
             for nxt in targets.get(e.dep_output, ()):
                 if nxt == node or (nxt[0] == "fs" and nxt[1] not in plan.feedstocks):
                     continue
@@ -240,7 +243,7 @@ class _Explainer:
             for j in plan.feedstocks.values():
                 if j.branch != "main":
                     continue
-                for o in plan.index.feedstock_outputs.get(j.feedstock, ()):
+                for o in plan.index.outputs_of(j.feedstock) or ():
                     py = output_python(o)
                     if o.noarch or py is None or py in covered:
                         continue
@@ -311,31 +314,10 @@ class _Explainer:
             "absent", f"{what}; no dependency of the planned feedstocks comes from it, so it is not needed", [], name
         )
 
-    def explain(self, name: str) -> WhyNot:
+    def _gap_or_tool(self, names: set[str], fname: str) -> WhyNot | None:
+        """``gap`` / ``toolchain``: the plan needs it, but cannot plan a build of it (one truth with the
+        plan's gaps and toolchain lists)."""
         plan = self.plan
-        snap = plan.snapshot
-        pair = plan.pair
-        fname = name
-        if name not in snap.feedstocks:
-            owners = self.owner.get(name) or set()
-            r = plan.index.resolve(name)
-            if r.feedstock and r.feedstock in snap.feedstocks:
-                fname = r.feedstock
-            elif owners:
-                fname = sorted(owners)[0]
-            else:
-                return self._absent(name)
-        jobs = [plan.feedstocks[name]] if name in plan.feedstocks else plan.jobs_of(fname)
-        if jobs:
-            fs = jobs[0]
-            more = [f"{j.label}: wave {j.wave}, {j.mode}: {' -> '.join(j.why)}" for j in jobs[1:]]
-            return WhyNot(
-                "planned",
-                f"{fs.label} is in the plan (wave {fs.wave}, {fs.mode}): {' -> '.join(fs.why)}",
-                more,
-                fname,
-            )
-        names = self.names.get(fname, set()) | {fname}
         gaps = [g for g in plan.gaps if g.feedstock == fname or g.name in names]
         if gaps:
             return WhyNot(
@@ -357,11 +339,41 @@ class _Explainer:
             )
             return WhyNot(
                 "toolchain",
-                f"{t.name} is a build dependency of {len(t.needed_by)} cross job(s) "
+                f"{t.name} is a build dependency of {len(t.needed_by)} job(s) when cross-compiled "
                 f"({', '.join(t.needed_by[:6])}) and {state} on {t.platform}; {how}",
                 [],
                 fname,
             )
+        return None
+
+    def explain(self, name: str) -> WhyNot:
+        plan = self.plan
+        snap = plan.snapshot
+        pair = plan.pair
+        fname = name
+        if name not in snap.feedstocks:
+            owners = self.owner.get(name) or set()
+            r = plan.index.resolve(name)
+            if r.feedstock and r.feedstock in snap.feedstocks:
+                fname = r.feedstock
+            elif owners:
+                fname = sorted(owners)[0]
+            else:
+                return self._gap_or_tool({name}, name) or self._absent(name)
+        jobs = [plan.feedstocks[name]] if name in plan.feedstocks else plan.jobs_of(fname)
+        if jobs:
+            fs = jobs[0]
+            more = [f"{j.label}: wave {j.wave}, {j.mode}: {' -> '.join(j.why)}" for j in jobs[1:]]
+            return WhyNot(
+                "planned",
+                f"{fs.label} is in the plan (wave {fs.wave}, {fs.mode}): {' -> '.join(fs.why)}",
+                more,
+                fname,
+            )
+        names = self.names.get(fname, set()) | {fname}
+        found = self._gap_or_tool(names, fname)
+        if found is not None:
+            return found
         ign = sorted(n for n in names if n in plan.options.ignore)
         if ign:
             return WhyNot("ignored", f"{fname} is ignored by the user ({', '.join(ign)})", [], fname)
@@ -487,7 +499,7 @@ class _Explainer:
         """Feedstocks whose render for the pair asks for one of ``names`` (none of them is planned)."""
         if self._consumers is None:
             c: dict[str, set[str]] = {}
-            for fname, outs in self.plan.index.feedstock_outputs.items():
+            for fname, outs in self.plan.index.all_outputs().items():
                 for o in outs:
                     for reqs in o.requirements.values():
                         for r in reqs:

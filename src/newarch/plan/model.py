@@ -173,7 +173,7 @@ class Gap:
     job: str  # the asking job id (or "target")
     output: str
     section: str
-    asked_at: str  # "recipe/meta.yaml:42" ("?" for an unknown line)
+    asked_at: str  # "recipe/meta.yaml:42" ("?" for an unknown line; "" when the snapshot records neither)
     feedstock: str  # the feedstock that provides the name
     versions_available: list[str] = field(default_factory=list)  # "3.4.6 (main)"
     suggestion: str = ""
@@ -198,8 +198,9 @@ class Gap:
         py = f" (python {', '.join(self.python)})" if self.python else ""
         have = ", ".join(self.versions_available) or "nothing"
         sug = f"; {self.suggestion}" if self.suggestion else ""
+        where = f" at {self.asked_at}" if self.asked_at else ""
         return (
-            f"{self.needed_by}:{self.output} asks '{self.spec}' in {self.section} at {self.asked_at}{py}; "
+            f"{self.needed_by}:{self.output} asks '{self.spec}' in {self.section}{where}{py}; "
             f"{self.feedstock} builds {have}{sug}"
         )
 
@@ -299,9 +300,12 @@ class Plan:
     tipping_point_wave: int | None = None
     tipping_point: dict[str, Any] = field(default_factory=dict)
     python_variants: list[str] = field(default_factory=list)  # as the pinning spells them
+    # python minors some feedstocks render for the pair but no python build serves (left out by default)
+    python_left_out: dict[str, list[str]] = field(default_factory=dict)
     available_hits: dict[str, list[str]] = field(default_factory=dict)  # name -> consumers
     ignored_hits: dict[str, list[str]] = field(default_factory=dict)
     pruner: Callable[[Plan], list[Pruned]] | None = field(default=None, repr=False)
+    exports: Any = field(default=None, repr=False)  # deps.Exports: run_exports of the build chosen for a dep
     _pruned: list[Pruned] | None = None
     _unfollowed: dict[str, list[Edge]] | None = None
     _behind: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -370,7 +374,7 @@ class Plan:
         return followed, unfollowed
 
     def _feedstock_edges(self, fs: PlannedFeedstock) -> tuple[list[Edge], list[Edge]]:
-        items = walk_built(self.index, fs.outs, fs.mode == "native", fs.cross_only)
+        items = walk_built(self.index, fs.outs, fs.mode == "native", fs.cross_only, self.exports)
         return self._make_edges(fs.feedstock or fs.name, items, fs.outputs)
 
     def _noarch_edges(self, node: NoarchNode) -> tuple[list[Edge], list[Edge]]:
@@ -407,6 +411,7 @@ class Plan:
             "mode": self.options.mode,
             "targets": list(self.targets),
             "python_variants": list(self.python_variants),
+            "python_left_out": {k: list(v) for k, v in self.python_left_out.items()},
             "feedstocks": [f.to_json() for f in self.feedstocks.values()],
             "gaps": [g.to_json() for g in self.gaps],
             "toolchain": [t.to_json() for t in self.toolchain],

@@ -37,7 +37,7 @@ from newarch.plan.model import (
     no_gc,
 )
 from newarch.plan.order import SECTION_WEAKNESS, needs, order, why_chains
-from newarch.plan.resolve import python_variants
+from newarch.plan.resolve import _vkey, more_python_variants, python_variants
 from newarch.plan.tipping import TIPPING_TOOLS, tipping
 from newarch.model import PlatformPair
 from newarch.store.snapshot import Snapshot
@@ -86,7 +86,16 @@ def make_plan(snapshot: Snapshot, options: PlanOptions) -> Plan:
     with no_gc():
         idx = pair_index(snapshot, pair)
         pythons = python_variants(snapshot, idx, tuple(options.pythons))
-        plan = Closure(snapshot, options, pair, idx, pythons).run()
+        while True:  # the pinning's variants, plus the ones reached feedstocks' migrations render
+            closure = Closure(snapshot, options, pair, idx, pythons)
+            plan = closure.run()
+            if options.pythons:
+                break
+            add, left_out = more_python_variants(snapshot, idx, pythons, closure.rendered_pythons)
+            plan.python_left_out = left_out
+            if not add:
+                break
+            pythons = dict(sorted({**pythons, **add}.items(), key=lambda kv: _vkey(kv[0])))
         plan.pruner = prune_reasons
         needs(plan)
         order(plan)

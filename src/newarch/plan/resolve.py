@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from rattler import Version
 
 from newarch.model import Branch, Feedstock, Output
-from newarch.plan.graph import _OTHER_OS, PairIndex, Resolution
+from newarch.model import Requirement
+from newarch.model import dep_name
+from newarch.plan.graph import _OTHER_OS, RENDERED, RUN_EXPORT_KINDS_FROM, PairIndex, Resolution
 from newarch.plan.specs import output_python, py_minor, python_bound, python_fits, version_matches
 
 
@@ -51,25 +53,69 @@ def _vkey(v: str) -> tuple[int, Version | str]:
 
 
 def python_variants(snapshot, idx: PairIndex, wanted: tuple[str, ...] = ()) -> dict[str, str]:
-    """minor -> spelling of the python variants the plan covers: the pinning for the pair plus what the
-    pair's renders use (a feedstock's migrations add 3.14 on other platforms). ``wanted`` filters."""
-    found: dict[str, str] = {}
+    """minor -> spelling of the python variants a plan starts from: the pinning's python values for the
+    pair, or the ``--python`` subset of them and of what the python feedstock builds for the pair (an
+    unknown one is an error). The planner then adds the variants the reached feedstocks' own migrations
+    render (``more_python_variants``)."""
+    pinned: dict[str, str] = {}
     plat = (snapshot.pinning.get("platforms") or {}).get(idx.pair.key) or {}
     for v in (plat.get("values") or {}).get("python", ()) or ():
-        found.setdefault(py_minor(str(v)), str(v))
-    for outs in idx.feedstock_outputs.values():
-        for o in outs:
-            if not o.noarch and "python" in o.variant:
-                found.setdefault(py_minor(o.variant["python"]), o.variant["python"])
+        pinned.setdefault(py_minor(str(v)), str(v))
     if wanted:
+        every = dict(pinned)
+        for m in sorted(_python_builds(snapshot, idx), key=_vkey):
+            every.setdefault(m, m)
         want = {py_minor(w) for w in wanted}
-        unknown = sorted(want - set(found))
-        if unknown and found:
+        unknown = sorted(want - set(every), key=_vkey)
+        if unknown and every:
             raise ValueError(
-                f"--python {', '.join(unknown)}: {idx.pair} builds python {', '.join(sorted(found, key=_vkey))} only"
+                f"--python {', '.join(unknown)}: no python build for {idx.pair} (pinning and python builds: "
+                f"{', '.join(sorted(every, key=_vkey))})"
             )
-        found = {k: v for k, v in found.items() if k in want} if found else {w: w for w in sorted(want)}
-    return dict(sorted(found.items(), key=lambda kv: _vkey(kv[0])))
+        pinned = {k: v for k, v in every.items() if k in want} if every else {w: w for w in sorted(want)}
+    return dict(sorted(pinned.items(), key=lambda kv: _vkey(kv[0])))
+
+
+def more_python_variants(
+    snapshot, idx: PairIndex, covered: dict[str, str], rendered: dict[str, tuple[str, set[str]]]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Of the python minors the reached feedstocks render beyond ``covered`` (minor -> (spelling,
+    feedstocks)): the ones a build of the python feedstock serves for the pair (a migration such as
+    python 3.14 on osx-arm64: covered from now on), and the ones none does (pywin32's 3.12 on win-arm64:
+    left out, minor -> feedstocks). Without any python build in the snapshot every rendered one counts."""
+    served = _python_builds(snapshot, idx)
+    add: dict[str, str] = {}
+    left: dict[str, list[str]] = {}
+    for m, (spelled, by) in rendered.items():
+        if m in covered:
+            continue
+        if m in served or not served:
+            add[m] = spelled
+        else:
+            left[m] = sorted(by)
+    return add, dict(sorted(left.items(), key=lambda kv: _vkey(kv[0])))
+
+
+def _python_builds(snapshot, idx: PairIndex) -> set[str]:
+    """The python minors the python feedstock's builds (main and branches) make for the pair."""
+    r = idx.resolve("python")
+    fs = snapshot.feedstocks.get(r.feedstock or "python")
+    if fs is None:
+        return set()
+    found: set[str] = set()
+    for b in (fs.main, *fs.branches.values()):
+        render = idx.outputs_of(fs.name) if b.name == "main" else None
+        outs = (
+            render
+            if render is not None
+            else [o for o in getattr(b.renders.get(idx.pair.key), "outputs", ()) if not o.skip]
+        )
+        for o in outs:
+            if o.name == "python":
+                m = output_python(o)
+                if m:
+                    found.add(m)
+    return found
 
 
 class Resolver:
@@ -80,6 +126,40 @@ class Resolver:
         self._builds: dict[str, list[Branch]] = {}
         self._cands: dict[tuple[str, str, str], tuple[tuple[Output, ...], tuple[Output, ...]]] = {}
         self._memo: dict[tuple[str, str, frozenset[str]], list[tuple[frozenset[str], BuildChoice | Unsatisfied]]] = {}
+        self._rex: dict[tuple[str, str, str, bool, str | None], tuple[tuple[str, str, str], ...]] = {}
+
+    def exports(
+        self, req: Requirement, env: str, prefer_build: bool, py: str | None
+    ) -> tuple[tuple[str, str, str], ...]:
+        """The run_exports the build chosen for ``req`` (in ``env`` of an output built for python ``py``)
+        adds: a release branch's own render when the spec picks that branch; nothing when no build
+        satisfies the spec (a gap: what it would export is not known); build-platform tools of a cross
+        build (``prefer_build``) and names no render places keep the index's answer."""
+        key = (req.name, req.spec, env, prefer_build, py)
+        hit = self._rex.get(key)
+        if hit is not None:
+            return hit
+        idx = self.idx
+        r = idx.resolve(req.name)
+        if prefer_build or r.kind != RENDERED:
+            hit = idx.exports(req.name, env, prefer_build)
+        else:
+            chosen = [c for _, c in self.choose(r, req.spec, frozenset((py,)) if py else frozenset())]
+            ok = [c for c in chosen if isinstance(c, BuildChoice)]
+            if not ok:
+                hit = ()
+            elif ok[0].branch == "main":
+                hit = idx.exports(req.name, env, prefer_build)
+            else:
+                kinds = RUN_EXPORT_KINDS_FROM[env]
+                seen: dict[tuple[str, str], None] = {}
+                for o in ok[0].outputs:
+                    for kind, specs in o.run_exports.items():
+                        for spec in specs:
+                            seen[(kind, spec)] = None
+                hit = tuple((k, dep_name(s), s) for k, s in seen if k in kinds)
+        self._rex[key] = hit
+        return hit
 
     def builds(self, fname: str) -> list[Branch]:
         """``main`` first, then the rendered release branches, newest version first."""
@@ -97,7 +177,7 @@ class Resolver:
     def branch_outputs(self, fname: str, branch: Branch) -> list[Output]:
         """The non-skipped outputs of a branch's render for the pair."""
         if branch.name == "main":
-            return list(self.idx.feedstock_outputs.get(fname, ()))
+            return list(self.idx.outputs_of(fname) or ())
         r = branch.renders.get(self.pair.key)
         return [o for o in r.outputs if not o.skip] if r else []
 
@@ -109,10 +189,10 @@ class Resolver:
             return hit
         name = r.name
         if branch.name == "main":
-            compiled = tuple(o for o in self.idx.produced.get(name, {}).get(r.feedstock, ()) if not o.noarch)
+            compiled = tuple(o for o in self.idx.producing(name).get(r.feedstock, ()) if not o.noarch)
             noarch = tuple(r.outputs) if r.noarch else ()
             if not noarch:
-                noarch = tuple(o for o in self.idx.produced.get(name, {}).get(r.feedstock, ()) if o.noarch)
+                noarch = tuple(o for o in self.idx.producing(name).get(r.feedstock, ()) if o.noarch)
         else:
             mine = branch.renders.get(self.pair.key)
             outs = [o for o in (mine.outputs if mine else ()) if o.name == name and not o.skip]

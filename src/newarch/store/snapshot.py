@@ -34,6 +34,8 @@ class Snapshot:
     output_index: dict[str, list[str]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)  # feedstock -> why it could not be read at all
     origin: str = ""  # where the file was loaded from (not stored)
+    # in memory: output name -> pair key -> feedstocks, built on the first producers() call (not stored)
+    _names: Any = field(default=None, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,15 +76,26 @@ class Snapshot:
             raise SnapshotError(f"snapshot content is malformed ({type(exc).__name__}: {exc})", origin) from exc
         return snap
 
-    def producers(self, name: str) -> list[str]:
-        """Feedstocks any of whose branches renders an output called ``name`` (any pair, skipped or not).
+    def producers(self, name: str, pair: PlatformPair | None = None) -> list[str]:
+        """Feedstocks any of whose branches renders an output called ``name`` (any pair, or only ``pair``;
+        skipped or not).
 
-        The planner asks this instead of scanning every feedstock, so a store can answer from an index."""
-        return sorted(
-            f.name
-            for f in self.feedstocks.values()
-            if any(o.name == name for b in f.builds() for r in b.renders.values() for o in r.outputs)
-        )
+        The planner asks this instead of scanning every feedstock, so a store can answer from an index.
+        In memory the index is built on the first call (again if the feedstocks mapping is replaced or
+        changes size)."""
+        key = (id(self.feedstocks), len(self.feedstocks))
+        if self._names is None or self._names[0] != key:
+            index: dict[str, dict[str, set[str]]] = {}
+            for f in self.feedstocks.values():
+                for renders in (f.renders, *(b.renders for b in f.branches.values())):
+                    for rkey, r in renders.items():
+                        for o in r.outputs:
+                            index.setdefault(o.name, {}).setdefault(rkey, set()).add(f.name)
+            self._names = (key, index)
+        by_pair = self._names[1].get(name, {})
+        if pair is None:
+            return sorted(set().union(*by_pair.values()))
+        return sorted(by_pair.get(pair.key, ()))
 
     def dumps(self) -> bytes:
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
