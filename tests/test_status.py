@@ -412,3 +412,28 @@ def test_seed_targets_on_the_bundled_snapshot():
     assert "mypy" not in report.feedstocks and "mypy" not in mamba.missing_parents
     # every parent mamba waits for is a planned, not-done feedstock it really needs
     assert all(p in mamba.needs and report.feedstocks[p].state != "done" for p in mamba.missing_parents)
+
+
+def test_branch_jobs_have_states_and_gaps_keep_their_askers_waiting():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from snapbuilder import OSX, osx_snapshot
+
+    snap = osx_snapshot()
+    snap.feedstocks["openssl"].settings = PlatformSettings(build_platform={"osx_arm64": "osx_64"})
+    plan = plan_for_status(snap, ["conda"], OSX.target, OSX.build)
+    rep = compute_status(snap, plan)
+    st = rep.feedstocks
+    # the job is openssl@3.5.x; the feedstock's conda-forge.yml (configured) makes it done
+    assert st["openssl@3.5.x"].state == "done" and "conda-forge.yml" in st["openssl@3.5.x"].done_by
+    # python (main) asks libffi 3.5.*, which no branch builds: it waits on that gap, named
+    assert st["python"].state == "awaiting-parents"
+    assert "libffi 3.5.* (gap, python 3.13.* *_cpython)" in st["python"].unresolved
+    assert "no feedstock or branch builds libffi 3.5.*" in st["python"].reason
+    d = rep.to_json()
+    assert {g["name"] for g in d["gaps"]} == {"libffi", "ruamel.yaml"}
+    from newarch.report.html import render_html
+
+    page = render_html(rep)
+    assert "Gaps: specs no branch satisfies" in page and "ruamel.yaml &gt;=0.11.14,&lt;0.19" in page
