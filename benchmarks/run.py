@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from newarch import graph as graph_mod  # noqa: E402
+from newarch.plan import graph as graph_mod  # noqa: E402
 from newarch.model import PlatformPair  # noqa: E402
 from newarch.render.pinning import Variants, default_pinning_path, load_pinning  # noqa: E402
 
