@@ -110,3 +110,25 @@ def test_a_migration_adds_the_python_a_python_build_serves():
     plan = make_plan(b.snapshot(), PlanOptions(["cffi"], "osx-arm64", "osx-64"))
     assert plan.python_variants == ["3.13.* *_cp313", "3.14.* *_cp314"] and plan.python_left_out == {}
     assert set(plan.feedstocks) == {"cffi", "python", "python@3.13"} and plan.gaps == []
+
+
+def test_a_build_for_python_min_serves_every_newer_python():
+    # maturin-shaped: one build for python_min (is_python_min), the other variants skipped
+    b = SnapBuilder(OSX).python(OSX, "3.12.* *_cpython", "3.13.* *_cpython")
+    b.fs("python", out("python", version="3.13.5", variant={"python": "3.13"}))
+    branch(b, "python", "3.12", "3.12.9", out("python", version="3.12.9", variant={"python": "3.12"}))
+    mat = {"python": "3.12.* *_cpython", "is_python_min": "true"}
+    b.fs("maturin", out("maturin", version="1.14.1", host=["python"], run=["python"], variant=mat))
+    b.fs(
+        "rpds-py",
+        *[
+            out(
+                "rpds-py", host=["python", "maturin >=1.9,<2.0"], run=["python"], variant={"python": f"{v}.* *_cpython"}
+            )
+            for v in ("3.12", "3.13")
+        ],
+    )
+    plan = make_plan(b.snapshot(), PlanOptions(["rpds-py"], "osx-arm64", "osx-64"))
+    assert plan.gaps == []
+    assert plan.feedstocks["maturin"].variants == {"python": ["3.12.* *_cpython"]}
+    assert plan.feedstocks["rpds-py"].needs == ["maturin", "python", "python@3.12"]

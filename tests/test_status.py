@@ -433,6 +433,9 @@ def test_branch_jobs_have_states_and_gaps_keep_their_askers_waiting():
     assert "no feedstock or branch builds libffi 3.5.*" in st["python"].reason
     d = rep.to_json()
     assert {g["name"] for g in d["gaps"]} == {"libffi", "ruamel.yaml"}
+    # ruamel.yaml is noarch: an older published build may serve '<0.19', so conda is not held by it
+    assert not any("ruamel.yaml" in u for u in st["conda"].unresolved)
+    assert any(n.startswith("conda asks 'ruamel.yaml >=0.11.14,<0.19'") and "0.18.17" in n for n in rep.notes)
     from newarch.report.html import render_html
 
     page = render_html(rep)

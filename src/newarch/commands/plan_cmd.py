@@ -134,6 +134,27 @@ def _python_line(plan) -> str:
     return escape(text)
 
 
+def _gap_lines(plan) -> list[str]:
+    """One line per gap; gaps that differ only in who asks (python 3.10-3.13 asked by 150 jobs when no
+    python branch is rendered) share one line naming the first askers (--format json lists each)."""
+    groups: dict[tuple, list] = {}
+    for g in plan.gaps:
+        key = (g.name, g.feedstock, tuple(g.python), tuple(g.versions_available), g.suggestion)
+        groups.setdefault(key, []).append(g)
+    lines: list[str] = []
+    for (name, fs, py, have, sug), gs in groups.items():
+        if len(gs) < 4:
+            lines += [f"{name}: {g.text()}" for g in gs]
+            continue
+        asks = "; ".join(f"{g.needed_by}:{g.output} '{g.spec}' ({g.section})" for g in gs[:3])
+        pys = f" for python {', '.join(py)}" if py else ""
+        tail = f"; {sug}" if sug else ""
+        lines.append(
+            f"{name}{pys}: {len(gs)} jobs ask for it ({asks}; …); {fs} builds {', '.join(have) or 'nothing'}{tail}"
+        )
+    return lines
+
+
 def _print_table(plan) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -181,8 +202,8 @@ def _print_table(plan) -> None:
             console.print(f"  {escape(t.name)}{escape(state)}: needed by {', '.join(t.needed_by)}{how}")
     if plan.gaps:
         console.print(f"[bold]gaps[/bold] ({len(plan.gaps)}: specs no branch satisfies; newarch why NAME):")
-        for g in plan.gaps:
-            console.print(f"  {escape(g.name)}: {escape(g.text())}")
+        for line in _gap_lines(plan):
+            console.print(f"  {escape(line)}")
     if plan.unknown:
         console.print("[bold]unknown[/bold] (nobody provides them for this platform):")
         for u in plan.unknown:
@@ -367,12 +388,20 @@ def why_command(
                 click.echo(f"  also: {d}")
             for asker in _askers(plan, w.code, name, w.name)[:1]:
                 for c in why(plan, asker, limit=1):
-                    click.echo(f"  asked by {asker}: {' -> '.join(c.feedstocks)}")
+                    path = " -> ".join(c.feedstocks)
+                    click.echo(f"  asked by {asker}: {path}" if path != asker else f"  asked by {asker} (a target)")
         else:
             click.echo(f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
         return
     fs = plan.feedstocks.get(name)
-    head = f"{fs.label}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name
+    nodes = [n for n in plan.noarch.values() if n.name == name or n.feedstock == name]
+    if fs:
+        head = f"{fs.label}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})"
+    elif nodes:
+        pys = ", ".join(sorted({p for n in nodes for p in n.pythons}))
+        head = f"{name}: noarch (built once elsewhere; its run deps are planned{'; python ' + pys if pys else ''})"
+    else:
+        head = name
     click.echo(head)
     fname = fs.feedstock if fs else plan.index.resolve(name).feedstock or name
     for g in plan.gaps:

@@ -29,7 +29,7 @@ from newarch.plan.model import (
     job_id,
 )
 from newarch.plan.resolve import BuildChoice, Resolver, Unsatisfied, _vkey
-from newarch.plan.specs import output_python
+from newarch.plan.specs import output_python, serves_python
 from newarch.store.snapshot import Snapshot
 
 YES, MISSING, UNKNOWN = "yes", "missing", "unknown"
@@ -170,9 +170,11 @@ class Closure:
                 list(u.versions),
                 u.suggestion,
                 py,
+                u.noarch,
             )
         elif g.python:
-            g.python = sorted(set(g.python) | set(py)) if py else []
+            union = set(g.python) | set(py)
+            g.python = sorted(union) if py and union != set(self.pythons.values()) else []
 
     def _take(self, c: BuildChoice, name: str, pys: frozenset[str], parent: tuple[str, str]) -> Ref:
         plan = self.plan
@@ -281,7 +283,7 @@ class Closure:
                 m = output_python(o)
                 if m is not None:
                     self.rendered_pythons.setdefault(m, (o.variant["python"], set()))[1].add(fname)
-        outs = [o for o in allouts if not o.noarch and (not P or output_python(o) in (None, *P))]
+        outs = [o for o in allouts if not o.noarch and (not P or any(serves_python(o, p) for p in P))]
         own = list(dict.fromkeys(o.name for o in outs))
         pys = sorted({o.variant["python"] for o in outs if "python" in o.variant})
         jid = job_id(fname, branch)

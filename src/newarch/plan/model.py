@@ -178,11 +178,15 @@ class Gap:
     versions_available: list[str] = field(default_factory=list)  # "3.4.6 (main)"
     suggestion: str = ""
     python: list[str] = field(default_factory=list)  # the python variants it applies to ([] = all)
+    # only noarch builds of the name exist: conda-forge's noarch channel keeps published versions, so an
+    # older build may serve the spec without building anything (not checked without repodata)
+    noarch: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "spec": self.spec,
+            "noarch": self.noarch,
             "needed_by": self.needed_by,
             "job": self.job,
             "output": self.output,

@@ -24,7 +24,7 @@ from newarch.model import Branch, Feedstock, Output
 from newarch.model import Requirement
 from newarch.model import dep_name
 from newarch.plan.graph import _OTHER_OS, RENDERED, RUN_EXPORT_KINDS_FROM, PairIndex, Resolution
-from newarch.plan.specs import output_python, py_minor, python_bound, python_fits, version_matches
+from newarch.plan.specs import output_python, py_minor, python_bound, python_fits, serves_python, version_matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,7 @@ class Unsatisfied:
     feedstock: str
     versions: tuple[str, ...]
     suggestion: str
+    noarch: bool = False  # every build of the name is noarch (older published builds may serve it)
 
 
 def _vkey(v: str) -> tuple[int, Version | str]:
@@ -241,7 +242,7 @@ class Resolver:
                 cf = tuple(
                     o
                     for o in compiled
-                    if version_matches(spec, r.name, o.version) and (py is None or output_python(o) in (None, py))
+                    if version_matches(spec, r.name, o.version) and (py is None or serves_python(o, py))
                 )
                 if cf:
                     choice = BuildChoice(r.feedstock, b.name, cf[0].version or b.version, False, cf)
@@ -266,8 +267,12 @@ class Resolver:
                 req = next((x.spec for x in o.reqs("run") if x.name == "python"), "")
                 extra = f", noarch: {req}" if req and python_bound(o) else ", noarch"
                 versions[f"{o.version or '?'} ({b.name}{extra})"] = None
+        noarch = any(n for _b, _c, n in cands) and not any(c for _b, c, _n in cands)
         return Unsatisfied(
-            r.feedstock, tuple(versions), suggestion(self.snapshot.feedstocks.get(r.feedstock), r.name, spec)
+            r.feedstock,
+            tuple(versions),
+            suggestion(self.snapshot.feedstocks.get(r.feedstock), r.name, spec),
+            noarch,
         )
 
 

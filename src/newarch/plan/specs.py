@@ -32,6 +32,23 @@ def output_python(o: Output) -> str | None:
     return None
 
 
+def _minor_key(m: str) -> tuple[int, ...]:
+    return tuple(int(x) if x.isdigit() else 0 for x in m.split("."))
+
+
+def serves_python(o: Output, py: str) -> bool:
+    """Whether a compiled output installs next to python ``py``: built for it, for no python, or built
+    once for the lowest python with the stable ABI (conda-forge's ``is_python_min`` / ``is_abi3``
+    variants, e.g. maturin built for python_min serves every newer python)."""
+    op = output_python(o)
+    if op is None or op == py:
+        return True
+    floor = (
+        str(o.variant.get("is_python_min", "")).lower() == "true" or str(o.variant.get("is_abi3", "")).lower() == "true"
+    )
+    return floor and _minor_key(py) >= _minor_key(op)
+
+
 @lru_cache(maxsize=65536)
 def version_spec(spec: str) -> MatchSpec | None:
     """The name+version part of ``spec`` as a MatchSpec; None when it has no version constraint or

@@ -36,7 +36,8 @@ States, in precedence order (the first that applies wins):
     the parent). Names from feedstocks outside the snapshot (kind ``external``) hold nothing back:
     the snapshot cannot tell. A plan ``gap`` (a spec no branch of the providing feedstock satisfies)
     keeps the job that asks it here too (``"openssl 3.5.* (gap)"``), unless the name is in the
-    target's repodata.
+    target's repodata or only noarch builds of it exist (the noarch channel keeps published versions,
+    so an older one may serve the spec: a note says so, the job is not held).
 
 A planned item is a job (``openssl`` for main, ``openssl@3.5.x`` for a release branch): states are per
 job; the feedstock's conda-forge.yml, stored lint findings and ``--prs`` entry (for ``main``) apply
@@ -272,7 +273,7 @@ def unresolved_deps(snapshot: Snapshot, plan: Plan, available: set[str]) -> dict
             for jid in jobs.get(who, [who]):
                 out.setdefault(jid, []).append(f"{u.name} ({u.kind})")
     for g in plan.gaps:
-        if g.name in available:
+        if g.name in available or g.noarch:  # noarch: see noarch_gap_notes
             continue
         py = f", python {', '.join(g.python)}" if g.python else ""
         item = f"{g.spec} (gap{py})"
@@ -341,6 +342,13 @@ def compute_status(
     notes += [f"--prs names {n}, which is not in the plan" for n in sorted(prs) if n not in plan.feedstocks]
 
     unresolved = unresolved_deps(snapshot, plan, available)
+    notes += [
+        f"{g.job} asks '{g.spec}' ({g.section}); no branch of {g.feedstock} builds it "
+        f"({', '.join(g.versions_available)}), but {g.name} is noarch: an older published build may "
+        "serve it (not checked)" + (f"; {g.suggestion}" if g.suggestion else "")
+        for g in plan.gaps
+        if g.noarch and g.name not in available
+    ]
 
     statuses: dict[str, FeedstockStatus] = {}
     for name, pf in plan.feedstocks.items():
