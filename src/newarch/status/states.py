@@ -37,7 +37,7 @@ States, in precedence order (the first that applies wins):
     the snapshot cannot tell. A plan ``gap`` (a spec no branch of the providing feedstock satisfies)
     keeps the job that asks it here too (``"openssl 3.5.* (gap)"``), unless the name is in the
     target's repodata or only noarch builds of it exist (the noarch channel keeps published versions,
-    so an older one may serve the spec: a note says so, the job is not held).
+    so another one may serve the spec: a note says so, the job is not held).
 
 A planned item is a job (``openssl`` for main, ``openssl@3.5.x`` for a release branch): states are per
 job; the feedstock's conda-forge.yml, stored lint findings and ``--prs`` entry (for ``main``) apply
@@ -344,8 +344,9 @@ def compute_status(
     unresolved = unresolved_deps(snapshot, plan, available)
     notes += [
         f"{g.job} asks '{g.spec}' ({g.section}); no branch of {g.feedstock} builds it "
-        f"({', '.join(g.versions_available)}), but {g.name} is noarch: an older published build may "
-        "serve it (not checked)" + (f"; {g.suggestion}" if g.suggestion else "")
+        f"({', '.join(g.versions_available)}), but {g.name} is noarch: a published build of another "
+        "version may serve it (not checked; if the spec asks for a newer version than any recipe builds, "
+        "the recipe must be updated first)" + (f"; {g.suggestion}" if g.suggestion else "")
         for g in plan.gaps
         if g.noarch and g.name not in available
     ]
