@@ -132,3 +132,13 @@ def test_a_build_for_python_min_serves_every_newer_python():
     assert plan.gaps == []
     assert plan.feedstocks["maturin"].variants == {"python": ["3.12.* *_cpython"]}
     assert plan.feedstocks["rpds-py"].needs == ["maturin", "python", "python@3.12"]
+
+
+def test_why_chains_name_the_jobs_they_go_through():
+    from newarch.plan.explain import why
+
+    plan = make_plan(osx_snapshot(), PlanOptions(["conda"], "osx-arm64", "osx-64"))
+    paths = {tuple(c.path) for c in why(plan, "openssl")}
+    assert paths == {("conda", "python@3.12", "openssl@3.5.x"), ("conda", "python", "openssl@3.5.x")}
+    paths = {tuple(c.path) for c in why(plan, "backports.zstd")}
+    assert paths == {("conda", "backports.zstd"), ("conda", "backports.zstd (noarch)")}

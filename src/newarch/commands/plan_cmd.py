@@ -388,7 +388,7 @@ def why_command(
                 click.echo(f"  also: {d}")
             for asker in _askers(plan, w.code, name, w.name)[:1]:
                 for c in why(plan, asker, limit=1):
-                    path = " -> ".join(c.feedstocks)
+                    path = " -> ".join(c.path)
                     click.echo(f"  asked by {asker}: {path}" if path != asker else f"  asked by {asker} (a target)")
         else:
             click.echo(f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
@@ -401,14 +401,17 @@ def why_command(
         pys = ", ".join(sorted({p for n in nodes for p in n.pythons}))
         head = f"{name}: noarch (built once elsewhere; its run deps are planned{'; python ' + pys if pys else ''})"
     else:
-        head = name
+        jobs = plan.jobs_of(name)
+        head = (
+            f"{name}: planned as " + "; ".join(f"{j.label} (wave {j.wave}, {j.mode})" for j in jobs) if jobs else name
+        )
     click.echo(head)
     fname = fs.feedstock if fs else plan.index.resolve(name).feedstock or name
     for g in plan.gaps:
         if g.name == name or g.feedstock == fname:
             click.echo(f"  gap: {g.text()}")
     for i, c in enumerate(chains, 1):
-        click.echo(f"chain {i}: {' -> '.join(c.feedstocks)}")
+        click.echo(f"chain {i}: {' -> '.join(c.path)}")
         click.echo(f"  target {c.target}")
         for e in c.edges:
             cond = f"  [if {e.condition}]" if e.condition else ""

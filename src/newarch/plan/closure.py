@@ -48,7 +48,13 @@ def _one_python(chosen: list[tuple[frozenset[str], object]]) -> list[tuple[froze
 
 class Closure:
     def __init__(
-        self, snapshot: Snapshot, options: PlanOptions, pair: PlatformPair, idx: PairIndex, pythons: dict[str, str]
+        self,
+        snapshot: Snapshot,
+        options: PlanOptions,
+        pair: PlatformPair,
+        idx: PairIndex,
+        pythons: dict[str, str],
+        resolver: Resolver | None = None,
     ) -> None:
         self.snap = snapshot
         self.opt = options
@@ -56,7 +62,7 @@ class Closure:
         self.idx = idx
         self.pythons = pythons
         self.P = frozenset(pythons)
-        self.resolver = Resolver(idx)
+        self.resolver = resolver or Resolver(idx)  # its memos are keyed by the python set: reusable
         self.plan = Plan(snapshot, options, pair, idx, list(options.targets))
         self.plan.python_variants = list(pythons.values())
         self.plan.exports = self.resolver.exports

@@ -60,6 +60,18 @@ class Chain:
 
     target: str
     edges: list[Edge] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # the jobs / noarch outputs along it (openssl@3.5.x)
+
+    @property
+    def path(self) -> list[str]:
+        """The target, then each job (``python@3.12``) or noarch output (``x (noarch)``) it goes through."""
+        if not self.nodes:
+            return self.feedstocks
+        out = [self.target]
+        for n in self.nodes:
+            if out[-1] != n and out[-1] != n.removesuffix(" (noarch)"):
+                out.append(n)
+        return out
 
     @property
     def feedstocks(self) -> list[str]:
@@ -71,7 +83,12 @@ class Chain:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "path": self.feedstocks, "edges": [e.to_dict() for e in self.edges]}
+        return {
+            "target": self.target,
+            "path": self.feedstocks,
+            "jobs": self.path,
+            "edges": [e.to_dict() for e in self.edges],
+        }
 
 
 def _node_feedstock(plan: Plan, node: tuple[str, str]) -> str:
@@ -84,6 +101,10 @@ def _node_edges(plan: Plan, node: tuple[str, str]) -> list[Edge]:
 
 def _node_targets(plan: Plan, node: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
     return plan.feedstocks[node[1]].dep_targets if node[0] == "fs" else plan.noarch[node[1]].dep_targets
+
+
+def _label(node: tuple[str, str]) -> str:
+    return node[1] if node[0] == "fs" else f"{node[1]} (noarch)"
 
 
 def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
@@ -140,18 +161,18 @@ def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
                     parents[nxt].append((node, e))
     chains: list[Chain] = []
 
-    def walk(node: tuple[str, str], tail: list[Edge]) -> None:
+    def walk(node: tuple[str, str], tail: list[Edge], path: list[str]) -> None:
         for p, e in parents[node]:
             if len(chains) >= limit:
                 return
             if e is None:
-                chains.append(Chain(str(p), list(reversed(tail))))
+                chains.append(Chain(str(p), list(reversed(tail)), list(reversed(path + [_label(node)]))))
             else:
                 assert isinstance(p, tuple)
-                walk(p, tail + [e])
+                walk(p, tail + [e], path + [_label(node)])
 
     for node in found:
-        walk(node, [])
+        walk(node, [], [])
     return chains[:limit]
 
 

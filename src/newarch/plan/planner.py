@@ -37,7 +37,7 @@ from newarch.plan.model import (
     no_gc,
 )
 from newarch.plan.order import SECTION_WEAKNESS, needs, order, why_chains
-from newarch.plan.resolve import _vkey, more_python_variants, python_variants
+from newarch.plan.resolve import Resolver, _vkey, more_python_variants, python_variants
 from newarch.plan.tipping import TIPPING_TOOLS, tipping
 from newarch.model import PlatformPair
 from newarch.store.snapshot import Snapshot
@@ -86,8 +86,9 @@ def make_plan(snapshot: Snapshot, options: PlanOptions) -> Plan:
     with no_gc():
         idx = pair_index(snapshot, pair)
         pythons = python_variants(snapshot, idx, tuple(options.pythons))
+        resolver = Resolver(idx)
         while True:  # the pinning's variants, plus the ones reached feedstocks' migrations render
-            closure = Closure(snapshot, options, pair, idx, pythons)
+            closure = Closure(snapshot, options, pair, idx, pythons, resolver)
             plan = closure.run()
             if options.pythons:
                 break
