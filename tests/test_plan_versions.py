@@ -142,3 +142,50 @@ def test_why_chains_name_the_jobs_they_go_through():
     assert paths == {("conda", "python@3.12", "openssl@3.5.x"), ("conda", "python", "openssl@3.5.x")}
     paths = {tuple(c.path) for c in why(plan, "backports.zstd")}
     assert paths == {("conda", "backports.zstd"), ("conda", "backports.zstd (noarch)")}
+
+
+def test_free_threading_and_old_branches_do_not_widen_the_python_variants():
+    from snapbuilder import PAIR
+
+    b = SnapBuilder().python(PAIR, "3.14.* *_cp314")
+    b.fs("python", out("python", version="3.14.2", variant={"python": "3.14"}))
+    branch(b, "python", "3.13", "3.13.7", out("python", version="3.13.7", variant={"python": "3.13"}))
+    # psutil's free-threading migration renders 3.13t and 3.14t; a python 3.13 branch exists
+    ft = [
+        out("psutil", host=["python"], run=["python"], variant={"python": v})
+        for v in ("3.13.* *_cp313t", "3.14.* *_cp314t")
+    ]
+    b.fs("psutil", out("psutil", host=["python"], run=["python"], variant={"python": "3.14.* *_cp314"}), *ft)
+    # an old setuptools branch built per python (3.11) must not add 3.11 to the plan
+    b.fs("setuptools", out("setuptools", version="80.0", noarch="python", run=["python"]))
+    branch(
+        b,
+        "setuptools",
+        "59_x",
+        "59.8.0",
+        out("setuptools", version="59.8.0", host=["python"], run=["python"], variant={"python": "3.11.* *_cpython"}),
+    )
+    b.fs(
+        "tool",
+        out("tool", host=["python", "psutil", "setuptools <60"], run=["python"], variant={"python": "3.14.* *_cp314"}),
+    )
+    plan = make_plan(b.snapshot(), PlanOptions(["tool"]))
+    assert plan.python_variants == ["3.14.* *_cp314"]
+    assert plan.python_left_out == {"3.13t": ["psutil"]}
+    assert "python@3.13" not in plan.feedstocks and "setuptools@59_x" not in plan.feedstocks
+
+
+def test_each_noarch_variant_brings_its_own_run_deps_for_its_pythons():
+    # conda-build-shaped: two noarch variants of one build, split by python
+    b = SnapBuilder(OSX).python(OSX, "3.10.* *_cpython", "3.11.* *_cpython")
+    b.fs("python", out("python", version="3.11.9", variant={"python": "3.11"}))
+    branch(b, "python", "3.10", "3.10.16", out("python", version="3.10.16", variant={"python": "3.10"}))
+    b.fs(
+        "conda-build",
+        out("conda-build", version="26.3.0", noarch="python", run=["python >=3.10,<3.11", "tomli"]),
+        out("conda-build", version="26.3.0", noarch="python", run=["python >=3.11"]),
+    )
+    b.fs("tomli", out("tomli", version="2.2.1", noarch="python", run=["python >=3.8"]))
+    plan = make_plan(b.snapshot(), PlanOptions(["conda-build"], "osx-arm64", "osx-64"))
+    assert plan.gaps == []
+    assert plan.noarch["tomli"].pythons == {"3.10"}

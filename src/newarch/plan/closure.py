@@ -29,7 +29,7 @@ from newarch.plan.model import (
     job_id,
 )
 from newarch.plan.resolve import BuildChoice, Resolver, Unsatisfied, _vkey
-from newarch.plan.specs import output_python, serves_python
+from newarch.plan.specs import free_threaded, output_python, python_fits, serves_python
 from newarch.store.snapshot import Snapshot
 
 YES, MISSING, UNKNOWN = "yes", "missing", "unknown"
@@ -193,10 +193,16 @@ class Closure:
                 )
                 self.queue.append(("noarch", key, pys))
             else:
-                new = pys - node.pythons
-                if new:
-                    node.pythons |= new
-                    self.queue.append(("noarch", key, frozenset(new)))
+                more = tuple(o for o in c.outputs if all(o is not x for x in node.outs))
+                if more:  # another noarch variant of the same build, for other pythons
+                    node.outs = (*node.outs, *more)
+                    node.pythons |= pys
+                    self.queue.append(("noarch", key, pys))
+                else:
+                    new = pys - node.pythons
+                    if new:
+                        node.pythons |= new
+                        self.queue.append(("noarch", key, frozenset(new)))
             return ("noarch", key)
         jid = job_id(c.feedstock, c.branch)
         fs = plan.feedstocks.get(jid)
@@ -222,10 +228,14 @@ class Closure:
                 self._consume(deps, fs.feedstock, fs.dep_targets, ("fs", key), self.P, (key, fs.recipe_file), one=True)
             else:
                 node = self.plan.noarch[key]
-                deps = deps_noarch(self.idx, node.outs)
-                node.deps = list(dict.fromkeys(d.name for d in deps))
                 recipe = self._recipe_file(node.feedstock, node.branch)
-                self._consume(deps, node.feedstock, node.dep_targets, ("noarch", key), pys, (key, recipe))
+                for out in node.outs:  # each noarch variant's run deps, for the pythons it installs next to
+                    fits = frozenset(p for p in pys if python_fits(out, p)) if pys else pys
+                    if pys and not fits:
+                        continue
+                    deps = deps_noarch(self.idx, [out])
+                    node.deps = list(dict.fromkeys([*node.deps, *(d.name for d in deps)]))
+                    self._consume(deps, node.feedstock, node.dep_targets, ("noarch", key), fits, (key, recipe))
         plan = self.plan
         plan.unknown = sorted(self.unknown.values(), key=lambda u: u.name)
         plan.toolchain = sorted(self.toolchain.values(), key=lambda t: t.name)
@@ -284,10 +294,11 @@ class Closure:
         P = self.P
         b = next((x for x in self.resolver.builds(fname) if x.name == branch), None)
         allouts = self.resolver.branch_outputs(fname, b) if b is not None else []
-        for o in allouts:
+        for o in allouts if branch == "main" else ():  # migrations live on main; old branches pin old pythons
             if not o.noarch and "python" in o.variant and fname != "python":
                 m = output_python(o)
                 if m is not None:
+                    m += "t" if free_threaded(o.variant["python"]) else ""
                     self.rendered_pythons.setdefault(m, (o.variant["python"], set()))[1].add(fname)
         outs = [o for o in allouts if not o.noarch and (not P or any(serves_python(o, p) for p in P))]
         own = list(dict.fromkeys(o.name for o in outs))

@@ -24,7 +24,15 @@ from newarch.model import Branch, Feedstock, Output
 from newarch.model import Requirement
 from newarch.model import dep_name
 from newarch.plan.graph import _OTHER_OS, RENDERED, RUN_EXPORT_KINDS_FROM, PairIndex, Resolution
-from newarch.plan.specs import output_python, py_minor, python_bound, python_fits, serves_python, version_matches
+from newarch.plan.specs import (
+    free_threaded,
+    output_python,
+    py_minor,
+    python_bound,
+    python_fits,
+    serves_python,
+    version_matches,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +96,11 @@ def more_python_variants(
     add: dict[str, str] = {}
     left: dict[str, list[str]] = {}
     for m, (spelled, by) in rendered.items():
-        if m in covered:
+        if m in covered or m.rstrip("t") in covered:  # 3.14t beside a covered 3.14 is built with it
             continue
-        if m in served or not served:
+        if free_threaded(spelled):  # a free-threading ABI variant (3.13t): only when pinned or asked
+            left[m] = sorted(by)
+        elif m in served or not served:
             add[m] = spelled
         else:
             left[m] = sorted(by)
@@ -249,7 +259,11 @@ class Resolver:
                     break
             if choice is None:
                 choice = self._unsatisfied(r, spec, cands)
-            k = (choice.feedstock, choice.branch, choice.noarch) if isinstance(choice, BuildChoice) else "gap"
+            k = (
+                (choice.feedstock, choice.branch, choice.noarch, tuple(id(o) for o in choice.outputs))
+                if isinstance(choice, BuildChoice)
+                else "gap"
+            )
             groups.setdefault(k, set())
             if py is not None:
                 groups[k].add(py)

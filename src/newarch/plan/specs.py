@@ -7,6 +7,7 @@ known before the build runs, so the build-string part of a spec is not checked) 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from rattler import MatchSpec, PackageRecord
@@ -20,6 +21,11 @@ def py_minor(text: str) -> str:
     v = text.split()[0] if text.split() else text
     parts = v.replace("*", "").strip(".").split(".")
     return ".".join(parts[:2])
+
+
+def free_threaded(spelling: str) -> bool:
+    """``3.13.* *_cp313t``: a free-threading ABI variant of python."""
+    return bool(re.search(r"_cp\d+t\b", spelling))
 
 
 def output_python(o: Output) -> str | None:
