@@ -130,7 +130,7 @@ def _python_line(plan) -> str:
     text = f"python variants: {covered} ({how})"
     if plan.python_left_out:
         left = "; ".join(f"{m} (rendered by {', '.join(fs)})" for m, fs in plan.python_left_out.items())
-        text += f"; left out, no python build for {plan.pair.target}: {left}"
+        text += f"; left out (no python build for {plan.pair.target}, or free-threading): {left}"
     return escape(text)
 
 
