@@ -70,9 +70,15 @@ def _feedstock(name: str, outputs: list[Output]) -> Feedstock:
     return fs
 
 
-def generate(n: int, seed: int = 20261124) -> Snapshot:
-    """A snapshot of ``n`` feedstocks (hubs and targets included)."""
+def generate(n: int, seed: int = 20261124, branches_every: int = 0) -> Snapshot:
+    """A snapshot of ``n`` feedstocks (hubs and targets included).
+
+    ``branches_every=k``: every k-th generated compiled feedstock also has 3 rendered release branches
+    (versions 0.9, 0.8, 0.7; main builds 1.0), and a third of the specs on it ask ``NAME 0.8.*`` (only
+    a branch satisfies them). Without it the graph is the same as before branches existed (same seed)."""
     rng = random.Random(seed)
+    brng = random.Random(seed + 1)  # branch decisions: the main sequence (and the graph) stays the same
+    branched: set[str] = set()
     snap = Snapshot(date="2026-11-24", description=f"synthetic {n}", pairs=list(PAIRS))
     base = [
         "ca-certificates",
@@ -147,7 +153,8 @@ def generate(n: int, seed: int = 20261124) -> Snapshot:
         if not noarch and rng.random() < 0.5:
             build.extend(_req(t) for t in TOOLCHAIN)
         for d in sorted(deps):
-            (host if rng.random() < 0.5 else run).append(_req(d, f"{d} >=1"))
+            spec = f"{d} 0.8.*" if d in branched and brng.random() < 1 / 3 else f"{d} >=1"
+            (host if rng.random() < 0.5 else run).append(_req(d, spec))
         if rng.random() < 0.001 and count > 100:  # a back edge -> cycle
             run.append(_req(f"pkg{i + rng.randrange(1, 50):06d}"))
         outputs = [
@@ -164,11 +171,27 @@ def generate(n: int, seed: int = 20261124) -> Snapshot:
                     Output(name=f"lib{name}-{j}", requirements={"host": (_req(name),), "run": (_req(name),)})
                 )
         snap.feedstocks[name] = _feedstock(name, outputs)
+        if branches_every and not noarch and not is_target_zone and i % branches_every == 0:
+            _add_branches(snap.feedstocks[name])
+            branched.update(o.name for o in outputs)
         names.append(name)
         popularity.append(name)
         popularity.extend(sorted(deps))
         count += 1
     return snap
+
+
+def _add_branches(fs: Feedstock) -> None:
+    from dataclasses import replace
+
+    from newarch.model import Branch
+
+    for version in ("0.9", "0.8", "0.7"):
+        renders = {
+            k: RenderResult(r.pair, [replace(o, version=f"{version}.0") for o in r.outputs])
+            for k, r in fs.renders.items()
+        }
+        fs.branches[f"{version}.x"] = Branch(f"{version}.x", version=f"{version}.0", renders=renders)
 
 
 def edge_stats(snap: Snapshot) -> dict[str, float]:

@@ -9,6 +9,7 @@ Requirement strings may carry a condition after ``#``: ``"ucrt >=10 # win64"``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from collections.abc import Iterable
 
@@ -39,11 +40,12 @@ def out(
     ignore_run_exports: Iterable[str] = (),
     ignore_run_exports_from: Iterable[str] = (),
     dropped: Iterable[tuple[str, str, str]] = (),
+    version: str = "",
 ) -> Output:
     reqs = {s: tuple(req(r) for r in rs) for s, rs in (("build", build), ("host", host), ("run", run)) if rs}
     return Output(
         name=name,
-        version="1.0",
+        version=version,
         noarch=noarch,
         skip=skip,
         skip_reason=skip_reason,
@@ -92,6 +94,28 @@ class SnapBuilder:
         """``channel``: like the real snapshot, index every name the recipes produce anywhere (the channel
         has them, so they exist on the build platform) except the ``missing`` ones."""
         index = dict(self.output_index)
+        feedstocks = dict(self.feedstocks)
+        if channel and self.pair.cross:
+            # the channel builds them for the build platform too: a render of the build platform says so
+            # (without the missing names), unless the test wrote that render itself
+            skip = set(missing)
+            build = PlatformPair(self.pair.build, self.pair.build)
+            for name, f in list(feedstocks.items()):
+                mine = f.renders.get(self.pair.key)
+                if mine is None or build.key in f.renders:
+                    continue
+                outs = [
+                    replace(
+                        o,
+                        requirements={
+                            s: tuple(r for r in rs if r.name not in skip) for s, rs in o.requirements.items()
+                        },
+                    )
+                    for o in mine.outputs
+                    if o.name not in skip
+                ]
+                copy = replace(f, renders={**f.renders, build.key: RenderResult(build, outs)})
+                feedstocks[name] = copy
         if channel:
             skip = set(missing)
             for f in self.feedstocks.values():
@@ -105,7 +129,7 @@ class SnapBuilder:
             description="test",
             pairs=pairs,
             pinning=self.pinning,
-            feedstocks=dict(self.feedstocks),
+            feedstocks=feedstocks,
             output_index=index,
         )
 
@@ -238,3 +262,62 @@ def conda_forge_like() -> SnapBuilder:
     b.fs("mypy", out("mypy", build=compilers, host=["python"], run=["python"], variant=py))
     b.python(PAIR, "3.14")
     return b
+
+
+def branch(
+    b: SnapBuilder, fs: str, name: str, version: str, *outputs: Output, pair: PlatformPair | None = None
+) -> None:
+    """Add a rendered release branch ``name`` (building ``version``) to feedstock ``fs``."""
+    from newarch.model import Branch
+
+    p = pair or b.pair
+    f = b.feedstocks.setdefault(fs, Feedstock(name=fs, source="test"))
+    br = f.branches.setdefault(name, Branch(name, version=version, recipe_file="recipe/meta.yaml"))
+    br.renders[p.key] = RenderResult(p, list(outputs))
+
+
+OSX = PlatformPair("osx-arm64", "osx-64")
+PY = {v: {"python": f"{v}.* *_cpython"} for v in ("3.12", "3.13")}
+
+
+def osx_snapshot() -> Snapshot:
+    """osx-arm64<-osx-64 shapes of issue 11: python per branch, openssl 3.5.* only a branch builds, a
+    ruamel.yaml pin only the recipe history satisfies, libffi 3.5.* nobody builds, backports.zstd
+    compiled for 3.12 and noarch (python >=3.13) elsewhere."""
+    from newarch.model import HistoryEntry
+
+    b = SnapBuilder(OSX).python(OSX, "3.12.* *_cpython", "3.13.* *_cpython")
+    b.fs("python", out("python", version="3.13.5", host=["openssl 3.5.*", "libffi 3.5.*"], variant={"python": "3.13"}))
+    branch(
+        b,
+        "python",
+        "3.12",
+        "3.12.9",
+        out("python", version="3.12.9", host=["openssl 3.5.*"], variant={"python": "3.12"}),
+    )
+    b.fs("openssl", out("openssl", version="3.6.2"))
+    branch(b, "openssl", "3.5.x", "3.5.6", out("openssl", version="3.5.6"))
+    b.fs("libffi", out("libffi", version="3.4.6"))
+    b.fs(
+        "conda",
+        *[
+            out("conda", run=["python", "ruamel.yaml >=0.11.14,<0.19", "backports.zstd >=1.3"], variant=PY[v])
+            for v in PY
+        ],
+    )
+    b.fs("ruamel.yaml", out("ruamel.yaml", version="0.19.1", noarch="python", run=["python >=3.9"]))
+    b.feedstocks["ruamel.yaml"].source = "git"
+    b.feedstocks["ruamel.yaml"].history = (
+        HistoryEntry("aaaaaaa1111", "2026-01-10", "0.19.1"),
+        HistoryEntry("abc1234ffff", "2025-11-02", "0.18.17"),
+    )
+    b.fs(
+        "backports.zstd",
+        *[out("backports.zstd", version="1.5.0", host=["python"], variant={"python": "3.12.* *_cpython"})],
+    )
+    b.fs(
+        "backports.zstd",
+        out("backports.zstd", version="1.5.0", noarch="python", run=["python >=3.13"]),
+        pair=PlatformPair("linux-64", "linux-64"),
+    )
+    return b.snapshot()

@@ -6,7 +6,7 @@ import pytest
 
 from newarch.plan.explain import CODES, prune_reasons, why, why_not
 from newarch.plan.planner import PlanOptions, make_plan
-from snapbuilder import LINUX64, PAIR, WIN64, SnapBuilder, conda_forge_like, out
+from snapbuilder import LINUX64, PAIR, SnapBuilder, conda_forge_like, out
 
 
 def plan_of(snap, *targets, **kw):
@@ -114,34 +114,40 @@ def test_why_not_selector_from_dropped_requirements():
     assert w.code == "selector" and "not win" in w.text and "python" in w.text
 
 
-def test_why_not_selector_from_another_platform_render():
+def test_why_not_never_guesses_a_selector_from_another_platform_render():
+    # app's linux-64 render needs r-base under [linux]; its win-arm64 render recorded no dropped dep,
+    # so the only causal fact is that nothing reachable on win-arm64 needs r-base
     b = SnapBuilder()
     b.fs("r-base", out("r-base"))
     b.fs("app", out("app", host=["zlib"]))
     b.fs("app", out("app", host=["zlib", "r-base # linux"]), pair=LINUX64)
     b.fs("zlib", out("zlib"))
+    b.fs("r-pkg", out("r-pkg", host=["r-base"]))  # asks for it on win-arm64, but nothing needs r-pkg
     snap = b.snapshot()
     plan = plan_of(snap, "app")
     w = why_not(snap, plan, "r-base")
-    assert w.code == "selector" and "[linux]" in w.text and "linux-64" in w.text
+    assert w.code == "unreachable" and "r-pkg" in w.text and "linux" not in w.text
 
 
-def test_why_not_python_variant():
-    b = SnapBuilder().python(PAIR, "3.14")
-    b.fs("conda", out("conda", host=["python"], variant={"python": "3.14.* *_cp314"}))
+def test_why_not_python_variant_names_the_output_left_out_by_the_python_choice():
+    b = SnapBuilder().python(PAIR, "3.12", "3.14")
     b.fs(
         "conda",
         out("conda", host=["python"], run=["backports.zstd"], variant={"python": "3.12.* *_cp312"}),
         out("conda", host=["python"], variant={"python": "3.14.* *_cp314"}),
-        pair=WIN64,
     )
-    b.fs("python", out("python"))
+    b.fs("python", out("python", version="3.14.2", variant={"python": "3.14"}))
     b.fs("backports.zstd", out("backports.zstd"))
     snap = b.snapshot()
-    plan = plan_of(snap, "conda")
+    plan = plan_of(snap, "conda", pythons=("3.14",))
+    assert "backports.zstd" not in plan.feedstocks
     w = why_not(snap, plan, "backports.zstd")
     assert w.code == "python-variant"
     assert "3.12" in w.text and "3.14" in w.text
+    # with every variant, the 3.12 build needs it (and python 3.12, which no branch builds: a gap)
+    full = plan_of(snap, "conda")
+    assert "backports.zstd" in full.feedstocks
+    assert [(g.name, g.needed_by, g.python) for g in full.gaps] == [("python", "conda", ["3.12"])]
 
 
 def test_why_not_available_ignored_absent_unreachable_noarch_other_provider(cf):

@@ -259,8 +259,8 @@ def test_render_and_lint_report_the_deadline(feedstocks):
     assert res.exit_code == 1
     assert "error: slow/recipe/meta.yaml (linux-64): render exceeded 2 s" in res.output
     res = CliRunner().invoke(main, ["lint", *args, "--format", "json"])
-    assert res.exit_code == 0, res.output
-    (finding,) = json.loads(res.output)
+    assert res.exit_code == 1, res.output  # a render-failed finding is an error
+    (finding,) = json.loads(res.output)["findings"]
     assert finding["rule"] == "render-failed" and finding["feedstock"] == "slow"
     assert finding["message"] == "cannot render for linux-64: slow/recipe/meta.yaml (linux-64): render exceeded 2 s"
 

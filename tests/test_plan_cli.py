@@ -27,7 +27,7 @@ def test_plan_json_follows_the_contract(snap_file):
     r = run("plan", "mamba", "--snapshot", snap_file, "--format", "json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert d["schema"] == "newarch.plan/1"
+    assert d["schema"] == "newarch.plan/2"
     assert (d["platform"], d["build_platform"], d["targets"]) == ("win-arm64", "win-64", ["mamba"])
     names = {f["name"] for f in d["feedstocks"]}
     assert {"mamba", "python", "zlib", "vc"} <= names and "mypy" not in names
@@ -114,3 +114,58 @@ def test_unknown_target_on_the_command_line_is_an_error_with_a_suggestion(snap_f
     assert run("status", "mamaba", "--snapshot", snap_file).exit_code == 2
     # the seed targets and real names still plan
     assert run("plan", "mamba", "--snapshot", snap_file).exit_code == 0
+
+
+@pytest.fixture
+def osx_file(monkeypatch):
+    """The osx-arm64 shapes with branches and recipe history, which the JSON snapshot format does not
+    carry yet: the command reads them from memory."""
+    from snapbuilder import osx_snapshot
+
+    snap = osx_snapshot()
+    monkeypatch.setattr("newarch.commands.plan_cmd.load_snapshot", lambda path: snap)
+    return "osx-in-memory"
+
+
+def test_plan_shows_gaps_jobs_and_variants_and_strict_fails_on_gaps(osx_file):
+    args = ("plan", "conda", "--snapshot", osx_file, "--platform", "osx-arm64", "--build-platform", "osx-64")
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    assert "python variants: 3.12, 3.13" in r.output
+    assert "openssl@3.5.x 3.5.6" in r.output and "python@3.12 3.12.9" in r.output
+    assert (
+        "gaps (2" in r.output and "ruamel.yaml >=0.11.14,<0.19" in r.output and "0.18.17 at commit abc1234" in r.output
+    )
+    assert run(*args, "--strict").exit_code == 1
+    r = run(*args, "--python", "3.13", "--format", "json")
+    d = json.loads(r.output)
+    assert d["python_variants"] == ["3.13.* *_cpython"] and "python@3.12" not in {f["id"] for f in d["feedstocks"]}
+    r = run(*args, "--python", "2.7")
+    assert r.exit_code == 2 and "--python 2.7" in r.output
+
+
+def test_why_agrees_with_the_plan_on_gaps(osx_file):
+    osx = ("--snapshot", osx_file, "--platform", "osx-arm64", "--build-platform", "osx-64", "--target", "conda")
+    r = run("why", "ruamel.yaml", *osx)
+    assert r.output.startswith("ruamel.yaml: not planned [gap]: ") and "asked by conda" in r.output
+    r = run("why", "libffi", *osx)
+    assert r.output.startswith("libffi: not planned [gap]: ") and "python:python asks 'libffi 3.5.*'" in r.output
+
+
+def test_why_agrees_with_the_plan_on_the_toolchain(snap_file):
+    # cross-python_win-arm64 exists nowhere: the plan lists it under toolchain, and why says the same
+    d = json.loads(run("plan", "cffi", "--snapshot", snap_file, "--format", "json").output)
+    assert "cross-python_win-arm64" in {t["name"] for t in d["toolchain"]}
+    r = run("why", "cross-python_win-arm64", "--target", "cffi", "--snapshot", snap_file)
+    assert r.output.startswith("cross-python_win-arm64: not planned [toolchain]: ") and "cffi" in r.output
+
+
+def test_available_build_decides_what_exists_on_the_build_platform(snap_file, tmp_path):
+    names = tmp_path / "win-64.txt"
+    names.write_text("cross-python_win-arm64\n")
+    d = json.loads(run("plan", "cffi", "--snapshot", snap_file, "--format", "json").output)
+    assert {f["name"]: f["mode"] for f in d["feedstocks"]}["cffi"] == "native"
+    d = json.loads(
+        run("plan", "cffi", "--snapshot", snap_file, "--available-build", str(names), "--format", "json").output
+    )
+    assert {f["name"]: f["mode"] for f in d["feedstocks"]}["cffi"] == "cross"

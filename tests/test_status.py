@@ -23,7 +23,7 @@ NATIVE = PlatformPair("win-64", "win-64")
 def out(name: str, noarch: str = "", variant: dict[str, str] | None = None, **sections: list[str]) -> Output:
     return Output(
         name=name,
-        version="1.0",
+        version="",  # unknown: any spec matches
         noarch=noarch,
         variant=dict(variant or {}),
         requirements={s: tuple(Requirement.from_spec(x) for x in v) for s, v in sections.items()},
@@ -448,3 +448,31 @@ def test_seed_targets_on_the_bundled_snapshot():
     assert "mypy" not in report.feedstocks and "mypy" not in mamba.missing_parents
     # every parent mamba waits for is a planned, not-done feedstock it really needs
     assert all(p in mamba.needs and report.feedstocks[p].state != "done" for p in mamba.missing_parents)
+
+
+def test_branch_jobs_have_states_and_gaps_keep_their_askers_waiting():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from snapbuilder import OSX, osx_snapshot
+
+    snap = osx_snapshot()
+    snap.feedstocks["openssl"].settings = PlatformSettings(build_platform={"osx_arm64": "osx_64"})
+    plan = plan_for_status(snap, ["conda"], OSX.target, OSX.build)
+    rep = compute_status(snap, plan)
+    st = rep.feedstocks
+    # the job is openssl@3.5.x; the feedstock's conda-forge.yml says configured (not built: no evidence of a build)
+    assert st["openssl@3.5.x"].state == "configured" and "conda-forge.yml" in st["openssl@3.5.x"].done_by
+    # python (main) asks libffi 3.5.*, which no branch builds: it waits on that gap, named
+    assert st["python"].state == "awaiting-parents"
+    assert "libffi 3.5.* (gap, python 3.13.* *_cpython)" in st["python"].unresolved
+    assert "no feedstock or branch builds libffi 3.5.*" in st["python"].reason
+    d = rep.to_json()
+    assert {g["name"] for g in d["gaps"]} == {"libffi", "ruamel.yaml"}
+    # ruamel.yaml is noarch: an older published build may serve '<0.19', so conda is not held by it
+    assert not any("ruamel.yaml" in u for u in st["conda"].unresolved)
+    assert any(n.startswith("conda asks 'ruamel.yaml >=0.11.14,<0.19'") and "0.18.17" in n for n in rep.notes)
+    from newarch.report.html import render_html
+
+    page = render_html(rep)
+    assert "Gaps: specs no branch satisfies" in page and "ruamel.yaml &gt;=0.11.14,&lt;0.19" in page

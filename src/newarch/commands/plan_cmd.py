@@ -36,6 +36,23 @@ def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="What already exists on the target: repodata.json, channel dir/URL, or a text "
         "file of package names (repeatable).",
     )(f)
+    f = click.option(
+        "--available-build",
+        "available_build",
+        multiple=True,
+        metavar="FILE|URL",
+        help="What exists on the build platform: repodata.json, channel dir/URL, or a text file of package "
+        "names (repeatable). Without it, a build dependency the snapshot does not render for the build "
+        "platform is reported as unknown there.",
+    )(f)
+    f = click.option(
+        "--python",
+        "pythons",
+        multiple=True,
+        metavar="X.Y",
+        help="Cover only these python variants (repeatable; default: the pinning's for the target plus the "
+        "ones feedstocks' migrations render that a python build serves).",
+    )(f)
     f = mode_option(f)
     f = build_platform_option(f)
     f = platform_option(f)
@@ -53,6 +70,8 @@ def _make_plan(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...] = (),
+    available_build: tuple[str, ...] = (),
 ):
     from newarch.plan.planner import PlanOptions, make_plan
 
@@ -60,12 +79,28 @@ def _make_plan(
     check_targets(snap, targets)
     build = build_for(snap, platform, build_platform)
     names: set[str] = set()
-    if available:
+    on_build: set[str] | None = None
+    if available or available_build:
         from newarch.sources.availability import load_available
 
-        names = load_available(list(available), platform)
-    opts = PlanOptions(resolve_targets(targets, targets_file), platform, build, mode, names, set(ignore))
-    return snap, make_plan(snap, opts)
+        if available:
+            names = load_available(list(available), platform)
+        if available_build:
+            on_build = load_available(list(available_build), build)
+    opts = PlanOptions(
+        resolve_targets(targets, targets_file),
+        platform,
+        build,
+        mode,
+        names,
+        set(ignore),
+        pythons=tuple(pythons),
+        available_build=on_build,
+    )
+    try:
+        return snap, make_plan(snap, opts)
+    except ValueError as e:  # an unknown --python variant
+        raise click.UsageError(str(e)) from None
 
 
 # -- plan ---------------------------------------------------------------------------------------
@@ -91,8 +126,42 @@ def _mode_cell(plan, f) -> str:
     return f.mode + ("" if f.mode == "cross" or plan.options.mode == "native" else " *")
 
 
+def _python_line(plan) -> str:
+    """Which python variants the plan covers (and which rendered ones it leaves out)."""
+    from newarch.plan.specs import py_minor
+
+    covered = ", ".join(py_minor(v) for v in plan.python_variants) or "none"
+    how = "--python" if plan.options.pythons else "pinning + migrations"
+    text = f"python variants: {covered} ({how})"
+    if plan.python_left_out:
+        left = "; ".join(f"{m} (rendered by {', '.join(fs)})" for m, fs in plan.python_left_out.items())
+        text += f"; left out (no python build for {plan.pair.target}, or free-threading): {left}"
+    return text
+
+
+def _gap_lines(plan) -> list[str]:
+    """One line per gap; gaps that differ only in who asks (python 3.10-3.13 asked by 150 jobs when no
+    python branch is rendered) share one line naming the first askers (--format json lists each)."""
+    groups: dict[tuple, list] = {}
+    for g in plan.gaps:
+        key = (g.name, g.feedstock, tuple(g.python), tuple(g.versions_available), g.suggestion)
+        groups.setdefault(key, []).append(g)
+    lines: list[str] = []
+    for (name, fs, py, have, sug), gs in groups.items():
+        if len(gs) < 4:
+            lines += [f"{name}: {g.text()}" for g in gs]
+            continue
+        asks = "; ".join(f"{g.needed_by}:{g.output} '{g.spec}' ({g.section})" for g in gs[:3])
+        pys = f" for python {', '.join(py)}" if py else ""
+        tail = f"; {sug}" if sug else ""
+        lines.append(
+            f"{name}{pys}: {len(gs)} jobs ask for it ({asks}; …); {fs} builds {', '.join(have) or 'nothing'}{tail}"
+        )
+    return lines
+
+
 def _name_cell(plan, f) -> str:
-    return f.name + (f" (cycle {f.cycle + 1})" if f.cycle is not None else "")
+    return f.label + (f" (cycle {f.cycle + 1})" if f.cycle is not None else "")
 
 
 # The plan table's columns: header -> (cell of a planned feedstock, rich column options). New columns
@@ -120,7 +189,7 @@ def plan_table(plan, columns: tuple[str, ...] | list[str]):
 
 
 def _print_table(plan, verbose: bool = False) -> None:
-    from newarch.report.console import esc, line, make_console
+    from newarch.report.console import esc, line, make_console, para
 
     console = make_console()
     n = len(plan.feedstocks)
@@ -129,6 +198,7 @@ def _print_table(plan, verbose: bool = False) -> None:
         f"[bold]Plan[/bold] for {esc(', '.join(plan.targets))} on [bold]{esc(plan.pair)}[/bold] "
         f"(mode {plan.options.mode}; snapshot {esc(plan.snapshot.date or plan.snapshot.origin)})"
     )
+    line(console, _python_line(plan))
     console.print(plan_table(plan, VERBOSE_COLUMNS if verbose else DEFAULT_COLUMNS))
     line(
         console,
@@ -149,10 +219,15 @@ def _print_table(plan, verbose: bool = False) -> None:
     if plan.critical_path:
         console.print(f"[bold]critical path[/bold] ({len(plan.critical_path)}): {esc(' -> '.join(plan.critical_path))}")
     if plan.toolchain:
-        console.print(f"[bold]toolchain[/bold] missing on {esc(plan.pair.build)}:")
+        console.print(f"[bold]toolchain[/bold] missing or unknown on {esc(plan.pair.build)}:")
         for t in plan.toolchain:
             how = " (these build natively instead)" if t.resolved_by == "native" else ""
-            line(console, f"  {t.name}: needed by {', '.join(t.needed_by)}{how}")
+            state = "" if t.status == "missing" else " [unknown there: --available-build decides]"
+            line(console, f"  {t.name}{state}: needed by {', '.join(t.needed_by)}{how}")
+    if plan.gaps:
+        console.print(f"[bold]gaps[/bold] ({len(plan.gaps)}: specs no branch satisfies; newarch why NAME):")
+        for text in _gap_lines(plan):
+            para(console, f"  {text}")
     if plan.unknown:
         console.print("[bold]unknown[/bold] (nobody provides them for this platform):")
         for u in plan.unknown:
@@ -169,7 +244,12 @@ def _print_table(plan, verbose: bool = False) -> None:
         f"{k}: {'wave ' + str(v['wave']) if v['wave'] is not None else 'not reachable'}"
         for k, v in plan.tipping_point.get("tools", {}).items()
     )
-    if tp is None:
+    if tp == -1:
+        console.print(
+            f"[bold]tipping point[/bold]: native builds are possible from the start — "
+            f"{plan.tipping_point.get('reason', '')} ({tools})"
+        )
+    elif tp is None:
         console.print(
             f"[bold]tipping point[/bold]: none — conda, conda-build/rattler-build and ninja never all "
             f"exist on {esc(plan.pair.target)} ({esc(tools)})"
@@ -213,7 +293,11 @@ def _mermaid(plan) -> str:
 @_plan_options
 @format_option("table", "json", "dot", "mermaid")
 @click.option("-v", "--verbose", is_flag=True, help="Table with every column (needs, unblocks).")
-@click.option("--strict", is_flag=True, help="Exit 1 when the plan has gaps (unknown names, missing toolchain).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when the plan has gaps (specs no branch satisfies), unknown names or missing toolchain.",
+)
 @click.option(
     "--verify",
     "do_verify",
@@ -230,13 +314,26 @@ def plan_command(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...],
+    available_build: tuple[str, ...],
     fmt: str,
     verbose: bool,
     strict: bool,
     do_verify: bool = False,
 ) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
-    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(
+        snapshot_path,
+        targets,
+        targets_file,
+        platform,
+        build_platform,
+        mode,
+        available,
+        ignore,
+        pythons,
+        available_build,
+    )
     verified = _verify_plan(snap, plan, available) if do_verify else None
     if fmt == "json":
         if verified is not None:
@@ -253,7 +350,7 @@ def plan_command(
             from newarch.commands.verify_cmd import print_plan_verification
 
             print_plan_verification(verified)
-    if strict and (plan.unknown or plan.toolchain):
+    if strict and (plan.gaps or plan.unknown or plan.toolchain):
         raise SystemExit(1)
 
 
@@ -276,6 +373,22 @@ def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("targets", nargs=-1)(f)
 
 
+# why-not codes for something the plan needs but cannot plan a build of
+NOT_PLANNED = ("gap", "toolchain", "absent", "unrendered", "skipped")
+
+
+def _askers(plan, code: str, name: str, fname: str) -> list[str]:
+    """Planned jobs that ask for what ``why NAME`` could not plan (their chains show where it is needed)."""
+    names = {name, fname}
+    if code == "gap":
+        found = [g.job for g in plan.gaps if g.name in names or g.feedstock in names]
+    elif code == "toolchain":
+        found = [j for t in plan.toolchain if t.name in names for j in t.needed_by]
+    else:
+        found = [w for u in plan.unknown if u.name in names for w in u.needed_by]
+    return [j for j in dict.fromkeys(found) if j in plan.feedstocks or j in plan.noarch]
+
+
 @click.command("why")
 @click.argument("name")
 @_target_option
@@ -292,6 +405,8 @@ def why_command(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...],
+    available_build: tuple[str, ...],
     fmt: str,
 ) -> None:
     """The shortest chain(s) from TARGETS (default: the seed's build tools) to feedstock NAME, each edge
@@ -299,7 +414,18 @@ def why_command(
     from newarch.plan.explain import why, why_not
 
     targets = tuple(dict.fromkeys(targets + target_opts))
-    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(
+        snapshot_path,
+        targets,
+        targets_file,
+        platform,
+        build_platform,
+        mode,
+        available,
+        ignore,
+        pythons,
+        available_build,
+    )
     check_name(snap, name)
     chains = why(plan, name)
     if fmt == "json":
@@ -320,12 +446,36 @@ def why_command(
     console = make_console()
     if not chains:
         w = why_not(snap, plan, name)
-        para(console, f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
+        if w.code in NOT_PLANNED:
+            para(console, f"{name}: not planned [{w.code}]: {w.text}")
+            for d in w.details:
+                para(console, f"  also: {d}")
+            for asker in _askers(plan, w.code, name, w.name)[:1]:
+                for c in why(plan, asker, limit=1):
+                    path = " -> ".join(c.path)
+                    para(console, f"  asked by {asker}: {path}" if path != asker else f"  asked by {asker} (a target)")
+        else:
+            para(console, f"{name} is not needed for {', '.join(plan.targets)} on {plan.pair} [{w.code}]: {w.text}")
         return
     fs = plan.feedstocks.get(name)
-    para(console, f"{name}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})" if fs else name)
+    nodes = [n for n in plan.noarch.values() if n.name == name or n.feedstock == name]
+    if fs:
+        head = f"{fs.label}: wave {fs.wave}, {fs.mode} ({fs.mode_reason})"
+    elif nodes:
+        pys = ", ".join(sorted({p for n in nodes for p in n.pythons}))
+        head = f"{name}: noarch (built once elsewhere; its run deps are planned{'; python ' + pys if pys else ''})"
+    else:
+        jobs = plan.jobs_of(name)
+        head = (
+            f"{name}: planned as " + "; ".join(f"{j.label} (wave {j.wave}, {j.mode})" for j in jobs) if jobs else name
+        )
+    para(console, head)
+    fname = fs.feedstock if fs else plan.index.resolve(name).feedstock or name
+    for g in plan.gaps:
+        if g.name == name or g.feedstock == fname:
+            para(console, f"  gap: {g.text()}")
     for i, c in enumerate(chains, 1):
-        para(console, f"chain {i}: {' -> '.join(c.feedstocks)}")
+        para(console, f"chain {i}: {' -> '.join(c.path)}")
         para(console, f"  target {c.target}")
         for e in c.edges:
             para(console, f"  {e.src_feedstock}: output {e.output} needs {edge_reason(e)} -> {e.dst_feedstock or '?'}")
@@ -348,6 +498,8 @@ def why_not_command(
     mode: str,
     available: tuple[str, ...],
     ignore: tuple[str, ...],
+    pythons: tuple[str, ...],
+    available_build: tuple[str, ...],
     fmt: str,
     verbose: bool,
 ) -> None:
@@ -355,7 +507,18 @@ def why_not_command(
     from newarch.plan.explain import why_not
 
     targets = tuple(dict.fromkeys(targets + target_opts))
-    snap, plan = _make_plan(snapshot_path, targets, targets_file, platform, build_platform, mode, available, ignore)
+    snap, plan = _make_plan(
+        snapshot_path,
+        targets,
+        targets_file,
+        platform,
+        build_platform,
+        mode,
+        available,
+        ignore,
+        pythons,
+        available_build,
+    )
     check_name(snap, name)
     w = why_not(snap, plan, name)
     if fmt == "json":

@@ -268,6 +268,10 @@ def print_status(rep: StatusReport, console: Console, verbose: bool = False) -> 
             Text("toolchain (build platform) still missing: ", style="bold")
             + Text(", ".join(f"{t.name} ({t.platform})" for t in rep.plan.toolchain))
         )
+    if rep.plan.gaps:
+        console.print(Text(f"gaps ({len(rep.plan.gaps)}: specs no branch satisfies; newarch why NAME)", style="bold"))
+        for g in rep.plan.gaps:
+            console.print(Text(f"  {g.name}: {g.text()}"))
     for note in rep.notes:
         console.print(Text(f"note: {note}", style="yellow"))
 

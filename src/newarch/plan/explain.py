@@ -3,6 +3,8 @@
 ``why_not`` codes are stable strings (other tools group by them):
 
 - ``planned``          it is in the plan (not a why-not at all)
+- ``gap``              something needs it, but no branch of it builds a version that satisfies the spec
+- ``toolchain``        a build dependency of cross builds that does not exist (or is unknown) on the build platform
 - ``absent``           the snapshot has no such feedstock
 - ``ignored``          the user asked to ignore it
 - ``available``        what the plan needs of it already exists on the target
@@ -11,10 +13,13 @@
 - ``skipped``          the outputs something needs are skipped for the platform (or it renders nothing there)
 - ``build-only``       only reachable through build deps, which run on the build platform when cross-compiling
 - ``noarch-host-only`` only a host dep of a noarch output (built elsewhere, e.g. on linux-64)
-- ``selector``         only needed under a selector that is false for the platform
+- ``selector``         only needed under a selector that is false for the platform (the render recorded it)
 - ``python-variant``   only needed for a python the platform does not build
 - ``unrendered``       something needs it but its recipe has no usable render for the pair
-- ``unreachable``      nothing needed depends on it
+- ``unreachable``      nothing reachable needs it (its consumers in the pair's render are named, if any)
+
+Every reason is causal: an edge of the plan and the condition that removed it, or the fact that
+nothing reachable needs it. Renders of other platform pairs are never compared to guess a reason.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from newarch.plan.graph import RENDERED, Edge
-from newarch.model import Output, PlatformPair
-from newarch.plan.planner import Plan, Pruned
+from newarch.model import Output
+from newarch.plan.graph import Edge
+from newarch.plan.model import Plan, Pruned
 
 CODES = (
     "planned",
+    "gap",
+    "toolchain",
     "absent",
     "ignored",
     "available",
@@ -53,6 +60,18 @@ class Chain:
 
     target: str
     edges: list[Edge] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # the jobs / noarch outputs along it (openssl@3.5.x)
+
+    @property
+    def path(self) -> list[str]:
+        """The target, then each job (``python@3.12``) or noarch output (``x (noarch)``) it goes through."""
+        if not self.nodes:
+            return self.feedstocks
+        out = [self.target]
+        for n in self.nodes:
+            if out[-1] != n and out[-1] != n.removesuffix(" (noarch)"):
+                out.append(n)
+        return out
 
     @property
     def feedstocks(self) -> list[str]:
@@ -64,29 +83,33 @@ class Chain:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "path": self.feedstocks, "edges": [e.to_dict() for e in self.edges]}
-
-
-def _node_of(plan: Plan, name: str) -> tuple[str, str] | None:
-    need = plan.needed.get(name)
-    if need is None or name in plan.options.available or need.resolution.kind != RENDERED:
-        return None
-    r = need.resolution
-    if r.noarch:
-        return ("noarch", name) if name in plan.noarch else None
-    return ("fs", r.feedstock) if r.feedstock in plan.feedstocks else None
+        return {
+            "target": self.target,
+            "path": self.feedstocks,
+            "jobs": self.path,
+            "edges": [e.to_dict() for e in self.edges],
+        }
 
 
 def _node_feedstock(plan: Plan, node: tuple[str, str]) -> str:
-    return node[1] if node[0] == "fs" else plan.noarch[node[1]].feedstock
+    return plan.feedstocks[node[1]].feedstock if node[0] == "fs" else plan.noarch[node[1]].feedstock
 
 
 def _node_edges(plan: Plan, node: tuple[str, str]) -> list[Edge]:
     return plan.feedstocks[node[1]].edges if node[0] == "fs" else plan.noarch[node[1]].edges
 
 
+def _node_targets(plan: Plan, node: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
+    return plan.feedstocks[node[1]].dep_targets if node[0] == "fs" else plan.noarch[node[1]].dep_targets
+
+
+def _label(node: tuple[str, str]) -> str:
+    return node[1] if node[0] == "fs" else f"{node[1]} (noarch)"
+
+
 def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
-    """Shortest chain(s) from a target to feedstock (or output) ``name``; [] when it is not reached."""
+    """Shortest chain(s) from a target to feedstock, job (``openssl@3.5.x``) or output ``name``; []
+    when it is not reached. Edges follow the build each dependency chose."""
     goal_fs = name
     if name not in plan.feedstocks and name not in plan.snapshot.feedstocks:
         r = plan.index.resolve(name)
@@ -94,21 +117,24 @@ def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
             goal_fs = r.feedstock
 
     def is_goal(node: tuple[str, str]) -> bool:
-        return _node_feedstock(plan, node) == goal_fs or (node[0] == "noarch" and node[1] == name)
+        if node[0] == "fs" and node[1] == name:
+            return True
+        return _node_feedstock(plan, node) == goal_fs or (node[0] == "noarch" and plan.noarch[node[1]].name == name)
 
+    gapped = {(g.job, g.name, g.spec) for g in plan.gaps if not g.python}
     # BFS keeping every parent at the shortest distance
     dist: dict[tuple[str, str], int] = {}
     parents: dict[tuple[str, str], list[tuple[tuple[str, str] | str, Edge | None]]] = {}
     queue: deque[tuple[str, str]] = deque()
-    for target, out in plan.roots:
-        node = _node_of(plan, out)
-        if node is None:
+    for target, node in plan.root_nodes:
+        if node[0] == "fs" and node[1] not in plan.feedstocks:
             continue
         if node not in dist:
             dist[node] = 0
             parents[node] = []
             queue.append(node)
-        parents[node].append((target, None))
+        if all(p != target for p, _ in parents[node]):
+            parents[node].append((target, None))
     found: list[tuple[str, str]] = []
     found_at: int | None = None
     while queue:
@@ -120,33 +146,33 @@ def why(plan: Plan, name: str, limit: int = 5) -> list[Chain]:
             found.append(node)
             found_at = d
             continue
-        outs = plan.feedstocks[node[1]].outputs if node[0] == "fs" else ()
+        targets = _node_targets(plan, node)
         for e in _node_edges(plan, node):
-            if node[0] == "fs" and e.dst_feedstock == node[1] and e.dep_output in outs:
-                continue
-            nxt = _node_of(plan, e.dep_output)
-            if nxt is None or nxt == node:
-                continue
-            if nxt not in dist:
-                dist[nxt] = d + 1
-                parents[nxt] = [(node, e)]
-                queue.append(nxt)
-            elif dist[nxt] == d + 1 and all(p != node for p, _ in parents[nxt]):
-                parents[nxt].append((node, e))
+            if (node[1], e.dep_output, e.spec) in gapped:
+                continue  # no build satisfies this spec: the edge leads nowhere (see plan.gaps)
+            for nxt in targets.get(e.dep_output, ()):
+                if nxt == node or (nxt[0] == "fs" and nxt[1] not in plan.feedstocks):
+                    continue
+                if nxt not in dist:
+                    dist[nxt] = d + 1
+                    parents[nxt] = [(node, e)]
+                    queue.append(nxt)
+                elif dist[nxt] == d + 1 and all(p != node for p, _ in parents[nxt]):
+                    parents[nxt].append((node, e))
     chains: list[Chain] = []
 
-    def walk(node: tuple[str, str], tail: list[Edge]) -> None:
+    def walk(node: tuple[str, str], tail: list[Edge], path: list[str]) -> None:
         for p, e in parents[node]:
             if len(chains) >= limit:
                 return
             if e is None:
-                chains.append(Chain(str(p), list(reversed(tail))))
+                chains.append(Chain(str(p), list(reversed(tail)), list(reversed(path + [_label(node)]))))
             else:
                 assert isinstance(p, tuple)
-                walk(p, tail + [e])
+                walk(p, tail + [e], path + [_label(node)])
 
     for node in found:
-        walk(node, [])
+        walk(node, [], [])
     return chains[:limit]
 
 
@@ -198,47 +224,17 @@ class _Explainer:
         for f, ns in self.names.items():
             for n in ns:
                 self.owner.setdefault(n, set()).add(f)
-        # python versions the pair builds
-        self.pythons: set[str] = set()
-        plat = (snap.pinning.get("platforms") or {}).get(self.key) or {}  # a Variants.to_dict()
-        for v in (plat.get("values") or {}).get("python", ()) or ():
-            self.pythons.add(_py(str(v)))
-        if not self.pythons:  # no pinning facts: what the renders for the pair used
-            for fs in snap.feedstocks.values():
-                r = fs.renders.get(self.key)
-                if r:
-                    for o in r.outputs:
-                        if "python" in o.variant and not o.noarch:
-                            self.pythons.add(_py(o.variant["python"]))
-        self._other: dict[str, list[tuple[str, str, Output, str, Any]]] | None = None
+        self._consumers: dict[str, set[str]] | None = None
+        self._py_refs: dict[str, list[tuple[str, Output, str, Any]]] | None = None
+        self._skipped_refs: dict[str, list[tuple[str, Output, str, Any, str]]] | None = None
         self._dropped: dict[str, list[tuple[str, Output, Any]]] | None = None
         self._skipped: dict[tuple[str, str], str] | None = None
         self._built: dict[str, str] | None = None
 
-    # dependency name -> references from outputs of needed feedstocks in renders of other pairs
-    def other_refs(self) -> dict[str, list[tuple[str, str, Output, str, Any]]]:
-        if self._other is None:
-            plan = self.plan
-            needed_fs = set(plan.feedstocks) | {n.feedstock for n in plan.noarch.values()}
-            refs: dict[str, list[tuple[str, str, Output, str, Any]]] = {}
-            for f in sorted(needed_fs):
-                fs = plan.snapshot.feedstocks.get(f)
-                if fs is None:
-                    continue
-                for k, r in sorted(fs.renders.items()):
-                    if k == self.key:
-                        continue
-                    for o in r.outputs:
-                        for section, reqs in o.requirements.items():
-                            for req in reqs:
-                                refs.setdefault(req.name, []).append((f, k, o, section, req))
-            self._other = refs
-        return self._other
-
     def provider_in_plan(self, name: str) -> str:
         """The planned feedstock that builds output ``name`` ("" if none)."""
         if self._built is None:
-            self._built = {o: f for f, fs in self.plan.feedstocks.items() for o in fs.outputs}
+            self._built = {o: fs.feedstock for fs in self.plan.feedstocks.values() for o in fs.outputs}
             for n, node in self.plan.noarch.items():
                 self._built.setdefault(n, node.feedstock)
         return self._built.get(name, "")
@@ -248,7 +244,7 @@ class _Explainer:
         if self._skipped is None:
             plan = self.plan
             sk: dict[tuple[str, str], str] = {}
-            for f in set(plan.feedstocks) | {n.feedstock for n in plan.noarch.values()}:
+            for f in {j.feedstock for j in plan.feedstocks.values()} | {n.feedstock for n in plan.noarch.values()}:
                 fs = plan.snapshot.feedstocks.get(f)
                 r = fs.renders.get(self.key) if fs else None
                 for o in r.outputs if r else ():
@@ -257,19 +253,58 @@ class _Explainer:
             self._skipped = sk
         return self._skipped
 
+    def other_python_refs(self) -> dict[str, list[tuple[str, Output, str, Any]]]:
+        """dep name -> refs from outputs of planned jobs left out because their python is not covered."""
+        from newarch.plan.specs import output_python, py_minor
+
+        if self._py_refs is None:
+            plan = self.plan
+            covered = {py_minor(v) for v in plan.python_variants}
+            d: dict[str, list[tuple[str, Output, str, Any]]] = {}
+            for j in plan.feedstocks.values():
+                if j.branch != "main":
+                    continue
+                for o in plan.index.outputs_of(j.feedstock) or ():
+                    py = output_python(o)
+                    if o.noarch or py is None or py in covered:
+                        continue
+                    for section, reqs in o.requirements.items():
+                        for req in reqs:
+                            d.setdefault(req.name, []).append((j.name, o, section, req))
+            self._py_refs = d
+        return self._py_refs
+
+    def skipped_refs(self) -> dict[str, list[tuple[str, Output, str, Any, str]]]:
+        """dep name -> (feedstock, output, section, requirement, skip reason) of outputs of needed
+        feedstocks that their render for the pair skips (the cause: that skip)."""
+        if self._skipped_refs is None:
+            plan = self.plan
+            d: dict[str, list[tuple[str, Output, str, Any, str]]] = {}
+            for f in sorted(
+                {j.feedstock for j in plan.feedstocks.values()} | {n.feedstock for n in plan.noarch.values()}
+            ):
+                fs = plan.snapshot.feedstocks.get(f)
+                r = fs.renders.get(self.key) if fs else None
+                for o in r.outputs if r else ():
+                    if o.skip:
+                        for section, reqs in o.requirements.items():
+                            for req in reqs:
+                                d.setdefault(req.name, []).append((f, o, section, req, o.skip_reason))
+            self._skipped_refs = d
+        return self._skipped_refs
+
     def dropped(self) -> dict[str, list[tuple[str, Output, Any]]]:
         if self._dropped is None:
             plan = self.plan
             d: dict[str, list[tuple[str, Output, Any]]] = {}
-            for f in plan.feedstocks:
-                for o in plan.index.feedstock_outputs.get(f, ()):
+            for j in plan.feedstocks.values():
+                for o in j.outs:
                     for x in o.dropped:
-                        d.setdefault(x.name, []).append((f, o, x))
+                        d.setdefault(x.name, []).append((j.name, o, x))
             for n in plan.noarch.values():
-                for o in plan.index.feedstock_outputs.get(n.feedstock, ()):
-                    if o.name == n.name:
-                        for x in o.dropped:
-                            d.setdefault(x.name, []).append((n.feedstock, o, x))
+                for o in n.outs:
+                    for x in o.dropped:
+                        d.setdefault(x.name, []).append((n.feedstock, o, x))
             self._dropped = d
         return self._dropped
 
@@ -300,6 +335,38 @@ class _Explainer:
             "absent", f"{what}; no dependency of the planned feedstocks comes from it, so it is not needed", [], name
         )
 
+    def _gap_or_tool(self, names: set[str], fname: str) -> WhyNot | None:
+        """``gap`` / ``toolchain``: the plan needs it, but cannot plan a build of it (one truth with the
+        plan's gaps and toolchain lists)."""
+        plan = self.plan
+        gaps = [g for g in plan.gaps if g.feedstock == fname or g.name in names]
+        if gaps:
+            return WhyNot(
+                "gap",
+                f"{len(gaps)} spec(s) on {fname} that no branch of it satisfies: {gaps[0].text()}",
+                [g.text() for g in gaps[1:12]],
+                fname,
+            )
+        tools = [t for t in plan.toolchain if t.name in names]
+        if tools:
+            t = tools[0]
+            how = (
+                "auto mode builds them natively instead"
+                if t.resolved_by == "native"
+                else "the cross builds need it there"
+            )
+            state = (
+                "does not exist" if t.status == "missing" else "is not known to exist (no render or repodata places it)"
+            )
+            return WhyNot(
+                "toolchain",
+                f"{t.name} is a build dependency of {len(t.needed_by)} job(s) when cross-compiled "
+                f"({', '.join(t.needed_by[:6])}) and {state} on {t.platform}; {how}",
+                [],
+                fname,
+            )
+        return None
+
     def explain(self, name: str) -> WhyNot:
         plan = self.plan
         snap = plan.snapshot
@@ -313,13 +380,21 @@ class _Explainer:
             elif owners:
                 fname = sorted(owners)[0]
             else:
-                return self._absent(name)
-        if fname in plan.feedstocks:
-            fs = plan.feedstocks[fname]
+                return self._gap_or_tool({name}, name) or self._absent(name)
+        jobs = [plan.feedstocks[name]] if name in plan.feedstocks else plan.jobs_of(fname)
+        if jobs:
+            fs = jobs[0]
+            more = [f"{j.label}: wave {j.wave}, {j.mode}: {' -> '.join(j.why)}" for j in jobs[1:]]
             return WhyNot(
-                "planned", f"{fname} is in the plan (wave {fs.wave}, {fs.mode}): {' -> '.join(fs.why)}", [], fname
+                "planned",
+                f"{fs.label} is in the plan (wave {fs.wave}, {fs.mode}): {' -> '.join(fs.why)}",
+                more,
+                fname,
             )
         names = self.names.get(fname, set()) | {fname}
+        found = self._gap_or_tool(names, fname)
+        if found is not None:
+            return found
         ign = sorted(n for n in names if n in plan.options.ignore)
         if ign:
             return WhyNot("ignored", f"{fname} is ignored by the user ({', '.join(ign)})", [], fname)
@@ -384,6 +459,27 @@ class _Explainer:
                             "noarch outputs are built once elsewhere",
                         )
                     )
+            for f, o, section, req in self.other_python_refs().get(n, ()):
+                findings.append(
+                    (
+                        3,
+                        "python-variant",
+                        f"only needed by {f}:{o.name} for python {o.variant.get('python')} ({section}: {req.spec}); "
+                        f"the plan covers python {', '.join(plan.python_variants)} only",
+                    )
+                )
+            for f, o, section, req, why in self.skipped_refs().get(n, ()):
+                noarch_host = o.noarch and section == "host"
+                findings.append(
+                    (
+                        2 if noarch_host else 5,
+                        "noarch-host-only" if noarch_host else "skipped",
+                        f"only needed by {f}:{o.name} ({section}: {req.spec}), which is skipped for "
+                        f"{pair.target}"
+                        + (f" ({why})" if why else "")
+                        + (" — and noarch outputs are built once elsewhere" if noarch_host else ""),
+                    )
+                )
             for f, o, x in self.dropped().get(n, ()):
                 findings.append(
                     (
@@ -393,8 +489,6 @@ class _Explainer:
                         f"[{x.condition}], false for {pair}" + (f" (line {x.line})" if x.line else ""),
                     )
                 )
-        if not findings:
-            findings.extend(self._elsewhere(fname, names))
         render = snap.feedstocks[fname].renders.get(plan.pair.key)
         if not findings:
             if render is not None and render.outputs and all(o.skip for o in render.outputs):
@@ -408,87 +502,35 @@ class _Explainer:
                     fname,
                 )
             targets = ", ".join(plan.targets) if 0 < len(plan.targets) <= 6 else f"the {len(plan.targets)} targets"
-            return WhyNot("unreachable", f"nothing needed for {targets} on {pair} depends on {fname}", [], fname)
+            consumers = self.consumers_here(names)
+            tail = (
+                f"; its consumers in the {pair} render ({', '.join(consumers[:6])}) are not reachable either"
+                if consumers
+                else ""
+            )
+            return WhyNot(
+                "unreachable", f"nothing reachable for {targets} on {pair} depends on {fname}{tail}", [], fname
+            )
         findings.sort(key=lambda t: (t[0], t[2]))
         _, code, text = findings[0]
         details = list(dict.fromkeys(t for _, _, t in findings))
         return WhyNot(code, text, details[:12], fname)
 
-    def _elsewhere(self, fname: str, names: set[str]) -> list[tuple[int, str, str]]:
-        """Evidence from renders of other pairs of feedstocks this plan needs."""
-        plan = self.plan
-        refs = self.other_refs()
-        out: list[tuple[int, str, str]] = []
-        skipped_here = self.skipped_here()
-        seen_in: dict[tuple[int, str, str], list[str]] = {}
-        for n in sorted(names):
-            for f, k, o, section, req in refs.get(n, ()):
-                where = f"{f}:{o.name}"
-                out_before = len(out)
-                cond = f" under [{req.condition}]" if req.condition else ""
-                py = o.variant.get("python")
-                if section == "run_constraints":
-                    continue
-                if o.noarch and section == "host":
-                    out.append(
-                        (
-                            2,
-                            "noarch-host-only",
-                            f"only a host dependency of noarch output {where}: "
-                            "noarch outputs are built once elsewhere"
-                            + (" and it is skipped for " + plan.pair.target if (f, o.name) in skipped_here else ""),
-                        )
-                    )
-                elif (f, o.name) in skipped_here:
-                    why = skipped_here[(f, o.name)]
-                    out.append(
-                        (
-                            5,
-                            "skipped",
-                            f"only needed by {where}, which is skipped for {plan.pair.target}"
-                            + (f" ({why})" if why else ""),
-                        )
-                    )
-                elif py is not None and self.pythons and _py(py) not in self.pythons:
-                    out.append(
-                        (
-                            3,
-                            "python-variant",
-                            f"only needed by {where} for python {py}{cond}; {plan.pair.target} builds "
-                            f"python {', '.join(sorted(self.pythons))} only",
-                        )
-                    )
-                elif section == "build":
-                    out.append((6, "build-only", f"only a build dependency of {where}{cond}"))
-                elif req.condition:
-                    out.append(
-                        (
-                            3,
-                            "selector",
-                            f"{where} needs {req.spec} in {section} only{cond}, which is false for {plan.pair}",
-                        )
-                    )
-                else:
-                    out.append(
-                        (
-                            4,
-                            "selector",
-                            f"{where} needs {req.spec} in {section}, but the {plan.pair} "
-                            "render does not (a selector or variant differs)",
-                        )
-                    )
-                if len(out) > out_before:
-                    pair_name = str(PlatformPair.parse(k))
-                    seen_in.setdefault(out.pop(), []).append(pair_name)
-        # one line per finding, naming every render (pair) it was seen in
-        return [
-            (
-                prio,
-                code,
-                f"{text} [seen in the {', '.join(sorted(set(pairs)))} render{'s' if len(set(pairs)) > 1 else ''}]",
-            )
-            for (prio, code, text), pairs in seen_in.items()
-        ]
+    def consumers_here(self, names: set[str]) -> list[str]:
+        """Feedstocks whose render for the pair asks for one of ``names`` (none of them is planned)."""
+        if self._consumers is None:
+            c: dict[str, set[str]] = {}
+            for fname, outs in self.plan.index.all_outputs().items():
+                for o in outs:
+                    for reqs in o.requirements.values():
+                        for r in reqs:
+                            c.setdefault(r.name, set()).add(fname)
+            self._consumers = c
+        found: set[str] = set()
+        for n in names:
+            found |= self._consumers.get(n, set())
+        planned = {j.feedstock for j in self.plan.feedstocks.values()}
+        return sorted(found - names - planned)
 
 
 def _py(v: str) -> str:
@@ -509,8 +551,9 @@ def prune_reasons(plan: Plan) -> list[Pruned]:
     """A reason for every feedstock of the snapshot that is not in the plan."""
     ex = _Explainer(plan)
     out: list[Pruned] = []
+    planned = {j.feedstock for j in plan.feedstocks.values()}
     for f in sorted(plan.snapshot.feedstocks):
-        if f in plan.feedstocks:
+        if f in planned:
             continue
         w = ex.explain(f)
         out.append(Pruned(f, w.code, w.text))

@@ -1,7 +1,7 @@
 """Output names -> feedstocks for one platform pair, and the typed dependency edges between them.
 
-The index is built once per (snapshot, pair) in one pass over the renders, so the planner can
-resolve every name in O(1). Resolution order for a name (issue 4):
+The index reads a name's producers (``Snapshot.producers``, an index query in a store) the first
+time the planner asks for it and caches the answer, so a plan reads only what its walk reaches. Resolution order for a name (issue 4):
 
 0. the consuming feedstock itself produces the name for the pair (an internal dependency);
 1. feedstocks whose render for the pair has a non-skipped output of that name; when several do,
@@ -85,70 +85,99 @@ class Resolution:
 
 @dataclass(slots=True)
 class PairIndex:
-    """Every name the snapshot produces for one pair, plus what exists on the build platform."""
+    """What the snapshot produces for one pair, read lazily: a name is looked up through
+    ``Snapshot.producers(name)`` (an index query in a store) the first time the plan asks for it, so a
+    plan reads only the feedstocks its walk reaches."""
 
     snapshot: Snapshot
     pair: PlatformPair
     # name -> feedstock -> non-skipped output variants in that feedstock's render for the pair
-    produced: dict[str, dict[str, list[Output]]] = field(default_factory=dict)
+    _produced: dict[str, dict[str, list[Output]]] = field(default_factory=dict)
     # name -> feedstocks rendering it for the pair, but skipped
-    skipped: dict[str, list[str]] = field(default_factory=dict)
-    # feedstock -> its render outputs for the pair (non-skipped), in render order
-    feedstock_outputs: dict[str, list[Output]] = field(default_factory=dict)
-    # names of non-skipped outputs rendered for the build platform as target (any build)
-    build_outputs: dict[str, list[Output]] = field(default_factory=dict)
+    _skipped: dict[str, list[str]] = field(default_factory=dict)
+    # name -> non-skipped outputs of that name rendered (any branch) for the build platform as target
+    _on_build: dict[str, list[Output]] = field(default_factory=dict)
+    # name -> non-skipped outputs of that name in any render of any branch
+    _anywhere: dict[str, list[Output]] = field(default_factory=dict)
+    # feedstock -> its main render's outputs for the pair (non-skipped), None without a render
+    _fouts: dict[str, list[Output] | None] = field(default_factory=dict)
     _cache: dict[str, Resolution] = field(default_factory=dict)
     _rex: dict[tuple[str, str, bool], tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
-    _all_outputs: dict[str, list[Output]] | None = None
 
     @classmethod
     def build(cls, snapshot: Snapshot, pair: PlatformPair) -> PairIndex:
-        """The index, filled lazily: a name is looked up (``Snapshot.producers``, an index query on a
-        store) and only the feedstocks producing it are read, the first time the planner asks."""
-        idx = cls(snapshot, pair)
-        idx.produced = _Lazy(idx._produced_of)  # type: ignore[assignment]
-        idx.skipped = _Lazy(idx._skipped_of)  # type: ignore[assignment]
-        idx.feedstock_outputs = _Lazy(idx._outputs_of)  # type: ignore[assignment]
-        idx.build_outputs = _Lazy(idx._build_outputs_of)  # type: ignore[assignment]
-        return idx
+        return cls(snapshot, pair)
 
-    def _scan(self, name: str) -> tuple[dict[str, list[Output]], list[str]]:
-        """(feedstock -> non-skipped outputs ``name`` in its main render for the pair, feedstocks skipping it)."""
+    # -- lazy reads ---------------------------------------------------------------------------
+    def _load(self, name: str) -> None:
+        """Read what the producers of ``name`` render of it (main for the pair; any branch for the
+        build platform and for ``anywhere``)."""
         produced: dict[str, list[Output]] = {}
         skipped: list[str] = []
-        for fname in self.snapshot.producers(name, self.pair):
-            render = self.snapshot.feedstocks[fname].renders.get(self.pair.key)
-            for o in render.outputs if render else ():
-                if o.name != name:
-                    continue
-                if o.skip:
-                    if fname not in skipped:
-                        skipped.append(fname)
-                else:
-                    produced.setdefault(fname, []).append(o)
-        return produced, skipped
+        on_build: list[Output] = []
+        anywhere: list[Output] = []
+        key, build = self.pair.key, self.pair.build
+        feedstocks = self.snapshot.feedstocks
+        for fname in self.snapshot.producers(name):
+            fs = feedstocks.get(fname)
+            if fs is None:
+                continue
+            for main, renders in ((True, fs.renders), *((False, b.renders) for b in fs.branches.values())):
+                for rkey, render in renders.items():
+                    for o in render.outputs:
+                        if o.name != name:
+                            continue
+                        if main and rkey == key:
+                            if o.skip:
+                                if fname not in skipped:
+                                    skipped.append(fname)
+                            else:
+                                produced.setdefault(fname, []).append(o)
+                        if o.skip:
+                            continue
+                        anywhere.append(o)
+                        if render.pair.target == build:
+                            on_build.append(o)
+        self._produced[name] = produced
+        self._skipped[name] = skipped
+        self._on_build[name] = on_build
+        self._anywhere[name] = anywhere
 
-    def _produced_of(self, name: str) -> dict[str, list[Output]] | None:
-        return self._scan(name)[0] or None
+    def producing(self, name: str) -> dict[str, list[Output]]:
+        """feedstock -> its non-skipped outputs ``name`` in main's render for the pair."""
+        if name not in self._produced:
+            self._load(name)
+        return self._produced[name]
 
-    def _skipped_of(self, name: str) -> list[str] | None:
-        return self._scan(name)[1] or None
+    def skipped_by(self, name: str) -> list[str]:
+        """Feedstocks whose main render for the pair has ``name`` only skipped."""
+        if name not in self._skipped:
+            self._load(name)
+        return self._skipped[name]
 
-    def _outputs_of(self, fname: str) -> list[Output] | None:
-        fs = self.snapshot.feedstocks.get(fname)
-        render = fs.renders.get(self.pair.key) if fs is not None else None
-        return [o for o in render.outputs if not o.skip] if render is not None else None
+    def on_build(self, name: str) -> list[Output]:
+        """Non-skipped outputs ``name`` rendered (by any branch) for the build platform as target."""
+        if name not in self._on_build:
+            self._load(name)
+        return self._on_build[name]
 
-    def _build_outputs_of(self, name: str) -> list[Output] | None:
-        outs = [
-            o
-            for fname in self.snapshot.producers(name)
-            for key, render in sorted(self.snapshot.feedstocks[fname].renders.items())
-            if render.pair.target == self.pair.build
-            for o in render.outputs
-            if o.name == name and not o.skip
-        ]
-        return outs or None
+    def outputs_of(self, feedstock: str) -> list[Output] | None:
+        """The non-skipped outputs of main's render of ``feedstock`` for the pair (None: no render)."""
+        if feedstock not in self._fouts:
+            fs = self.snapshot.feedstocks.get(feedstock)
+            render = fs.renders.get(self.pair.key) if fs is not None else None
+            self._fouts[feedstock] = None if render is None else [o for o in render.outputs if not o.skip]
+        return self._fouts[feedstock]
+
+    def all_outputs(self) -> dict[str, list[Output]]:
+        """feedstock -> outputs_of(feedstock) for every feedstock with a render for the pair: a full
+        scan, for explanations that are about the whole snapshot (why-not, prune reasons)."""
+        out: dict[str, list[Output]] = {}
+        for fname in self.snapshot.feedstocks:
+            outs = self.outputs_of(fname)
+            if outs is not None:
+                out[fname] = outs
+        return out
 
     # -- resolution -------------------------------------------------------------------------
     def resolve(self, name: str) -> Resolution:
@@ -160,7 +189,7 @@ class PairIndex:
     def _resolve(self, name: str) -> Resolution:
         if name.startswith("__"):
             return Resolution(name, VIRTUAL, reason="virtual package provided by the system")
-        provs = self.produced.get(name)
+        provs = self.producing(name)
         index = self.snapshot.output_index.get(name, ())
         if provs:
             cands = tuple(sorted(provs))
@@ -187,8 +216,8 @@ class PairIndex:
                         name, RENDERED, chosen, fallback, cands, f"{reason}; {note}" if reason else note, True
                     )
             return Resolution(name, RENDERED, chosen, outs, cands, reason, noarch)
-        if name in self.skipped:
-            fs = tuple(sorted(self.skipped[name]))
+        if self.skipped_by(name):
+            fs = tuple(sorted(self.skipped_by(name)))
             for f in fs:  # a noarch build made elsewhere installs here too (m2-* packages, built on win-64)
                 fallback, where = self._noarch_fallback(f, name)
                 if fallback:
@@ -289,8 +318,7 @@ class PairIndex:
         return here or (outs[0],)
 
     def produces(self, feedstock: str, name: str) -> bool:
-        provs = self.produced.get(name)
-        return bool(provs) and feedstock in provs
+        return feedstock in self.producing(name)
 
     # -- the build platform -----------------------------------------------------------------
     def exists_on_build(self, name: str) -> bool:
@@ -301,7 +329,7 @@ class PairIndex:
         """
         if name.startswith("__"):
             return True
-        return name in self.build_outputs or name in self.snapshot.output_index
+        return bool(self.on_build(name)) or name in self.snapshot.output_index
 
     # -- run_exports --------------------------------------------------------------------------
     def run_exports_of(self, name: str, prefer_build: bool = False) -> list[tuple[str, str]]:
@@ -310,12 +338,12 @@ class PairIndex:
         r = self.resolve(name)
         sources: list[list[Output]] = []
         pair_outs = list(r.outputs) if r.kind == RENDERED else []
-        build_outs = self.build_outputs.get(name, [])
+        build_outs = self.on_build(name)
         sources = [build_outs, pair_outs] if prefer_build else [pair_outs, build_outs]
         for outs in sources:
             if outs:
                 return _union_run_exports(outs)
-        return _union_run_exports(self._any_outputs(name))
+        return _union_run_exports(self.anywhere(name))
 
     def exports(self, name: str, env: str, prefer_build: bool = False) -> tuple[tuple[str, str, str], ...]:
         """``((kind, dep name, spec), ...)`` that a package ``name`` in environment ``env`` (host, build,
@@ -329,51 +357,11 @@ class PairIndex:
             )
         return hit
 
-    def _any_outputs(self, name: str) -> list[Output]:
-        if self._all_outputs is None:
-            self._all_outputs = {}
-        hit = self._all_outputs.get(name)
-        if hit is None:
-            hit = self._all_outputs[name] = [
-                o
-                for fname in self.snapshot.producers(name)
-                for render in self.snapshot.feedstocks[fname].renders.values()
-                for o in render.outputs
-                if o.name == name and not o.skip
-            ]
-        return hit
-
-
-class _Lazy(dict):  # type: ignore[type-arg]
-    """A dict that computes a missing key's value once (``None``: the key is absent)."""
-
-    def __init__(self, compute) -> None:  # type: ignore[no-untyped-def]
-        super().__init__()
-        self._compute = compute
-        self._absent: set[str] = set()
-
-    def _fill(self, key: str) -> bool:
-        if dict.__contains__(self, key):
-            return True
-        if key in self._absent:
-            return False
-        value = self._compute(key)
-        if value is None:
-            self._absent.add(key)
-            return False
-        dict.__setitem__(self, key, value)
-        return True
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._fill(key)
-
-    def __getitem__(self, key: str):  # type: ignore[no-untyped-def]
-        if not self._fill(key):
-            raise KeyError(key)
-        return dict.__getitem__(self, key)
-
-    def get(self, key: str, default=None):  # type: ignore[no-untyped-def,override]
-        return dict.__getitem__(self, key) if self._fill(key) else default
+    def anywhere(self, name: str) -> list[Output]:
+        """Non-skipped outputs ``name`` in any render of any branch of the snapshot."""
+        if name not in self._anywhere:
+            self._load(name)
+        return self._anywhere[name]
 
 
 def _unconditional(skip_reason: str) -> bool:

@@ -173,10 +173,14 @@ def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, 
         warnings=list(bot.warnings),
     )
     verdicts = _verdicts(snapshot, plan)
+    # the bot names feedstocks; the plan's jobs are feedstock@branch (main: the feedstock's name)
+    job_of: dict[str, str] = {}
+    for jid, pf in plan.feedstocks.items():
+        job_of.setdefault(pf.feedstock or jid, jid)
 
     def verdict(name: str) -> tuple[str, str]:
-        if name in plan.feedstocks:
-            st = statuses.get(name)
+        if name in job_of:
+            st = statuses.get(job_of[name])
             return f"needed ({st.state if st else 'planned'})", st.reason if st else ""
         if name in verdicts:
             return verdicts[name]
@@ -186,9 +190,9 @@ def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, 
 
     for name in sorted(bot.nodes):
         node = bot.nodes[name]
-        if name in plan.feedstocks:
-            pf = plan.feedstocks[name]
-            st = statuses.get(name)
+        if name in job_of:
+            pf = plan.feedstocks[job_of[name]]
+            st = statuses.get(job_of[name])
             result.both.append(BothRow(name, node.state, st.state if st else "", pf.wave, pf.mode))
         else:
             code, reason = verdict(name)
@@ -196,7 +200,7 @@ def compare(snapshot: Snapshot, plan: Plan, bot: BotStatus, statuses: dict[str, 
     result.bot_only.sort(key=lambda r: (r.code, r.name))
 
     for name, pf in sorted(plan.feedstocks.items()):
-        if name in bot.nodes:
+        if (pf.feedstock or name) in bot.nodes:
             continue
         st = statuses.get(name)
         chains = why(plan, name, limit=1)

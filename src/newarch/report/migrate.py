@@ -66,8 +66,9 @@ def minimal_targets(plan: Plan) -> list[str]:
         if cond.out_degree(node) == 0:
             members = sorted(cond.nodes[node]["members"])
             preferred = [m for m in members if m in targets]
-            out.append((preferred or members)[0])
-    return sorted(out)
+            jid = (preferred or members)[0]
+            out.append(plan.feedstocks[jid].feedstock or jid)  # the list names feedstocks, not branch jobs
+    return sorted(set(out))
 
 
 def describe_command(plan: Plan, extra: str = "", targets: list[str] | None = None) -> str:
@@ -232,15 +233,16 @@ def build_migration(
             result.skipped[name] = f"done ({st.done_by or st.reason})"
             continue
         build = plan.pair.build if pf.mode == "cross" else plan.pair.target
-        if name in texts:
-            text, origin = texts[name]
-            change = plan_change(name, text, plan.pair.target, build, pf.mode, origin=origin)
+        fname = pf.feedstock or name  # the job's feedstock (a release-branch job: feedstock@branch)
+        if name in texts or (pf.branch == "main" and fname in texts):
+            text, origin = texts.get(name) or texts[fname]
+            change = plan_change(fname, text, plan.pair.target, build, pf.mode, origin=origin)
         else:
-            fs = snapshot.feedstocks.get(name)
+            fs = snapshot.feedstocks.get(fname)
             if fs is None:
                 result.skipped[name] = "not in the snapshot"
                 continue
-            change = change_from_settings(name, fs.settings, plan.pair.target, build, pf.mode)
+            change = change_from_settings(fname, fs.settings, plan.pair.target, build, pf.mode)
         if not change.changed:
             result.skipped[name] = "; ".join(change.notes) or "nothing to change"
             continue

@@ -143,7 +143,7 @@
     item("unblocks", n.unblocks);
     item("build", n.mode);
     item("missing parents", n.missing);
-    item("no feedstock provides", n.unresolved);
+    item("no feedstock or branch provides", n.unresolved);
     item("needs", n.needs.join(", "));
     item("lint findings", n.findings);
     item("build environment", n.solve);

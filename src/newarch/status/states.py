@@ -38,7 +38,14 @@ States, in precedence order (the first that applies wins):
     this one too, e.g. the ``m2-*`` packages), and names the output index gives to a feedstock that
     does not render them (kind ``unrendered``) unless that feedstock is itself planned (then it is
     the parent). Names from feedstocks outside the snapshot (kind ``external``) hold nothing back:
-    the snapshot cannot tell.
+    the snapshot cannot tell. A plan ``gap`` (a spec no branch of the providing feedstock satisfies)
+    keeps the job that asks it here too (``"openssl 3.5.* (gap)"``), unless the name is in the
+    target's repodata or only noarch builds of it exist (the noarch channel keeps published versions,
+    so another one may serve the spec: a note says so, the job is not held).
+
+A planned item is a job (``openssl`` for main, ``openssl@3.5.x`` for a release branch): states are per
+job; the feedstock's conda-forge.yml, stored lint findings and ``--prs`` entry (for ``main``) apply
+to its jobs.
 """
 
 from __future__ import annotations
@@ -169,6 +176,8 @@ class StatusReport:
             "next_actions": list(self.next_actions),
             "installability": {t: o.to_dict() for t, o in self.installability.items()},
             "toolchain": [t.to_json() for t in self.plan.toolchain],
+            "gaps": [g.to_json() for g in self.plan.gaps],
+            "python_variants": list(self.plan.python_variants),
             "unknown": [u.to_json() for u in self.plan.unknown],
             "cycles": [list(c.members) for c in self.plan.cycles],
             "notes": list(self.notes),
@@ -253,28 +262,44 @@ def unresolved_deps(snapshot: Snapshot, plan: Plan, available: set[str]) -> dict
     """feedstock -> ``"name (kind)"`` of needed deps that nothing can provide (see the module docstring)."""
     noarch = _noarch_somewhere(snapshot)
     out: dict[str, list[str]] = {}
+    planned = {pf.feedstock or pf.name for pf in plan.feedstocks.values()}
+    jobs: dict[str, list[str]] = {}
+    for jid, pf in plan.feedstocks.items():
+        jobs.setdefault(pf.feedstock or jid, []).append(jid)
     for u in plan.unknown:
         if u.kind not in BLOCKING_UNKNOWN or u.name in available:
             continue
         if u.kind == "skipped" and u.name in noarch:
             continue
-        if u.kind == "unrendered" and plan.index.resolve(u.name).feedstock in plan.feedstocks:
+        if u.kind == "unrendered" and plan.index.resolve(u.name).feedstock in planned:
             continue
-        for who in u.needed_by:
-            out.setdefault(who, []).append(f"{u.name} ({u.kind})")
+        for who in u.needed_by:  # feedstock names: every planned job of it
+            for jid in jobs.get(who, [who]):
+                out.setdefault(jid, []).append(f"{u.name} ({u.kind})")
+    for g in plan.gaps:
+        if g.name in available or g.noarch:  # noarch: see noarch_gap_notes
+            continue
+        py = f", python {', '.join(g.python)}" if g.python else ""
+        item = f"{g.spec} (gap{py})"
+        if item not in out.get(g.job, []):
+            out.setdefault(g.job, []).append(item)
     return out
 
 
 def build_environments(snapshot: Snapshot, pf: PlannedFeedstock, pair: PlatformPair) -> list[tuple[str, list[str]]]:
-    """(label, specs) of each distinct target-side build environment of a planned feedstock."""
-    fs = snapshot.feedstocks.get(pf.name)
-    render = fs.render_for(pair) if fs else None
-    if render is None:
-        return []
-    own = {o.name for o in render.outputs}
+    """(label, specs) of each distinct target-side build environment of a planned job (the outputs of
+    its branch the plan builds)."""
+    outs = pf.outs
+    if not outs:
+        fs = snapshot.feedstocks.get(pf.feedstock or pf.name)
+        render = fs.render_for(pair) if fs else None
+        if render is None:
+            return []
+        outs = render.outputs
+    own = {o.name for o in outs} | set(pf.outputs)
     sections = ("host", "build") if pf.mode == "native" else ("host",)
     envs: dict[tuple[str, ...], str] = {}
-    for out in render.outputs:
+    for out in outs:
         if out.skip or out.noarch:
             continue
         specs = tuple(sorted({r.spec for s in sections for r in out.reqs(s) if r.name not in own}))
@@ -297,11 +322,11 @@ def _done(
     needed = pf.needed_outputs or pf.outputs
     if available and needed and all(o in available for o in needed):
         return "done", "repodata"
-    if pf.name in bot_done:
+    if (pf.feedstock or pf.name) in bot_done:
         return "done", "bot status"
     if pr and pr.state in MERGED_PR_STATES:
         return "done", "merged PR"
-    fs = snapshot.feedstocks.get(pf.name)
+    fs = snapshot.feedstocks.get(pf.feedstock or pf.name)
     configured = fs.settings.configured(pair.target) if fs else ""
     if configured:
         return "configured", f"conda-forge.yml ({configured})"
@@ -332,10 +357,18 @@ def compute_status(
     notes += [f"--prs names {n}, which is not in the plan" for n in sorted(prs) if n not in plan.feedstocks]
 
     unresolved = unresolved_deps(snapshot, plan, available)
+    notes += [
+        f"{g.job} asks '{g.spec}' ({g.section}); no branch of {g.feedstock} builds it "
+        f"({', '.join(g.versions_available)}), but {g.name} is noarch: a published build of another "
+        "version may serve it (not checked; if the spec asks for a newer version than any recipe builds, "
+        "the recipe must be updated first)" + (f"; {g.suggestion}" if g.suggestion else "")
+        for g in plan.gaps
+        if g.noarch and g.name not in available
+    ]
 
     statuses: dict[str, FeedstockStatus] = {}
     for name, pf in plan.feedstocks.items():
-        pr = prs.get(name)
+        pr = prs.get(name) or (prs.get(pf.feedstock) if pf.branch == "main" else None)
         st = FeedstockStatus(
             name,
             "",
@@ -345,7 +378,7 @@ def compute_status(
             list(pf.needs),
             list(pf.why),
             pf.mode,
-            findings=_stored_findings(snapshot, name, pair),
+            findings=_stored_findings(snapshot, pf.feedstock or name, pair),
             pr=pr if pr and pr.state not in CLOSED_PR_STATES else None,
         )
         state, st.done_by = _done(snapshot, pf, pair, available, pr, bot_done)
@@ -370,7 +403,7 @@ def compute_status(
         elif st.missing_parents or st.unresolved:
             st.state = "awaiting-parents"
             parts = (["awaiting " + ", ".join(st.missing_parents)] if st.missing_parents else []) + (
-                ["no feedstock builds " + ", ".join(st.unresolved)] if st.unresolved else []
+                ["no feedstock or branch builds " + ", ".join(st.unresolved)] if st.unresolved else []
             )
             st.reason = "; ".join(parts)
         else:
