@@ -58,9 +58,10 @@ def crawl_options(fn: F) -> F:
             "stop the crawl (a name must be available on every target platform of --platforms).",
         ),
         click.option(
-            "--all-producers",
+            "--named-only",
             is_flag=True,
-            help="Crawl every feedstock the output map lists for a name, not only the one named like it.",
+            help="When the output map lists several feedstocks for a name, crawl only the one named like it "
+            "(default: all of them, as the map cannot tell a retired feedstock from a live one).",
         ),
         click.option("--fetch-jobs", type=int, default=8, show_default=True, help="Parallel fetches."),
     ]
@@ -85,7 +86,7 @@ class CrawlArgs:
     cache: Path | None = None
     refresh: bool = False
     available: list[str] = field(default_factory=list)
-    all_producers: bool = False
+    named_only: bool = False
     fetch_jobs: int = 8
 
 
@@ -144,7 +145,7 @@ def run_crawl(a: CrawlArgs, err: Any) -> None:
         build=breq,
         available=_available(a.available, a.pairs),
         cache=cache,
-        all_producers=a.all_producers,
+        named_only=a.named_only,
         fetch_jobs=a.fetch_jobs,
     )
     try:

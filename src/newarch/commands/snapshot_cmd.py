@@ -77,7 +77,7 @@ def snapshot(
     cache: Path | None,
     refresh: bool,
     available: tuple[str, ...],
-    all_producers: bool,
+    named_only: bool,
     fetch_jobs: int,
 ) -> None:
     """Render every feedstock found in SOURCES and write derived facts to --out.
@@ -108,8 +108,8 @@ def snapshot(
         raise NewarchError("give either SOURCES or --closure/--targets-file, not both")
     if not crawling and not sources:
         raise NewarchError("nothing to do: give SOURCES, or --closure NAME / --targets-file FILE to crawl")
-    if not crawling and (available or refresh or cache or all_producers):
-        raise NewarchError("--available, --cache, --refresh and --all-producers only apply to a --closure crawl")
+    if not crawling and (available or refresh or cache or named_only):
+        raise NewarchError("--available, --cache, --refresh and --named-only only apply to a --closure crawl")
     env_map = parse_env(env)
     if crawling:
         from newarch.commands.crawl_run import CrawlArgs, run_crawl
@@ -130,7 +130,7 @@ def snapshot(
                 cache=cache,
                 refresh=refresh,
                 available=list(available),
-                all_producers=all_producers,
+                named_only=named_only,
                 fetch_jobs=fetch_jobs,
             ),
             err,

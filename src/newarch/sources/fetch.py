@@ -112,7 +112,7 @@ class GitUrlSource:
         return self.template.format(name=name) if "{name}" in self.template else self.template
 
     def dest(self, name: str) -> Path:
-        return self.cache / f"{name}.git"
+        return self.cache / f"{name}-feedstock"  # bare; named so that recipes.feedstock_name gives NAME
 
     def get(self, name: str) -> Fetched | FetchError:
         if not valid_name(name):
@@ -141,7 +141,7 @@ class GitUrlSource:
                 self._attempts([f"--git-dir={dest}", "fetch", "--quiet", "--prune", "origin"])
         else:
             self.cache.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache / f".partial-{name}.git"  # a clone cut short never looks like a clone
+            tmp = self.cache / f".partial-{name}-feedstock"  # a clone cut short never looks like a clone
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 self._attempts(
@@ -151,12 +151,12 @@ class GitUrlSource:
                         "--quiet",
                         "--filter=blob:none",
                         "--no-tags",
-                        "--config",
-                        "remote.origin.fetch=+refs/heads/*:refs/heads/*",
                         self.url(name),
                         str(tmp),
                     ]
                 )
+                # later 'git fetch' updates the branches themselves (a bare clone has no remote-tracking ones)
+                _git([f"--git-dir={tmp}", "config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"], self.timeout)
                 os.replace(tmp, dest)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)

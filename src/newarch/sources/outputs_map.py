@@ -163,9 +163,10 @@ def load_any(spec: str | Path | None) -> dict[str, list[str]]:
     return load_outputs_json(p)
 
 
-def preferred(name: str, feedstocks: list[str], all_producers: bool = False) -> list[str]:
-    """The feedstocks to crawl for ``name``: the one named like the output when the map lists it
-    (``python`` -> python, not pypy-meta or graalpy; the planner makes the same choice), else all."""
-    if not all_producers and name in feedstocks:
+def preferred(name: str, feedstocks: list[str], named_only: bool = False) -> list[str]:
+    """The feedstocks to crawl for ``name``: all the map lists (it cannot tell a live feedstock from a
+    retired one: ``libmamba`` lists the old libmamba feedstock and mamba, which builds it today), or with
+    ``named_only`` the one named like the output when listed (``python`` -> python, not pypy-meta)."""
+    if named_only and name in feedstocks:
         return [name]
     return sorted(feedstocks)

@@ -45,7 +45,7 @@ class CrawlRequest:
     build: BuildRequest  # pairs, pinnings, env, jobs, outputs_map, date, description (sources unused)
     available: frozenset[str] = frozenset()  # names that exist on the target already: not followed
     cache: Path | None = None  # where renders are kept between runs (None: nothing kept)
-    all_producers: bool = False  # crawl every feedstock the map lists for a name, not the one named like it
+    named_only: bool = False  # crawl only the feedstock named like a name when the map lists it
     fetch_jobs: int = 8
 
 
@@ -187,7 +187,7 @@ class _Crawl:
         if name in self.req.available:
             self.report.stopped.append(name)
             return
-        for fs in preferred(name, self.omap.get(name, []), self.req.all_producers):
+        for fs in preferred(name, self.omap.get(name, []), self.req.named_only):
             self.add_feedstock(fs, fetcher)
 
     def add_target(self, name: str, fetcher: Executor) -> None:
@@ -313,6 +313,8 @@ class _Crawl:
         self._store(got.name, got.revision, result, fetcher)
 
     def _store(self, name: str, revision: str, result: dict[str, Any], fetcher: Executor) -> None:
+        if "error" not in result and result.get("name") != name:
+            result["name"] = name  # the name the crawl asked for, whatever the folder is called
         if "error" not in result:
             self.cache.put(name, revision, result)
         self.take(name, result, fetcher)
