@@ -317,3 +317,27 @@ def test_bundled_outputs_map_matches_shared_data():
         pytest.skip("../shared/data not present")
     shared = found[0]
     assert bundled == load_outputs_json(shared)
+
+
+def test_node_attrs_source_crawls_without_fetching_recipes(tmp_path):
+    from test_node_attrs import linux_only, write_graph
+
+    lib = {
+        "feedstock_name": "foo",
+        "platforms": ["linux_64"],
+        "linux_64_meta_yaml": {
+            "package": {"name": "libfoo", "version": "1.0"},
+            "schema_version": 0,
+            "requirements": {"build": [], "host": [], "run": []},
+        },
+        "parsing_error": False,
+    }
+    root = write_graph(tmp_path / "cf-graph", [linux_only(), lib])
+    source = make_source(str(root))
+    req = _request(["glibc-thing"], tmp_path / "cache")
+    req.build.outputs_map = {**OUTPUTS_MAP, "glibc-thing": ["glibc-thing"]}
+    snap, report = crawl(req, source)
+    # glibc-thing's host libfoo leads to foo's node_attrs file
+    assert sorted(snap.feedstocks) == ["foo", "glibc-thing"]
+    assert snap.feedstocks["foo"].source == "node_attrs"
+    assert report.rendered == ["foo", "glibc-thing"] and not report.fetch_failures

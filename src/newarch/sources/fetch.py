@@ -21,9 +21,10 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -265,6 +266,7 @@ class NodeAttrsSource:
 
     root: Path
     _files: dict[str, Path] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def description(self) -> str:
@@ -273,10 +275,12 @@ class NodeAttrsSource:
     def get(self, name: str) -> Fetched | FetchError:
         from newarch.render.node_attrs import iter_node_attrs_files
 
-        if self._files is None:
-            self._files = {}
-            for f in iter_node_attrs_files(self.root):
-                self._files.setdefault(f.stem, f)
+        with self._lock:  # get() runs in several fetch threads
+            if self._files is None:
+                files: dict[str, Path] = {}
+                for f in iter_node_attrs_files(self.root):
+                    files.setdefault(f.stem, f)
+                self._files = files
         f = self._files.get(name)
         if f is None:
             return FetchError(name, f"{self.root}: no node_attrs file for this feedstock")

@@ -236,7 +236,7 @@ class _Crawl:
                 self.add_target(t, fetcher)
             while self.pending:
                 done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: self.pending[f][1]):
+                for fut in sorted(done, key=self._order):
                     kind, payload = self.pending.pop(fut)
                     if kind == "fetch":
                         self._fetched(fut, payload, renderer, fetcher)
@@ -262,6 +262,10 @@ class _Crawl:
             renderer.shutdown(wait=True)
         self.report.seconds = time.perf_counter() - start
         return self._finish()
+
+    def _order(self, fut: Future[Any]) -> tuple[str, str]:
+        kind, payload = self.pending[fut]
+        return kind, payload if isinstance(payload, str) else payload.name
 
     def _fetched(self, fut: Future[Any], name: str, renderer: Executor | None, fetcher: Executor) -> None:
         try:
