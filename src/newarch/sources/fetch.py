@@ -81,7 +81,8 @@ def _git(args: list[str], timeout: float, cwd: Path | None = None, stdin: bytes 
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
         fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:", "remote:"))]
-        raise NewarchError(f"git {args[0]} failed: {(fatal or lines or [f'exit {proc.returncode}'])[-1]}")
+        why = "; ".join(fatal[-3:]) if fatal else (lines or [f"exit {proc.returncode}"])[-1]
+        raise NewarchError(f"git {args[0]} failed: {why}")
     return proc.stdout.decode("utf-8", "replace")
 
 
