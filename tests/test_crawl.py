@@ -298,6 +298,14 @@ def test_outputs_map_forms(tmp_path):
     bare = tmp_path / "bare.git"
     _git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
     assert read_outputs_repo(bare) == {k: sorted(v) for k, v in OUTPUTS_MAP.items()}
+    # through the git source: a blob-filtered clone of the repository, its outputs/ blobs fetched
+    from newarch.commands.crawl_run import _outputs_map
+
+    _git(repo, "config", "uploadpack.allowFilter", "true")
+    _git(repo, "config", "uploadpack.allowAnySHA1InWant", "true")
+    via_git = _outputs_map(f"file://{repo}", tmp_path / "cache", refresh=False)
+    assert via_git == {k: sorted(v) for k, v in OUTPUTS_MAP.items()}
+    assert (tmp_path / "cache" / "feedstock-outputs.git" / "HEAD").is_file()
     data = compact_bytes(OUTPUTS_MAP, "test")
     assert data == compact_bytes(dict(reversed(OUTPUTS_MAP.items())), "test")
     assert loads_compact(data, "x") == {k: sorted(v) for k, v in OUTPUTS_MAP.items()}

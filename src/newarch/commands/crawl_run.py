@@ -95,7 +95,7 @@ def _outputs_map(spec: str | None, cache: Path, refresh: bool) -> dict[str, list
     from newarch.sources.outputs_map import load_any, read_outputs_repo
 
     if spec and ("://" in spec or spec.startswith("git@")):
-        got = GitUrlSource(spec, cache, refresh=refresh, paths=("outputs/",)).get("feedstock-outputs")
+        got = GitUrlSource(spec, cache, refresh=refresh, paths=("outputs/",), suffix=".git").get("feedstock-outputs")
         if isinstance(got, FetchError):
             raise NewarchError(f"cannot fetch the output map: {got.reason}")
         return read_outputs_repo(got.path)

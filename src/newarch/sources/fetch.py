@@ -105,6 +105,7 @@ class GitUrlSource:
     retries: int = 2  # extra attempts after a failure that may be transient
     paths: tuple[str, ...] = RECIPE_PATHS  # blobs fetched up front (the rest stay on the server)
     retry_delay: float = 1.0
+    suffix: str = "-feedstock"  # cached clone: <cache>/<name><suffix>
 
     @property
     def description(self) -> str:
@@ -114,7 +115,7 @@ class GitUrlSource:
         return self.template.format(name=name) if "{name}" in self.template else self.template
 
     def dest(self, name: str) -> Path:
-        return self.cache / f"{name}-feedstock"  # bare; named so that recipes.feedstock_name gives NAME
+        return self.cache / f"{name}{self.suffix}"  # bare; named so that recipes.feedstock_name gives NAME
 
     def get(self, name: str) -> Fetched | FetchError:
         if not valid_name(name):
@@ -143,7 +144,7 @@ class GitUrlSource:
                 self._attempts([f"--git-dir={dest}", "fetch", "--quiet", "--prune", "origin"])
         else:
             self.cache.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache / f".partial-{name}-feedstock"  # a clone cut short never looks like a clone
+            tmp = self.cache / f".partial-{name}{self.suffix}"  # a clone cut short never looks like a clone
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 self._attempts(
