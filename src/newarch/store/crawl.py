@@ -72,12 +72,19 @@ class CrawlReport:
     render_seconds: float = 0.0  # wall time spent with renders running
 
 
+# The parts of newarch whose code shapes a render (reading recipes, rendering, linting, the per-feedstock
+# worker and the model it fills): a change there renders everything again; a change elsewhere does not.
+RENDER_CODE: tuple[str, ...] = ("model.py", "render", "lint", "sources/recipes.py", "store/build.py")
+
+
 def code_fingerprint() -> str:
-    """A digest of newarch's own code: a new version renders everything again."""
+    """A digest of the code that shapes a render (``RENDER_CODE``)."""
     root = Path(build.__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    for part in RENDER_CODE:
+        p = root / part
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
