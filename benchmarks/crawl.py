@@ -10,7 +10,8 @@ passes side by side in one process, on the same targets:
 - ``cold``: an empty render cache, every feedstock reached is rendered for every pair;
 - ``warm``: the cache of the cold pass, nothing changed, so every render is reused (the incremental path).
 
-Prints a Markdown table. Skips (exit 0) without NEWARCH_MIRRORS.
+Prints a Markdown table; CPU s is this process and its render workers (wall time on a busy machine
+says more about the other load than about the crawl). Skips (exit 0) without NEWARCH_MIRRORS.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def main() -> int:
     print(
         "| pass | feedstocks reached | rendered | reused | renders (x pairs) | wall s | CPU s | feedstocks/s | renders/s | fetch failures | render failures |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="newarch-crawl-bench-") as cache:
         for label in ("cold", "warm"):
             req = CrawlRequest(targets=targets, build=breq, cache=Path(cache), fetch_jobs=8)
@@ -89,7 +90,7 @@ def main() -> int:
             renders = len(rep.rendered) * len(pairs)
             print(
                 f"| {label} | {len(rep.reached)} | {len(rep.rendered)} | {len(rep.reused)} | {renders} | {wall:.1f} "
-                f"| {cpu:.1f} | {len(rep.reached) / wall:.1f} | {renders / wall:.1f} | {len(rep.fetch_failures)} "
+                f"| {cpu:.1f} | {len(rep.reached) / wall:.1f} | {renders / wall:.1f} | {renders / max(cpu, 1e-9):.1f} | {len(rep.fetch_failures)} "
                 f"| {len(rep.render_failures)} |",
                 flush=True,
             )
