@@ -78,7 +78,7 @@ def main() -> int:
         f"load average at start {load}.\n"
     )
     print(
-        "| pass | feedstocks reached | rendered | reused | renders (x pairs) | wall s | CPU s | feedstocks/s | renders/s | fetch failures | render failures |"
+        "| pass | feedstocks reached | rendered | reused | renders (x pairs) | wall s | CPU s | feedstocks/s | renders/s | renders/CPU s | fetch failures | render failures |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="newarch-crawl-bench-") as cache:
