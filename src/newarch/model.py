@@ -307,28 +307,38 @@ class Branch:
     version: str = ""  # the recipe's version on this branch
     schema: str = "v0"
     recipe_file: str = ""  # "recipe/meta.yaml" / "recipe/recipe.yaml": where Requirement.line points
-    renders: dict[str, RenderResult] = field(default_factory=dict)  # main's renders, by PlatformPair.key
+    renders: dict[str, RenderResult] = field(default_factory=dict)  # by PlatformPair.key
     notes: list[str] = field(default_factory=list)
-    version: str = ""  # main's recipe version
-    recipe_file: str = ""  # main's recipe file
-    # conda-forge.yml ``bot: abi_migration_branches`` (the maintained release branches)
-    maintained_branches: tuple[str, ...] = ()
-    branches: dict[str, Branch] = field(default_factory=dict)  # rendered release branches (never "main")
-    history: tuple[HistoryEntry, ...] = ()  # main's commits touching the recipe, newest first
 
     def render_for(self, pair: PlatformPair) -> RenderResult | None:
         return self.renders.get(pair.key)
 
-    @property
-    def main(self) -> Branch:
-        """``main`` as a Branch (a view of this feedstock's own fields)."""
-        return Branch(
-            "main", self.revision, self.date, self.version, self.schema, self.recipe_file, self.renders, self.notes
-        )
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name,
+            "revision": self.revision,
+            "date": self.date,
+            "version": self.version,
+            "schema": self.schema,
+            "recipe_file": self.recipe_file,
+            "renders": {k: self.renders[k].to_dict() for k in sorted(self.renders)},
+        }
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
 
-    def builds(self) -> list[Branch]:
-        """Every rendered branch: ``main`` first, then release branches by name."""
-        return [self.main] + [self.branches[k] for k in sorted(self.branches)]
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Branch:
+        return cls(
+            name=str(d.get("name", "main")),
+            revision=str(d.get("revision", "")),
+            date=str(d.get("date", "")),
+            version=str(d.get("version", "")),
+            schema=str(d.get("schema", "v0")),
+            recipe_file=str(d.get("recipe_file", "")),
+            renders={k: RenderResult.from_dict(v) for k, v in (d.get("renders") or {}).items()},
+            notes=list(d.get("notes", ())),
+        )
 
 
 @dataclass(slots=True)
@@ -376,6 +386,16 @@ class Feedstock:
         }
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.version:
+            d["version"] = self.version
+        if self.recipe_file:
+            d["recipe_file"] = self.recipe_file
+        if self.maintained_branches:
+            d["maintained_branches"] = list(self.maintained_branches)
+        if self.branches:
+            d["branches"] = {k: self.branches[k].to_dict() for k in sorted(self.branches)}
+        if self.history:
+            d["history"] = [h.to_dict() for h in self.history]
         return d
 
     @classmethod
@@ -389,4 +409,9 @@ class Feedstock:
             settings=PlatformSettings.from_dict(d.get("conda_forge_yml") or {}),
             renders={k: RenderResult.from_dict(v) for k, v in (d.get("renders") or {}).items()},
             notes=list(d.get("notes", ())),
+            version=str(d.get("version", "")),
+            recipe_file=str(d.get("recipe_file", "")),
+            maintained_branches=tuple(d.get("maintained_branches") or ()),
+            branches={k: Branch.from_dict(v) for k, v in (d.get("branches") or {}).items()},
+            history=tuple(HistoryEntry.from_dict(h) for h in d.get("history") or ()),
         )

@@ -7,15 +7,17 @@ from pathlib import Path
 import click
 
 from newarch.commands.options import limits_options, make_limits
+from newarch.commands.crawl_run import crawl_options
 from newarch.errors import NewarchError
 
 
 def register(group: click.Group) -> None:
     group.add_command(snapshot)
+    group.add_command(outputs_map_cmd)
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=False, type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "out",
@@ -40,10 +42,10 @@ def register(group: click.Group) -> None:
 @click.option(
     "--outputs-map",
     "outputs_map",
-    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="feedstock-outputs JSON {output: [feedstock...]} for names no rendered recipe provides "
-    "(default: ../shared/data/feedstock-outputs.json when present).",
+    help="Output -> feedstock map: feedstock-outputs JSON {output: [feedstock...]}, a feedstock-outputs "
+    "checkout or mirror (outputs/<a>/<b>/<c>/NAME.json), or its git URL (crawl only). Default: "
+    "../shared/data/feedstock-outputs.json when present; with --closure, the map bundled with newarch.",
 )
 @click.option(
     "--only",
@@ -68,6 +70,7 @@ def register(group: click.Group) -> None:
 )
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel workers (default: all cores).")
 @limits_options
+@crawl_options
 def snapshot(
     sources: tuple[Path, ...],
     out: Path,
@@ -82,10 +85,23 @@ def snapshot(
     jobs: int,
     timeout: float,
     memory_limit: str,
+    closure: tuple[str, ...],
+    targets_files: tuple[Path, ...],
+    source: str,
+    cache: Path | None,
+    refresh: bool,
+    available: tuple[str, ...],
+    named_only: bool,
+    fetch_jobs: int,
 ) -> None:
     """Render every feedstock found in SOURCES and write derived facts to --out.
 
     SOURCES are feedstock checkouts, bare git mirrors (as fetched), or folders of them.
+
+    With --closure/--targets-file instead of SOURCES: crawl the closure of those names. Each
+    feedstock reached is fetched from --source and rendered for every pair; every name its outputs
+    need (build, host, run, run-exports) is mapped to its feedstock with the output map and crawled
+    in turn, until nothing new is reached. Names in --available stop the crawl.
     """
     from rich.console import Console
     from rich.markup import escape
@@ -103,17 +119,45 @@ def snapshot(
     pin_path = pinning or default_pinning_path()
     if pin_path is None:
         raise NewarchError("no pinning file: pass --pinning conda_build_config.yaml")
-    if outputs_map is None:
+    crawling = bool(closure or targets_files)
+    if crawling and sources:
+        raise NewarchError("give either SOURCES or --closure/--targets-file, not both")
+    if not crawling and not sources:
+        raise NewarchError("nothing to do: give SOURCES, or --closure NAME / --targets-file FILE to crawl")
+    if not crawling and (available or refresh or cache or named_only):
+        raise NewarchError("--available, --cache, --refresh and --named-only only apply to a --closure crawl")
+    env_map = parse_env(env)
+    if crawling:
+        from newarch.commands.crawl_run import CrawlArgs, run_crawl
+
+        run_crawl(
+            CrawlArgs(
+                targets=list(closure),
+                targets_files=list(targets_files),
+                out=out,
+                pairs=pairs,
+                pin_path=pin_path,
+                outputs_map=outputs_map,
+                date=date,
+                description=description,
+                env=env_map,
+                jobs=jobs,
+                source=source,
+                cache=cache,
+                refresh=refresh,
+                available=list(available),
+                named_only=named_only,
+                fetch_jobs=fetch_jobs,
+            ),
+            err,
+        )
+        return
+    outputs_path = Path(outputs_map) if outputs_map else None
+    if outputs_path is None:
         for d in SHARED_DATA_CANDIDATES:
             if (d / "feedstock-outputs.json").is_file():
-                outputs_map = (d / "feedstock-outputs.json").resolve()
+                outputs_path = (d / "feedstock-outputs.json").resolve()
                 break
-    env_map: dict[str, str] = {}
-    for item in env:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise NewarchError(f"--env expects KEY=VALUE, got {item!r}")
-        env_map[key] = value
     na_sources = [s for s in sources if is_node_attrs_source(s)]
     rest = [s for s in sources if s not in na_sources]
     paths = discover(list(rest)) if rest else []
@@ -132,7 +176,7 @@ def snapshot(
         pairs=pairs,
         pinnings={p.key: load_pinning(pin_path, p) for p in pairs},
         pinning_source=pin_path.name,
-        outputs_map=load_outputs_map(outputs_map) if outputs_map else None,
+        outputs_map=load_outputs_map(outputs_path) if outputs_path else None,
         date=date,
         description=description,
         env=env_map,
@@ -170,3 +214,40 @@ def snapshot(
     snap.save(out)
     size = out.stat().st_size
     err.print(f"wrote {out} ({len(snap.feedstocks)} feedstocks, {len(pairs)} platform pairs, {size / 1e6:.2f} MB)")
+
+
+def parse_env(env: tuple[str, ...]) -> dict[str, str]:
+    env_map: dict[str, str] = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise NewarchError(f"--env expects KEY=VALUE, got {item!r}")
+        env_map[key] = value
+    return env_map
+
+
+@click.command("outputs-map")
+@click.argument("source")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (newarch's compact, xz-compressed output -> feedstock map).",
+)
+@click.option("--label", default="", help="Where the data came from, stored in the file (default: SOURCE's name).")
+def outputs_map_cmd(source: str, out: Path, label: str) -> None:
+    """Derive newarch's compact output -> feedstock map from conda-forge's feedstock-outputs.
+
+    SOURCE is the flat feedstock-outputs.json, or a feedstock-outputs checkout or bare mirror
+    (outputs/<a>/<b>/<c>/NAME.json). The bundled src/newarch/data/outputs-map.json.xz is made this way.
+    """
+    from rich.console import Console
+
+    from newarch.sources.outputs_map import load_any, write_compact
+
+    mapping = load_any(source)
+    write_compact(mapping, out, label or Path(source).name)
+    Console(stderr=True).print(
+        f"wrote {out} ({len(mapping)} names, {out.stat().st_size / 1e3:.0f} kB)", markup=False, highlight=False
+    )

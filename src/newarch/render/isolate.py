@@ -244,6 +244,7 @@ class WorkerPool:
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: list[_Worker] = []
         self._shared: dict[int, Any] = {}
+        self._busy: set[_Worker] = set()  # workers with a task under way (terminate() stops them)
         self.replaced = 0  # workers killed or lost (for reports and tests)
 
     def __enter__(self) -> WorkerPool:
@@ -256,6 +257,12 @@ class WorkerPool:
         for w in self._idle:
             w.stop(kill=False)
         self._idle.clear()
+
+    def terminate(self) -> None:
+        """Kill the workers whose task is under way (another thread's run() then reports a crash)."""
+        for w in list(self._busy):
+            if w.proc.is_alive():
+                w.proc.kill()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the idle workers (benchmarks read their CPU time)."""
@@ -310,6 +317,7 @@ class WorkerPool:
                         continue
                     w.key = key
                     busy[w.conn] = w
+                    self._busy.add(w)
                 now = time.monotonic()
                 wait_for = max(0.0, min(w.deadline(timeout) for w in busy.values()) - now) if timeout > 0 else None
                 if wait_for is not None and any(w.clock.start.value == 0.0 for w in busy.values()):
@@ -317,18 +325,21 @@ class WorkerPool:
                 ready = wait(list(busy), wait_for)
                 for conn in ready:
                     w = busy.pop(conn)  # type: ignore[call-overload]
+                    self._busy.discard(w)
                     yield w.key, self._receive(w)
                 if timeout > 0:
                     now = time.monotonic()
                     for conn, w in list(busy.items()):
                         if now >= w.deadline(timeout):  # read again: a new render restarts the clock
                             del busy[conn]
+                            self._busy.discard(w)
                             where = w.where()
                             w.stop(kill=True)
                             self.replaced += 1
                             yield w.key, Failed("timeout", f"render exceeded {self.limits.timeout_text()}", where)
         finally:
             for w in busy.values():  # the caller stopped early (an exception, Ctrl-C): no stray workers
+                self._busy.discard(w)
                 w.stop(kill=True)
 
     def _receive(self, w: _Worker) -> Any:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from newarch.errors import NewarchError
-from newarch.files import read_json
 from newarch.model import Branch, Feedstock, PlatformPair
 from newarch.render.isolate import Failed, Limits, WorkerPool
 from newarch.render.pinning import Variants
@@ -204,6 +203,13 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
         results.extend(done[p] for p in paths)  # in input order: the result does not depend on timing
     if req.node_attrs:
         results.extend(_convert_node_attrs(req, jobs, progress))
+    return assemble_snapshot(req, results)
+
+
+def assemble_snapshot(req: BuildRequest, results: Iterable[Any]) -> Snapshot:
+    """The snapshot from per-feedstock results (``Feedstock.to_dict()``, ``Feedstock`` or
+    ``{"error", "path"}``), in the given order; also used by the closure crawl (store/crawl.py)."""
+    pinning_facts = {key: v.to_dict() for key, v in sorted(req.pinnings.items())}
     snap = Snapshot(
         pairs=sorted(req.pairs),
         description=req.description,
@@ -259,18 +265,10 @@ def _convert_node_attrs(req: BuildRequest, jobs: int, progress: Callable[[str], 
 
 
 def load_outputs_map(path: Path) -> dict[str, list[str]]:
-    """conda-forge/feedstock-outputs style JSON: ``{output: [feedstock, ...]}``."""
-    data = read_json(path, "outputs map")
-    if not isinstance(data, dict):
-        raise NewarchError("outputs map must be a JSON object {output: [feedstock, ...]}", str(path))
-    out: dict[str, list[str]] = {}
-    for k, v in data.items():
-        if isinstance(v, str):
-            v = [v]
-        if not isinstance(v, list):
-            raise NewarchError(f"outputs map entry {k!r} must be a list of feedstock names", str(path))
-        out[str(k)] = [str(x) for x in v]
-    return out
+    """conda-forge/feedstock-outputs style JSON: ``{output: [feedstock, ...]}`` (see sources/outputs_map.py)."""
+    from newarch.sources.outputs_map import load_outputs_json
+
+    return load_outputs_json(path)
 
 
 def summarize(snap: Snapshot) -> dict[str, Any]:
