@@ -20,9 +20,14 @@ Outputs follow conda-build's ``get_output_dicts_from_metadata`` / ``get_output_m
 * bare ``build``/``host`` names that are variant keys get the variant's version
   (``python`` -> ``python 3.14.* *_cp314``; conda-build's ``insert_variant_versions``).
 
-Unknown selector names raise an error naming file and line (conda-build would silently treat
-them as false; an error is what a reviewer of an untrusted recipe needs). ``py27``-style flags
-exist only for the versions conda-build defines (26, 27, 33-36).
+Unknown selector names read as false, as in conda-build. ``py27``-style flags exist only for the
+versions conda-build defines (26, 27, 33-36).
+
+Names conda-build defines outside the recipe: osx hosts get ``osx_vars`` (``MACOSX_DEPLOYMENT_TARGET``
+...); ``GIT_DESCRIBE_*`` of a ``git_url`` source get stand-ins (conda-build fetches the source to
+define them; noted). A render that fails on an undefined name is rendered again with undefined names
+permitted, as conda-build's first pass is: a recipe whose top-level ``build/skip`` is then true is
+skipped (noted), as conda-build skips it; otherwise the error stands.
 """
 
 from __future__ import annotations
