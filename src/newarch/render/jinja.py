@@ -229,6 +229,40 @@ class RecipeUndefined(jinja2.StrictUndefined):
     __slots__ = ()
 
 
+class NeverFailUndefined(jinja2.Undefined):
+    """conda-build's ``UndefinedNeverFail`` (first render pass, ``permit_undefined_jinja=True``).
+
+    Printing gives ``""``; arithmetic, calls, items and attributes give another undefined, so a
+    recipe whose ``{% set %}`` is missing on this platform still renders far enough to read
+    ``build.skip``. Dunder attributes still raise (and the sandbox still guards unsafe ones).
+    """
+
+    __slots__ = ()
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> Any:
+        return NeverFailUndefined(hint=self._undefined_hint, name=self._undefined_name)
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _fail_with_undefined_error
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _fail_with_undefined_error
+    __mod__ = __rmod__ = __pos__ = __neg__ = __call__ = __getitem__ = _fail_with_undefined_error
+    __lt__ = __le__ = __gt__ = __ge__ = __pow__ = __rpow__ = _fail_with_undefined_error
+
+    def __int__(self) -> int:
+        return 0
+
+    def __float__(self) -> float:
+        return 0.0
+
+
+class UndefinedNameError(RenderError):
+    """A template used a name the context does not define (``name`` tells which, when known)."""
+
+    name: str = ""
+
+
+_UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined")
+
+
 class _RecipeEnvironment(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
@@ -334,10 +368,15 @@ def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@lru_cache(maxsize=1)
-def environment() -> _RecipeEnvironment:
+@lru_cache(maxsize=2)
+def environment(lenient: bool = False) -> _RecipeEnvironment:
+    """The sandboxed environment; ``lenient`` permits undefined names (see :class:`NeverFailUndefined`)."""
     env = _RecipeEnvironment(
-        undefined=RecipeUndefined, autoescape=False, keep_trailing_newline=True, cache_size=0, finalize=_finalize
+        undefined=NeverFailUndefined if lenient else RecipeUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        cache_size=0,
+        finalize=_finalize,
     )
     for fname in list(env.filters):  # every filter: inputs that print too large, results too large
         env.filters[fname] = _guard_filter(env.filters[fname])
@@ -363,9 +402,9 @@ def _safe_range(*args: int) -> range:
 
 
 @lru_cache(maxsize=512)
-def compile_template(text: str, name: str) -> jinja2.Template:
+def compile_template(text: str, name: str, lenient: bool = False) -> jinja2.Template:
     """Compile once (cached by text): the same recipe renders for many variants and platforms."""
-    env = environment()
+    env = environment(lenient)
     if len(text) > MAX_TEMPLATE_CHARS:
         raise RenderError(f"template larger than {MAX_TEMPLATE_CHARS} characters", name)
     try:
@@ -420,9 +459,13 @@ def _generate(template: jinja2.Template, context: Mapping[str, Any]) -> Any:
         yield template.environment.handle_exception()  # as generate(): template line numbers
 
 
-def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
-    """Render ``text`` with ``context``; every failure is a RenderError naming ``file`` and line."""
-    template = compile_template(text, file)
+def render_template(text: str, context: Mapping[str, Any], file: str, lenient: bool = False) -> str:
+    """Render ``text`` with ``context``; every failure is a RenderError naming ``file`` and line.
+
+    An undefined name raises :class:`UndefinedNameError`; with ``lenient`` it prints as ``""``
+    (conda-build's first pass, see :class:`NeverFailUndefined`).
+    """
+    template = compile_template(text, file, lenient)
     token = _BUDGET.set(_Budget(file, deadline=time.monotonic() + DEADLINE_SECONDS))
     try:
         chunks: list[str] = []
@@ -439,7 +482,10 @@ def render_template(text: str, context: Mapping[str, Any], file: str) -> str:
             exc.args = (str(exc),)
         raise
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"Jinja: {_one_line(exc.message)}", file, _template_line(exc)) from None
+        err = UndefinedNameError(f"Jinja: {_one_line(exc.message)}", file, _template_line(exc))
+        named = _UNDEFINED_NAME.match(_one_line(exc.message))
+        err.name = named.group(1) if named else ""
+        raise err from None
     except jinja2.exceptions.SecurityError as exc:
         raise UnsafeRecipeError(f"Jinja: {_one_line(str(exc))}", file, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
@@ -534,6 +580,8 @@ class RenderContext:
     pkg_name: str = ""
     pkg_version: str = ""
     pkg_buildnum: str = "0"
+    # names conda-build reads from the fetched source (``GIT_DESCRIBE_TAG`` ...): stand-ins
+    source_vars: dict[str, str] = field(default_factory=dict)
 
     # --- conda-build jinja functions -------------------------------------------------
 
@@ -686,6 +734,8 @@ class RenderContext:
             "build_platform": self.build,
             "HOST": self.host,
         }
+        if self.host.startswith("osx-"):
+            d.update(osx_vars(self.host, self.variant, self.env))
         if win:
             d.update(
                 LIBRARY_PREFIX=f"{prefix}/Library",
@@ -694,8 +744,58 @@ class RenderContext:
                 LIBRARY_LIB=f"{prefix}/Library/lib",
                 SCRIPTS=f"{prefix}/Scripts",
             )
+        d.update(self.source_vars)
         d.update(self.variant)
         return d
+
+
+def osx_vars(host: str, variant: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
+    """conda-build's ``environ.osx_vars`` for an osx host: ``OSX_ARCH``, ``MACOSX_DEPLOYMENT_TARGET``, ``BUILD``.
+
+    Each comes from the environment, else the variant (``set_from_os_or_variant``), else
+    conda-build's default (10.9 on x86_64, 11.0 on arm64). conda-forge's CI variant files carry
+    ``MACOSX_DEPLOYMENT_TARGET`` equal to ``c_stdlib_version`` (conda-smithy writes both); the
+    channel pinning has only ``c_stdlib_version``, so that is read before the default.
+    """
+    arm = host.endswith("-arm64")
+    arch = "arm64" if arm else "x86_64"
+    default_target = "11.0" if arm else "10.9"
+    target = env.get("MACOSX_DEPLOYMENT_TARGET") or variant.get("MACOSX_DEPLOYMENT_TARGET")
+    target = target or variant.get("c_stdlib_version") or default_target
+    build = env.get("BUILD") or variant.get("BUILD") or f"{arch}-apple-darwin{'20.0.0' if arm else '13.4.0'}"
+    return {
+        "OSX_ARCH": env.get("OSX_ARCH") or variant.get("OSX_ARCH") or arch,
+        "MACOSX_DEPLOYMENT_TARGET": str(target),
+        "BUILD": build,
+    }
+
+
+# conda-build's ``environ.get_git_info`` names: defined from the git checkout of the first source,
+# which conda-build fetches before rendering when the recipe mentions one of them
+# (``MetaData.uses_vcs_in_meta``). newarch never fetches sources: these stand-ins keep the shape.
+GIT_SOURCE_VARS: dict[str, str] = {
+    "GIT_DESCRIBE_TAG": "v0.0.0",
+    "GIT_DESCRIBE_NUMBER": "0",
+    "GIT_DESCRIBE_HASH": "g0000000",
+    "GIT_DESCRIBE_TAG_PEP440": "0.0.0",
+    "GIT_FULL_HASH": "0" * 40,
+    "GIT_BUILD_STR": "0_g0000000",
+}
+_GIT_VAR_RE = re.compile(r"\b(" + "|".join(GIT_SOURCE_VARS) + r")\b")
+
+
+_GIT_URL_RE = re.compile(r"^\s*(?:-\s+)?git_url\s*:", re.M)
+
+
+def git_source_vars(raw: str) -> dict[str, str]:
+    """Stand-ins for the ``GIT_*`` names when ``raw`` mentions one and has a ``git_url`` source.
+
+    conda-build defines them only from a git checkout (``meta_vars``: the first source's
+    ``git_url``); without one ``environ.get('GIT_DESCRIBE_TAG', '1.0')`` gives ``'1.0'``.
+    """
+    if "GIT_" not in raw or not _GIT_VAR_RE.search(raw) or not _GIT_URL_RE.search(raw):
+        return {}
+    return dict(GIT_SOURCE_VARS)
 
 
 def _opt_str(v: Any) -> str | None:

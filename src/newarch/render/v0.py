@@ -20,9 +20,14 @@ Outputs follow conda-build's ``get_output_dicts_from_metadata`` / ``get_output_m
 * bare ``build``/``host`` names that are variant keys get the variant's version
   (``python`` -> ``python 3.14.* *_cp314``; conda-build's ``insert_variant_versions``).
 
-Unknown selector names raise an error naming file and line (conda-build would silently treat
-them as false; an error is what a reviewer of an untrusted recipe needs). ``py27``-style flags
-exist only for the versions conda-build defines (26, 27, 33-36).
+Unknown selector names read as false, as in conda-build. ``py27``-style flags exist only for the
+versions conda-build defines (26, 27, 33-36).
+
+Names conda-build defines outside the recipe: osx hosts get ``osx_vars`` (``MACOSX_DEPLOYMENT_TARGET``
+...); ``GIT_DESCRIBE_*`` of a ``git_url`` source get stand-ins (conda-build fetches the source to
+define them; noted). A render that fails on an undefined name is rendered again with undefined names
+permitted, as conda-build's first pass is: a recipe whose top-level ``build/skip`` is then true is
+skipped (noted), as conda-build skips it; otherwise the error stands.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ from newarch.render.jinja import (
     MAX_OUTPUT_CHARS,
     PIN_MARK,
     RenderContext,
+    UndefinedNameError,
     ensure_valid_spec,
+    git_source_vars,
     jinja_vars,
     render_template,
     resolve_pins,
@@ -1116,10 +1123,21 @@ def render_v0(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     if not combos:
         combos = [{k: v[0] for k, v in base.values.items() if v}]
 
+    source_vars = git_source_vars(raw)
+    if source_vars:
+        result.notes.append(
+            f"{file}: {', '.join(n for n in sorted(source_vars) if n in raw)} come from the git checkout of the source, which "
+            "conda-build fetches before rendering; newarch does not fetch sources and uses stand-ins "
+            f"({source_vars['GIT_DESCRIBE_TAG']!r}, {source_vars['GIT_DESCRIBE_NUMBER']!r}, "
+            f"{source_vars['GIT_DESCRIBE_HASH']!r}): versions built from them are not the real ones"
+        )
     seen: dict[str, Output] = {}
     has_package = re.search(r"^package:", raw, re.M) is not None
     for variant in combos:
-        for out in _render_variant(src, raw, file, host, build, variant, env, used, has_package):
+        rendered = _render_variant(src, raw, file, host, build, variant, env, used, has_package, source_vars)
+        if rendered.note and rendered.note not in result.notes:
+            result.notes.append(rendered.note)
+        for out in rendered.outputs:
             key = repr(sorted(out.to_dict().items()))
             if key not in seen:
                 seen[key] = out
@@ -1137,24 +1155,39 @@ def _render_variant(
     env: dict[str, str],
     used: set[str],
     has_package: bool,
-) -> list[Output]:
+    source_vars: dict[str, str],
+) -> _Rendered:
     ns = sel.selector_namespace(host, build, variant, env)
     values = _selector_values(raw, ns, file)
     source = select_source(raw, values)
     plan = _plan(raw)
     text = template_text(raw, tuple(values[o] for o in plan.baked))
     ctx = RenderContext(
-        host=host, build=build, variant=variant, env=env, selectors=ns, switches=[values[o] for o in plan.switched]
+        host=host,
+        build=build,
+        variant=variant,
+        env=env,
+        selectors=ns,
+        switches=[values[o] for o in plan.switched],
+        source_vars=source_vars,
     )
-    meta, selected = _render_text(text, ctx, ns, file)
-    if "PKG_" in raw:
-        pkg = meta.get("package") if isinstance(meta.get("package"), dict) else {}
-        bld = meta.get("build") if isinstance(meta.get("build"), dict) else {}
-        ctx.pkg_name = _scalar((pkg or {}).get("name") or "")
-        ctx.pkg_version = _scalar((pkg or {}).get("version") or "")
-        ctx.pkg_buildnum = _scalar((bld or {}).get("number") or "0")
+    note = ""
+    try:
+        meta, selected = _render_passes(text, raw, ctx, ns, file)
+    except UndefinedNameError as exc:
+        # conda-build renders with undefined names permitted first (``UndefinedNeverFail``) and a
+        # recipe whose top-level build/skip is then true is skipped, never rendered strictly.
         ctx.pins.clear()
-        meta, selected = _render_text(text, ctx, ns, file)
+        try:
+            meta, selected = _render_passes(text, raw, ctx, ns, file, lenient=True)
+        except RenderError:
+            raise exc from None
+        if not _top_skip(meta):
+            raise
+        note = (
+            f"{exc}: conda-build permits undefined names in its first render and the recipe's "
+            f"build.skip is true on {host}, so it is skipped, not failed"
+        )
     selected = _Selected(
         selected.text,
         selected.lines,
@@ -1175,11 +1208,40 @@ def _render_variant(
     shown = {k: variant[k] for k in sorted(used_here) if k in variant and k not in IMPLICIT_VARIANT_KEYS}
     for out in outputs:
         out.variant = dict(shown)
-    return outputs
+    return _Rendered(outputs, note)
 
 
-def _render_text(text: str, ctx: RenderContext, ns: Mapping[str, Any], file: str) -> tuple[dict[str, Any], _Selected]:
-    rendered = apply_switches(render_template(text, jinja_vars(ctx.context()), file), ctx.switches)
+@dataclass(slots=True)
+class _Rendered:
+    outputs: list[Output]
+    note: str = ""  # why a failing render was read as skipped
+
+
+def _top_skip(meta: Mapping[str, Any]) -> bool:
+    bld = meta.get("build")
+    return isinstance(bld, dict) and _truthy(bld.get("skip", False))
+
+
+def _render_passes(
+    text: str, raw: str, ctx: RenderContext, ns: Mapping[str, Any], file: str, lenient: bool = False
+) -> tuple[dict[str, Any], _Selected]:
+    """Render ``text``; again with ``PKG_NAME``/``PKG_VERSION``/``PKG_BUILDNUM`` when the recipe uses them."""
+    meta, selected = _render_text(text, ctx, ns, file, lenient)
+    if "PKG_" in raw:
+        pkg = meta.get("package") if isinstance(meta.get("package"), dict) else {}
+        bld = meta.get("build") if isinstance(meta.get("build"), dict) else {}
+        ctx.pkg_name = _scalar((pkg or {}).get("name") or "")
+        ctx.pkg_version = _scalar((pkg or {}).get("version") or "")
+        ctx.pkg_buildnum = _scalar((bld or {}).get("number") or "0")
+        ctx.pins.clear()
+        meta, selected = _render_text(text, ctx, ns, file, lenient)
+    return meta, selected
+
+
+def _render_text(
+    text: str, ctx: RenderContext, ns: Mapping[str, Any], file: str, lenient: bool = False
+) -> tuple[dict[str, Any], _Selected]:
+    rendered = apply_switches(render_template(text, jinja_vars(ctx.context()), file, lenient), ctx.switches)
     selected = select(rendered, ns, file, text)
     mapping: list[list[int]] = []
 

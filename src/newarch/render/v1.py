@@ -60,6 +60,46 @@ _WRAPPED = re.compile(r"^\$\{\{(.*)\}\}$", re.S)
 _LOCAL = threading.local()
 _CONFIGS: dict[str, Any] = {}  # pair key -> rattler-build RenderConfig (read-only once made)
 
+# Names that exist only once a build runs (rattler-build's ``env_vars.rs``: directories, python
+# paths, package identity). rattler-build <= 0.57 rendered an undefined name as "" (minijinja's
+# default lenient mode); since 0.58 most fields are strict, ``script.content`` is kept as a
+# template for build time and only patches / license files keep ``${{ SRC_DIR }}`` late-bound.
+# A recipe conda-forge built that names one elsewhere (``script.env``) is rendered with a stand-in.
+BUILD_TIME_NAMES = frozenset(
+    {
+        "SRC_DIR",
+        "PREFIX",
+        "BUILD_PREFIX",
+        "RECIPE_DIR",
+        "BUILD_DIR",
+        "PYTHON",
+        "SP_DIR",
+        "STDLIB_DIR",
+        "PY_VER",
+        "LIBRARY_PREFIX",
+        "LIBRARY_BIN",
+        "LIBRARY_LIB",
+        "LIBRARY_INC",
+        "SCRIPTS",
+        "CPU_COUNT",
+        "SHLIB_EXT",
+        "PKG_NAME",
+        "PKG_VERSION",
+        "PKG_BUILDNUM",
+        "PKG_BUILD_STRING",
+        "PKG_HASH",
+    }
+)
+
+
+def build_time_names(message: str, known: set[str]) -> set[str]:
+    """Build-time names in the template of an ``undefined value`` error, not yet given a stand-in."""
+    if "undefined value" not in message:
+        return set()
+    m = re.search(r"\(template: (.+?)\)\s*$", message)
+    found = set(re.findall(r"\b[A-Z][A-Z_]*\b", m.group(1))) if m else set()
+    return (found & BUILD_TIME_NAMES) - known
+
 
 # --------------------------------------------------------------------------- environment
 
@@ -711,9 +751,16 @@ def _error_line(exc: Exception, recipe: Any, probed: bool, text: str, message: s
     return locate(text, message)
 
 
+def config_platform(pair: PlatformPair) -> Any:
+    """rattler-build's ``PlatformConfig`` for ``pair`` (the host is the target)."""
+    from rattler_build import PlatformConfig
+
+    return PlatformConfig(target_platform=pair.target, build_platform=pair.build, host_platform=pair.target)
+
+
 def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
     """Render ``src`` (a v1 recipe) for ``pair``. Raises :class:`RenderError` for a bad recipe."""
-    from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe
+    from rattler_build import RenderConfig, Stage0Recipe
 
     display = src.display("recipe.yaml")
     text = src.text("recipe.yaml")
@@ -735,12 +782,11 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
 
     config = _CONFIGS.get(pair.key)
     if config is None:
-        config = _CONFIGS[pair.key] = RenderConfig(
-            PlatformConfig(target_platform=pair.target, build_platform=pair.build, host_platform=pair.target)
-        )
+        config = _CONFIGS[pair.key] = RenderConfig(config_platform(pair))
     root = work_dir()
     _write_recipe_dir(src, root)
     conds: dict[int, list[str]] = {}
+    stand_ins: dict[str, str] = {}
     for _ in range(MAX_RELAXATIONS + 1):
         stage0_recipe, text = _parse(text, root, display, result.notes)
         stage0 = stage0_recipe.to_dict()
@@ -759,6 +805,16 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
             break
         except Exception as exc:  # rattler-build raises its own exception types
             message = clean_message(_first_line(exc))
+            late = build_time_names(message, set(stand_ins))
+            if late:
+                stand_ins.update({n: f"${n}" for n in sorted(late)})
+                config = RenderConfig(config_platform(pair), extra_context=dict(stand_ins))
+                line = _error_line(exc, stage0_recipe, single_skip, text, message)
+                result.notes.append(
+                    f"{display}:{line or '?'}: {', '.join(sorted(late))}: defined only at build time; rendered "
+                    "with a stand-in ('$NAME'), as rattler-build <= 0.57 rendered an undefined name as ''"
+                )
+                continue
             relaxed = _relax(text, message)
             if relaxed is None:
                 line = _error_line(exc, stage0_recipe, single_skip, text, message)
@@ -802,6 +858,8 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         # index is None is not expected: a rendered name always matches its output's template
         s0 = outputs[index] if index is not None else s0_by_name.get(str((d.get("package") or {}).get("name", "")), {})
         out = convert(rv, d, stage0, s0, conds.get(index, []) if skipped else [], siblings, pair, skipped)
+        for name in stand_ins:  # rattler-build counts a read context name as a variant key
+            out.variant.pop(name, None)
         key = json.dumps(out.to_dict(), sort_keys=True)
         if key not in seen:
             seen.add(key)

@@ -40,11 +40,29 @@ class RecipeSource:
 
     @property
     def schema(self) -> str:
+        """``v1`` (recipe.yaml) or ``v0`` (meta.yaml); with both, the one conda-forge builds.
+
+        conda-smithy builds with rattler-build (recipe.yaml) only when conda-forge.yml says
+        ``conda_build_tool: rattler-build``; otherwise conda-build reads meta.yaml.
+        """
         if "recipe.yaml" in self.files:
+            if "meta.yaml" in self.files and self.build_tool() != "rattler-build":
+                return "v0"
             return "v1"
         if "meta.yaml" in self.files:
             return "v0"
         return ""
+
+    def build_tool(self) -> str:
+        """conda-forge.yml's ``conda_build_tool`` ("" when absent or unreadable)."""
+        if not self.conda_forge_yml:
+            return ""
+        try:
+            data = YAML(typ="safe", pure=True).load(self.conda_forge_yml.decode("utf-8", errors="replace"))
+        except YAMLError:
+            return ""
+        tool = data.get("conda_build_tool") if isinstance(data, dict) else None
+        return tool.strip() if isinstance(tool, str) else ""
 
     @property
     def recipe_file(self) -> str:
