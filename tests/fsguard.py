@@ -98,6 +98,7 @@ def guard(root: Path) -> Iterator[Guard]:
     import rattler_build  # noqa: F401
     import ruamel.yaml  # noqa: F401
 
+    newarch.render.v1.release_work_dir()  # the next v1 render makes its work directory under the guard's tmp
     tmp, cwd = root / "tmp", root / "cwd"
     tmp.mkdir(parents=True)
     cwd.mkdir()

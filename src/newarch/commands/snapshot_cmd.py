@@ -110,7 +110,7 @@ def snapshot(
     from newarch.model import PlatformPair
     from newarch.render.pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
     from newarch.store.build import DEFAULT_PAIRS, BuildRequest, build_snapshot, load_outputs_map, summarize
-    from newarch.render.node_attrs import is_node_attrs_source, iter_node_attrs_files
+    from newarch.sources.node_attrs_files import is_node_attrs_source, iter_node_attrs_files
     from newarch.sources.recipes import discover, feedstock_name, select_names
 
     err = Console(stderr=True)

@@ -275,7 +275,7 @@ class NodeAttrsSource:
         return f"node_attrs {self.root}"
 
     def get(self, name: str) -> Fetched | FetchError:
-        from newarch.render.node_attrs import iter_node_attrs_files
+        from newarch.sources.node_attrs_files import iter_node_attrs_files
 
         with self._lock:  # get() runs in several fetch threads
             if self._files is None:
@@ -298,7 +298,7 @@ def make_source(spec: str, cache: Path | None = None, refresh: bool = False) -> 
         return GitUrlSource(spec, cache or default_cache(), refresh=refresh)
     if "{name}" in spec:
         return FolderSource(spec)
-    from newarch.render.node_attrs import is_node_attrs_source
+    from newarch.sources.node_attrs_files import is_node_attrs_source
 
     if is_node_attrs_source(spec):
         return NodeAttrsSource(Path(spec))
