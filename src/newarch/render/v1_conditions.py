@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from newarch.model import Dropped, Requirement, dep_name
@@ -151,18 +152,34 @@ def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ..
                 extra = (inline.group("cond").strip(),)
                 lit = inline.groupdict().get("lit")
                 template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
-            pattern, wildcard, display = _name_pattern(template, target, values)
-            out.append(
-                Leaf(
-                    item,
-                    join_conditions(list(conds + extra)),
-                    pattern,
-                    wildcard,
-                    display,
-                    _spec_pattern(template, values),
-                )
-            )
+            seen = tuple((k, values.get(k)) for k in _names_in(template))
+            pattern, wildcard, display, spec = _patterns(template, target, seen)
+            out.append(Leaf(item, join_conditions(list(conds + extra)), pattern, wildcard, display, spec))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _names_in(template: str) -> tuple[str, ...]:
+    """The variant values a template's patterns can depend on: plain names and compiler()/stdlib() keys."""
+    names: list[str] = []
+    for m in _TEMPLATE.finditer(template):
+        ident = _IDENT.match(m.group(1))
+        if ident:
+            names.append(ident.group(1))
+        tool = _TOOLCHAIN.match(m.group(1))
+        if tool:
+            kind, lang = tool.groups()
+            names.append(f"{lang}_{'compiler' if kind == 'compiler' else 'stdlib'}")
+    return tuple(dict.fromkeys(names))
+
+
+@lru_cache(maxsize=8192)
+def _patterns(
+    template: str, target: str, seen: tuple[tuple[str, str | None], ...]
+) -> tuple[re.Pattern[str], bool, str, re.Pattern[str] | None]:
+    """``_name_pattern`` and ``_spec_pattern`` of ``template`` given the values it can see (cached)."""
+    values = {k: v for k, v in seen if v is not None}
+    return (*_name_pattern(template, target, values), _spec_pattern(template, values))
 
 
 def has_conditions(items: Any) -> bool:
