@@ -597,6 +597,14 @@ def _index_of(d: dict[str, Any], outputs: list[dict[str, Any]], patterns: list[r
     return matches[0] if matches else None
 
 
+def _from_dict(d: dict[str, Any], root: Path) -> Any:
+    """``Stage0Recipe.from_dict`` without its pretty-printed copy: JSON is YAML, and ``json.dumps`` with
+    no indent runs in C (``from_dict`` writes ``recipe.yaml`` with ``indent=2``, in pure Python)."""
+    from rattler_build import Stage0Recipe
+
+    return Stage0Recipe.from_yaml(json.dumps(d), recipe_dir=root)
+
+
 def render_counts() -> dict[str, int]:
     """Variants rattler-build rendered in this thread's last v1 render: plain and skip-recovery."""
     return dict(getattr(_LOCAL, "counts", {"rendered": 0, "probed": 0, "calls": 0}))
@@ -646,7 +654,7 @@ def _error_line(exc: Exception, recipe: Any, probed: bool, text: str, message: s
 
 def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
     """Render ``src`` (a v1 recipe) for ``pair``. Raises :class:`RenderError` for a bad recipe."""
-    from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe
+    from rattler_build import PlatformConfig, RenderConfig
 
     display = src.display("recipe.yaml")
     text = src.text("recipe.yaml")
@@ -685,7 +693,7 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         try:
             if single_skip:
                 probe_dict, conds = probe_recipe(stage0, {0})
-                recipe = Stage0Recipe.from_dict(probe_dict, recipe_dir=root)
+                recipe = _from_dict(probe_dict, root)
             else:
                 recipe = stage0_recipe
             platforms = {"target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
@@ -721,7 +729,7 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         small, _ = cap_variants(restricted, PROBE_COMBINATIONS)
         try:
             split = (keys, len(package_outputs(probe_dict))) if keys is not None else None
-            probed = _render(Stage0Recipe.from_dict(probe_dict, recipe_dir=root), small, config, env, names, split)
+            probed = _render(_from_dict(probe_dict, root), small, config, env, names, split)
         except Exception as exc:  # rattler-build raises its own exception types
             result.notes.append(f"skipped outputs not recovered: {clean_message(_first_line(exc))}")
             probed = []
@@ -739,7 +747,15 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     for rv, d, index, skipped in placed:
         # what convert() reads: identical inputs (an output that ignores a split key) convert once
         same = json.dumps(
-            [index, skipped, d.get("package"), d.get("build"), d.get("requirements"), rv.variant, sorted(pins_of(rv))],
+            [
+                index,
+                skipped,
+                d.get("package"),
+                d.get("build"),
+                d.get("requirements"),
+                rv.variant,
+                sorted(pins_of(rv).items()),
+            ],
             sort_keys=True,
             default=str,
         )

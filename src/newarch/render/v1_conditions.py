@@ -8,6 +8,7 @@ decided; we only recover *why* from the structure.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -136,26 +137,40 @@ def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ..
     """Flatten a stage0 list (strings and ``{if, then, else}`` nodes) into guarded leaves."""
     if items is None:
         return []
-    if not isinstance(items, list):
-        items = [items]
+    text = json.dumps(items if isinstance(items, list) else [items], default=str)
     out: list[Leaf] = []
-    for item in items:
-        if isinstance(item, dict) and "if" in item:
-            cond = str(item["if"]).strip()
-            out.extend(leaves(item.get("then"), target, values, conds + (cond,)))
-            out.extend(leaves(item.get("else"), target, values, conds + (negate(cond),)))
-        elif isinstance(item, str):
-            inline = _INLINE_IF.match(item) or _INLINE_IF_ANY.match(item)
-            extra: tuple[str, ...] = ()
-            template = item
-            if inline and " else " not in inline.group("cond"):
-                extra = (inline.group("cond").strip(),)
-                lit = inline.groupdict().get("lit")
-                template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
-            seen = tuple((k, values.get(k)) for k in _names_in(template))
-            pattern, wildcard, display, spec = _patterns(template, target, seen)
-            out.append(Leaf(item, join_conditions(list(conds + extra)), pattern, wildcard, display, spec))
+    for item, condition, template in _walk(text, conds):
+        seen = tuple((k, values.get(k)) for k in _names_in(template))
+        pattern, wildcard, display, spec = _patterns(template, target, seen)
+        out.append(Leaf(item, condition, pattern, wildcard, display, spec))
     return out
+
+
+@lru_cache(maxsize=2048)
+def _walk(items_json: str, conds: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(item, guarding condition, name template) of each leaf of a JSON list, whatever the variant (cached)."""
+    out: list[tuple[str, str, str]] = []
+
+    def visit(items: Any, conds: tuple[str, ...]) -> None:
+        if items is None:
+            return
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, dict) and "if" in item:
+                cond = str(item["if"]).strip()
+                visit(item.get("then"), conds + (cond,))
+                visit(item.get("else"), conds + (negate(cond),))
+            elif isinstance(item, str):
+                inline = _INLINE_IF.match(item) or _INLINE_IF_ANY.match(item)
+                extra: tuple[str, ...] = ()
+                template = item
+                if inline and " else " not in inline.group("cond"):
+                    extra = (inline.group("cond").strip(),)
+                    lit = inline.groupdict().get("lit")
+                    template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
+                out.append((item, join_conditions(list(conds + extra)), template))
+
+    visit(json.loads(items_json), conds)
+    return tuple(out)
 
 
 @lru_cache(maxsize=4096)

@@ -117,11 +117,18 @@ def variant_config(v: Variants):
 
 def recipe_variants(src: RecipeSource, pair: PlatformPair) -> Variants:
     """The recipe's own variant files, evaluated for ``pair`` (conda_build_config first, then variants)."""
+    files = tuple((name, src.text(name), src.display(name)) for name in ("conda_build_config.yaml", "variants.yaml"))
+    own = _own_variants(files, pair)
+    return Variants({k: list(v) for k, v in own.values.items()}, [list(g) for g in own.zip_keys])
+
+
+@lru_cache(maxsize=256)
+def _own_variants(files: tuple[tuple[str, str | None, str], ...], pair: PlatformPair) -> Variants:
+    """``recipe_variants`` by file texts (cached: rattler-build reads each file from a temporary copy)."""
     own = Variants()
-    for name in ("conda_build_config.yaml", "variants.yaml"):
-        text = src.text(name)
+    for name, text, display in files:
         if text is not None:
-            own = own.merged(load_recipe_variants(text, name, pair, src.display(name)))
+            own = own.merged(load_recipe_variants(text, name, pair, display))
     return own
 
 
