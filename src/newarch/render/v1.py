@@ -114,13 +114,19 @@ def env_names(texts: list[str]) -> set[str] | None:
     ``None`` when some call does not name its variable with a string literal (the whole environment
     must then be controlled).
     """
+    found = _env_names(tuple(texts))
+    return None if found is None else set(found)
+
+
+@lru_cache(maxsize=512)
+def _env_names(texts: tuple[str, ...]) -> frozenset[str] | None:
     names: set[str] = set()
     for text in texts:
         for m in _ENV_CALL.finditer(text):
             if m.group(1) is None:
                 return None
             names.add(m.group(2))
-    return names
+    return frozenset(names)
 
 
 # --------------------------------------------------------------------------- errors and relaxing

@@ -31,10 +31,13 @@ _TOOLCHAIN_CALL = re.compile(r"""\b(compiler|stdlib)\(\s*["']([\w\-]+)["']""")
 
 def used_keys(texts: list[str], variants: Variants) -> set[str]:
     """Variant keys a recipe can use: named as a word in its files, or implied by compiler()/stdlib()."""
-    tokens: set[str] = set()
-    for text in texts:
-        tokens |= _tokens(text)
+    tokens = _all_tokens(tuple(texts))
     return {k for k in variants.values if k in tokens}
+
+
+@lru_cache(maxsize=512)
+def _all_tokens(texts: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(_tokens(t) for t in texts))
 
 
 @lru_cache(maxsize=512)
