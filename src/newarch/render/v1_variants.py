@@ -23,7 +23,10 @@ from newarch.render.pinning import Variants, load_recipe_variants
 from newarch.sources.recipes import RecipeSource
 
 MAX_COMBINATIONS = 256
-SPLIT_ABOVE = 4  # matrices with more combinations than this are rendered one combination per call
+# Matrices with more combinations than this are rendered one combination per call. Below it a whole
+# render is cheap, and a key counted that rattler-build does not combine (``python`` named only in a
+# cross-compiling branch) would multiply the work by the number of parts.
+SPLIT_ABOVE = 8
 
 _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _TOOLCHAIN_CALL = re.compile(r"""\b(compiler|stdlib)\(\s*["']([\w\-]+)["']""")
