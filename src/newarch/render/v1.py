@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import math
 import os
 import re
 import shutil
@@ -40,11 +39,22 @@ from typing import Any
 
 from newarch.errors import RenderError
 from newarch.model import Dropped, Output, PlatformPair, RenderResult, Requirement, SECTIONS
-from newarch.render.pinning import Variants, load_recipe_variants
+from newarch.render.pinning import Variants
 from newarch.sources.recipes import RecipeSource
 from newarch.render.v1_conditions import align
+from newarch.render.v1_variants import (
+    MAX_COMBINATIONS,
+    cap_variants,
+    combinations,
+    has_exact_pins,
+    rattler_keys,
+    recipe_variants,
+    split_variants,
+    typed_value,
+    used_keys,
+    variant_config,
+)
 
-MAX_COMBINATIONS = 256
 PROBE_COMBINATIONS = 8  # variant combinations a skip-recovery probe renders at most
 MAX_RELAXATIONS = 8
 PROBE_PREFIX = "newarch-skip-probe-"  # newarch-skip-probe-<output index>-<condition index>
@@ -53,8 +63,6 @@ NOISE_KEYS = frozenset({"target_platform", "build_platform", "host_platform", "c
 URL_FIELDS = ("homepage", "repository", "documentation")
 
 _ENV_LOCK = threading.Lock()
-_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-_TOOLCHAIN_CALL = re.compile(r"""\b(compiler|stdlib)\(\s*["']([\w\-]+)["']""")
 _ENV_CALL = re.compile(r"""\benv\s*\.\s*(?:get|exists)\s*\(\s*(?:(["'])([^"']*)\1)?""")
 _WRAPPED = re.compile(r"^\$\{\{(.*)\}\}$", re.S)
 _LOCAL = threading.local()
@@ -146,112 +154,19 @@ def env_names(texts: list[str]) -> set[str] | None:
     ``None`` when some call does not name its variable with a string literal (the whole environment
     must then be controlled).
     """
+    found = _env_names(tuple(texts))
+    return None if found is None else set(found)
+
+
+@lru_cache(maxsize=512)
+def _env_names(texts: tuple[str, ...]) -> frozenset[str] | None:
     names: set[str] = set()
     for text in texts:
         for m in _ENV_CALL.finditer(text):
             if m.group(1) is None:
                 return None
             names.add(m.group(2))
-    return names
-
-
-# --------------------------------------------------------------------------- variants
-
-
-def used_keys(texts: list[str], variants: Variants) -> set[str]:
-    """Variant keys a recipe can use: named as a word in its files, or implied by compiler()/stdlib()."""
-    tokens: set[str] = set()
-    for text in texts:
-        tokens |= _tokens(text)
-    return {k for k in variants.values if k in tokens}
-
-
-@lru_cache(maxsize=512)
-def _tokens(text: str) -> frozenset[str]:
-    """The words of ``text`` (cached: a snapshot renders each recipe for several pairs)."""
-    tokens: set[str] = set()
-    for tok in _TOKEN.findall(text):
-        tokens.add(tok)
-        tokens.add(tok.rstrip(".-"))
-    for kind, lang in _TOOLCHAIN_CALL.findall(text):
-        tokens.update({f"{lang}_{kind}", f"{lang}_{kind}_version"})
-    return frozenset(tokens)
-
-
-def combinations(v: Variants) -> int:
-    """Upper bound of the variant combinations of ``v`` (zip groups count once)."""
-    total = 1
-    zipped: set[str] = set()
-    for group in v.zip_keys:
-        present = [k for k in group if k in v.values]
-        if present:
-            total *= max(len(v.values[k]) for k in present)
-            zipped.update(present)
-    for k, vals in v.values.items():
-        if k not in zipped:
-            total *= max(1, len(vals))
-    return total
-
-
-def cap_variants(v: Variants, cap: int = MAX_COMBINATIONS) -> tuple[Variants, list[str]]:
-    """Halve the longest value lists (zip groups together) until at most ``cap`` combinations remain."""
-    if combinations(v) <= cap:
-        return v, []
-    values = {k: list(x) for k, x in v.values.items()}
-    original = {k: list(x) for k, x in v.values.items()}
-    groups: list[list[str]] = []
-    seen: set[str] = set()
-    for g in v.zip_keys:
-        present = [k for k in g if k in values]
-        if present:
-            groups.append(present)
-            seen.update(present)
-    groups.extend([k] for k in values if k not in seen)
-    work = Variants(values, v.zip_keys)
-    while combinations(work) > cap:
-        group = max(groups, key=lambda g: (max(len(values[k]) for k in g), g[0]))
-        size = max(len(values[k]) for k in group)
-        if size <= 1:
-            break
-        keep = math.ceil(size / 2)
-        for k in group:
-            values[k] = values[k][:keep]
-    notes = []
-    for k in sorted(values):
-        if len(values[k]) < len(original[k]):
-            cut = original[k][len(values[k]) :]
-            notes.append(f"variants cut to stay under {cap} combinations: {k} kept {values[k]}, dropped {cut}")
-    return work, notes
-
-
-def typed_value(value: str) -> str | bool:
-    """Variant values are kept as text; YAML booleans must reach rattler-build as booleans again.
-
-    ``use_noarch: [false]`` in a variant file is the boolean ``false`` for rattler-build; passed as
-    the text ``"false"`` it would be truthy in ``if: use_noarch``.
-    """
-    low = value.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    return value
-
-
-def variant_config(v: Variants):
-    """``v`` as a rattler-build VariantConfig, with booleans restored (see ``typed_value``)."""
-    from rattler_build import VariantConfig
-
-    values = {k: [typed_value(x) for x in vals] for k, vals in v.values.items()}
-    return VariantConfig(values, [list(g) for g in v.zip_keys] or None)
-
-
-def recipe_variants(src: RecipeSource, pair: PlatformPair) -> Variants:
-    """The recipe's own variant files, evaluated for ``pair`` (conda_build_config first, then variants)."""
-    own = Variants()
-    for name in ("conda_build_config.yaml", "variants.yaml"):
-        text = src.text(name)
-        if text is not None:
-            own = own.merged(load_recipe_variants(text, name, pair, src.display(name)))
-    return own
+    return frozenset(names)
 
 
 # --------------------------------------------------------------------------- errors and relaxing
@@ -640,6 +555,11 @@ def _is_probe(name: str) -> bool:
     return name.startswith((PROBE_PREFIX, OUTPUT_PROBE))
 
 
+def pins_of(rv: Any) -> dict[str, tuple[str, str]]:
+    """A rendered variant's exact pins: output name -> (version, build string)."""
+    return {n: (str(i.version), str(i.build_string or "")) for n, i in rv.pin_subpackages.items()}
+
+
 def convert(
     rv: Any,
     d: dict[str, Any],
@@ -659,7 +579,7 @@ def convert(
     name = str(pkg.get("name", ""))
     build = d.get("build") or {}
     reqs = d.get("requirements") or {}
-    pins = {n: (str(i.version), str(i.build_string or "")) for n, i in rv.pin_subpackages.items()}
+    pins = pins_of(rv)
     pins.setdefault(name, (str(pkg.get("version", "")), str(build.get("string") or "")))
     variant = {str(k): _as_text(v) for k, v in (rv.variant or {}).items() if k not in NOISE_KEYS and k not in siblings}
     s0_reqs = s0.get("requirements") or {}
@@ -733,13 +653,50 @@ def _index_of(d: dict[str, Any], outputs: list[dict[str, Any]], patterns: list[r
     return matches[0] if matches else None
 
 
+def _from_dict(d: dict[str, Any], root: Path) -> Any:
+    """``Stage0Recipe.from_dict`` without its pretty-printed copy: JSON is YAML, and ``json.dumps`` with
+    no indent runs in C (``from_dict`` writes ``recipe.yaml`` with ``indent=2``, in pure Python)."""
+    from rattler_build import Stage0Recipe
+
+    return Stage0Recipe.from_yaml(json.dumps(d), recipe_dir=root)
+
+
 def render_counts() -> dict[str, int]:
     """Variants rattler-build rendered in this thread's last v1 render: plain and skip-recovery."""
-    return dict(getattr(_LOCAL, "counts", {"rendered": 0, "probed": 0}))
+    return dict(getattr(_LOCAL, "counts", {"rendered": 0, "probed": 0, "calls": 0}))
 
 
-def _render(recipe: Any, variants: Variants, config: Any, env: dict[str, str], names: set[str] | None) -> list:
+def _render(
+    recipe: Any,
+    variants: Variants,
+    config: Any,
+    env: dict[str, str],
+    names: set[str] | None,
+    split: tuple[set[str], int] | None = None,
+) -> list:
+    """rattler-build's render of ``variants``; with ``split`` (combined keys, package outputs) one
+    combination per call (``split_variants``) when the recipe pins outputs exactly.
+
+    A split render that fails (an exact pin on an output its combination skips) or that returns more
+    variants than one combination can (a key combined that ``rattler_keys`` missed) is redone whole,
+    so errors and pin resolution stay rattler-build's own.
+    """
+    parts = split_variants(variants, split[0]) if split is not None else [variants]
+    counts = _LOCAL.__dict__.setdefault("counts", {"rendered": 0, "probed": 0, "calls": 0})
     with controlled_environ(env, names):
+        if len(parts) > 1 and split is not None:
+            try:
+                rendered: list = []
+                for part in parts:
+                    got = recipe.render(variant_config(part), config)
+                    if len(got) > split[1]:
+                        raise RenderError("more than one combination in a part", "")
+                    rendered.extend(got)
+                counts["calls"] += len(parts)
+                return rendered
+            except Exception:  # rattler-build raises its own exception types; the whole render decides
+                pass
+        counts["calls"] += 1
         return recipe.render(variant_config(variants), config)
 
 
@@ -760,14 +717,14 @@ def config_platform(pair: PlatformPair) -> Any:
 
 def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dict[str, str]) -> RenderResult:
     """Render ``src`` (a v1 recipe) for ``pair``. Raises :class:`RenderError` for a bad recipe."""
-    from rattler_build import RenderConfig, Stage0Recipe
+    from rattler_build import RenderConfig
 
     display = src.display("recipe.yaml")
     text = src.text("recipe.yaml")
     if text is None:
         raise RenderError("no recipe.yaml", display)
     result = RenderResult(pair=pair)
-    _LOCAL.counts = {"rendered": 0, "probed": 0}
+    _LOCAL.counts = {"rendered": 0, "probed": 0, "calls": 0}
 
     merged = pinning.merged(recipe_variants(src, pair))
     texts = [
@@ -798,10 +755,13 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         try:
             if single_skip:
                 probe_dict, conds = probe_recipe(stage0, {0})
-                recipe = Stage0Recipe.from_dict(probe_dict, recipe_dir=root)
+                recipe = _from_dict(probe_dict, root)
             else:
                 recipe = stage0_recipe
-            rendered = _render(recipe, restricted, config, env, names)
+            platforms = {"target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
+            keys = rattler_keys(restricted, text, stage0, platforms) if has_exact_pins(text) else None
+            split = (keys, max(1, len(package_outputs(stage0)))) if keys is not None else None
+            rendered = _render(recipe, restricted, config, env, names, split)
             break
         except Exception as exc:  # rattler-build raises its own exception types
             message = clean_message(_first_line(exc))
@@ -840,7 +800,8 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         probe_dict, conds = probe_recipe(stage0, with_pinned(stage0, gone))
         small, _ = cap_variants(restricted, PROBE_COMBINATIONS)
         try:
-            probed = _render(Stage0Recipe.from_dict(probe_dict, recipe_dir=root), small, config, env, names)
+            split = (keys, len(package_outputs(probe_dict))) if keys is not None else None
+            probed = _render(_from_dict(probe_dict, root), small, config, env, names, split)
         except Exception as exc:  # rattler-build raises its own exception types
             result.notes.append(f"skipped outputs not recovered: {clean_message(_first_line(exc))}")
             probed = []
@@ -854,7 +815,25 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     siblings = {str((d.get("package") or {}).get("name", "")) for _, d, _, _ in placed}
     s0_by_name = stage0_outputs_by_name(stage0, siblings)
     seen: set[str] = set()
+    converted: set[str] = set()
     for rv, d, index, skipped in placed:
+        # what convert() reads: identical inputs (an output that ignores a split key) convert once
+        same = json.dumps(
+            [
+                index,
+                skipped,
+                d.get("package"),
+                d.get("build"),
+                d.get("requirements"),
+                rv.variant,
+                sorted(pins_of(rv).items()),
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        if same in converted:
+            continue
+        converted.add(same)
         # index is None is not expected: a rendered name always matches its output's template
         s0 = outputs[index] if index is not None else s0_by_name.get(str((d.get("package") or {}).get("name", "")), {})
         out = convert(rv, d, stage0, s0, conds.get(index, []) if skipped else [], siblings, pair, skipped)
@@ -882,4 +861,8 @@ __all__ = [
     "locate",
     "MAX_COMBINATIONS",
     "PROBE_COMBINATIONS",
+    "recipe_variants",
+    "split_variants",
+    "typed_value",
+    "variant_config",
 ]

@@ -8,8 +8,10 @@ decided; we only recover *why* from the structure.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from newarch.model import Dropped, Requirement, dep_name
@@ -135,34 +137,64 @@ def leaves(items: Any, target: str, values: dict[str, str], conds: tuple[str, ..
     """Flatten a stage0 list (strings and ``{if, then, else}`` nodes) into guarded leaves."""
     if items is None:
         return []
-    if not isinstance(items, list):
-        items = [items]
+    text = json.dumps(items if isinstance(items, list) else [items], default=str)
     out: list[Leaf] = []
-    for item in items:
-        if isinstance(item, dict) and "if" in item:
-            cond = str(item["if"]).strip()
-            out.extend(leaves(item.get("then"), target, values, conds + (cond,)))
-            out.extend(leaves(item.get("else"), target, values, conds + (negate(cond),)))
-        elif isinstance(item, str):
-            inline = _INLINE_IF.match(item) or _INLINE_IF_ANY.match(item)
-            extra: tuple[str, ...] = ()
-            template = item
-            if inline and " else " not in inline.group("cond"):
-                extra = (inline.group("cond").strip(),)
-                lit = inline.groupdict().get("lit")
-                template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
-            pattern, wildcard, display = _name_pattern(template, target, values)
-            out.append(
-                Leaf(
-                    item,
-                    join_conditions(list(conds + extra)),
-                    pattern,
-                    wildcard,
-                    display,
-                    _spec_pattern(template, values),
-                )
-            )
+    for item, condition, template in _walk(text, conds):
+        seen = tuple((k, values.get(k)) for k in _names_in(template))
+        pattern, wildcard, display, spec = _patterns(template, target, seen)
+        out.append(Leaf(item, condition, pattern, wildcard, display, spec))
     return out
+
+
+@lru_cache(maxsize=2048)
+def _walk(items_json: str, conds: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(item, guarding condition, name template) of each leaf of a JSON list, whatever the variant (cached)."""
+    out: list[tuple[str, str, str]] = []
+
+    def visit(items: Any, conds: tuple[str, ...]) -> None:
+        if items is None:
+            return
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, dict) and "if" in item:
+                cond = str(item["if"]).strip()
+                visit(item.get("then"), conds + (cond,))
+                visit(item.get("else"), conds + (negate(cond),))
+            elif isinstance(item, str):
+                inline = _INLINE_IF.match(item) or _INLINE_IF_ANY.match(item)
+                extra: tuple[str, ...] = ()
+                template = item
+                if inline and " else " not in inline.group("cond"):
+                    extra = (inline.group("cond").strip(),)
+                    lit = inline.groupdict().get("lit")
+                    template = lit if lit is not None else "${{ " + inline.group("expr") + " }}"
+                out.append((item, join_conditions(list(conds + extra)), template))
+
+    visit(json.loads(items_json), conds)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _names_in(template: str) -> tuple[str, ...]:
+    """The variant values a template's patterns can depend on: plain names and compiler()/stdlib() keys."""
+    names: list[str] = []
+    for m in _TEMPLATE.finditer(template):
+        ident = _IDENT.match(m.group(1))
+        if ident:
+            names.append(ident.group(1))
+        tool = _TOOLCHAIN.match(m.group(1))
+        if tool:
+            kind, lang = tool.groups()
+            names.append(f"{lang}_{'compiler' if kind == 'compiler' else 'stdlib'}")
+    return tuple(dict.fromkeys(names))
+
+
+@lru_cache(maxsize=8192)
+def _patterns(
+    template: str, target: str, seen: tuple[tuple[str, str | None], ...]
+) -> tuple[re.Pattern[str], bool, str, re.Pattern[str] | None]:
+    """``_name_pattern`` and ``_spec_pattern`` of ``template`` given the values it can see (cached)."""
+    values = {k: v for k, v in seen if v is not None}
+    return (*_name_pattern(template, target, values), _spec_pattern(template, values))
 
 
 def has_conditions(items: Any) -> bool:
