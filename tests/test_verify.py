@@ -52,8 +52,8 @@ def _builds(snap, pair, *names, mode="cross", schema="v0"):
 
 def test_a_plan_missing_a_run_dependency_is_caught():
     b = SnapBuilder()
-    b.fs("app", out("app", run=["libfoo >=1"]))
-    b.fs("libfoo", out("libfoo"))
+    b.fs("app", out("app", version="1.0", run=["libfoo >=1"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
     snap = b.snapshot()
     ok = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "libfoo"))
     assert [t.result.solvable for t in ok.targets] == [True]
@@ -68,14 +68,14 @@ def test_a_plan_missing_a_run_dependency_is_caught():
 
 def test_a_build_string_pin_no_build_has_is_caught():
     b = SnapBuilder()
-    b.fs("app", out("app", run=["foo 1.0 *_x86_64"]))
-    b.fs("foo", out("foo"))
+    b.fs("app", out("app", version="1.0", run=["foo 1.0 *_x86_64"]))
+    b.fs("foo", out("foo", version="1.0"))  # the version fits: only the build string fails
     snap = b.snapshot()
     v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "foo"))
     r = v.targets[0].result
     assert r.solvable is False and r.missing == ("foo ==1.0 *_x86_64",)
     # a recipe that promises that build string for itself (m2-conda-epoch's run_exports) satisfies it
-    b.fs("foo", out("foo", run_exports={"weak": ["foo 1.0 *_x86_64"]}))
+    b.fs("foo", out("foo", version="1.0", run_exports={"weak": ["foo 1.0 *_x86_64"]}))
     snap = b.snapshot()
     v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "foo"))
     assert v.targets[0].result.solvable is True
@@ -139,10 +139,10 @@ def test_native_build_env_needs_the_recipes_build_deps_on_the_target():
 
 def test_minimality_flags_a_build_no_solve_needs():
     b = SnapBuilder()
-    b.fs("app", out("app", host=["zlib"], run=["libfoo"]))
-    b.fs("libfoo", out("libfoo"))
-    b.fs("zlib", out("zlib", run_exports={"weak": ["zlib >=1"]}))
-    b.fs("spare", out("spare"))
+    b.fs("app", out("app", version="1.0", host=["zlib"], run=["libfoo"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
+    b.fs("zlib", out("zlib", version="1.3.1", run_exports={"weak": ["zlib >=1"]}))
+    b.fs("spare", out("spare", version="1.0"))
     snap = b.snapshot()
     builds = _builds(snap, PAIR, "app", "libfoo", "zlib", "spare")
     builds[-1].kept_because = "app (app build: spare)"
@@ -217,17 +217,17 @@ def test_seed_plan_on_the_bundled_snapshot():
 
 def test_plan_verify_json_and_report_section(tmp_path):
     b = SnapBuilder()
-    b.fs("app", out("app", run=["libfoo <2"]))
-    b.fs("libfoo", out("libfoo"))  # version 1.0 satisfies <2
-    b.fs("other", out("other", run=["libbar >=9"]))
-    b.fs("libbar", out("libbar"))  # version 1.0: too old for >=9
+    b.fs("app", out("app", version="1.0", run=["libfoo <2"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))  # satisfies <2
+    b.fs("other", out("other", version="1.0", run=["libbar >=9"]))
+    b.fs("libbar", out("libbar", version="1.0"))  # too old for >=9
     path = tmp_path / "snap.json.xz"
     b.snapshot().save(path)
     runner = CliRunner()
     r = runner.invoke(main, ["plan", "app", "other", "--snapshot", str(path), "--format", "json", "--verify"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
-    assert doc["schema"] == "newarch.plan/1" and doc["feedstocks"]
+    assert doc["schema"] == "newarch.plan/2" and doc["feedstocks"]
     ver = doc["verified"]
     by_target = {t["target"]: t for t in ver["targets"]}
     assert by_target["app"]["solvable"] is True
@@ -271,14 +271,22 @@ def test_an_exact_pin_subpackage_the_branch_does_not_produce_is_caught():
     the sibling is skipped for the target, nothing provides that build."""
     b = SnapBuilder()
     pinned = "libfoo ==1.0 habc1234_0"
-    b.fs("foo", out("libfoo", host=["zlib"]), out("foo-tools", host=[pinned], run=[pinned]))
-    b.fs("zlib", out("zlib"))
+    b.fs(
+        "foo",
+        out("libfoo", version="1.0", host=["zlib"]),
+        out("foo-tools", version="1.0", host=[pinned], run=[pinned]),
+    )
+    b.fs("zlib", out("zlib", version="1.3.1"))
     snap = b.snapshot()
     builds = _builds(snap, PAIR, "foo", "zlib")
     v = verify(snap, PAIR, [("foo", "foo-tools")], builds, minimal=False)
     assert v.targets[0].result.solvable is True  # the sibling's record carries the pinned build string
     assert "libfoo 1.0 habc1234_0" in v.targets[0].to_json()["solution"]
-    b.fs("foo", out("libfoo", skip=True, skip_reason="win"), out("foo-tools", host=[pinned], run=[pinned]))
+    b.fs(
+        "foo",
+        out("libfoo", version="1.0", skip=True, skip_reason="win"),
+        out("foo-tools", version="1.0", host=[pinned], run=[pinned]),
+    )
     snap = b.snapshot()
     v = verify(snap, PAIR, [("foo", "foo-tools")], _builds(snap, PAIR, "foo", "zlib"), minimal=False)
     t = v.targets[0]

@@ -39,6 +39,7 @@ import rattler
 
 from newarch.model import Output, PlatformPair, dep_name
 from newarch.plan.graph import RUN_EXPORT_KINDS_FROM, PairIndex
+from newarch.plan.specs import version_matches
 from newarch.render.jinja import apply_pin_expressions, ensure_valid_spec
 
 NOARCH = "noarch"
@@ -50,7 +51,7 @@ PIN_RUN_AS_BUILD: dict[str, tuple[str, str]] = {"python": ("x.x", "x.x"), "r-bas
 
 @dataclass(slots=True)
 class PlannedBuild:
-    """One build the plan makes for the target: a feedstock's branch and its outputs for the pair."""
+    """One build job of the plan for the target: a feedstock's branch and the outputs it builds."""
 
     feedstock: str
     branch: str
@@ -59,6 +60,13 @@ class PlannedBuild:
     wave: int = 0
     schema: str = "v0"
     kept_because: str = ""  # why the planner kept it (who needs it), for the minimality report
+    version: str = ""  # the branch's recipe version
+    # every output of the branch's render for the pair, skipped ones too (siblings pin each other's build
+    # strings); empty: main's render
+    render: list[Output] = field(default_factory=list)
+    # dependency name -> the outputs of the builds the plan chose for it (a release branch where a pin
+    # asks for one): their run_exports are the ones this build gets from its host/build deps
+    chosen: dict[str, list[Output]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -66,16 +74,56 @@ class PlannedBuild:
 
 
 def planned_builds(plan: Any) -> list[PlannedBuild]:
-    """The plan's builds for its pair. The one place verify reads the plan's data model: today a plan
-    holds ``feedstocks: {name: PlannedFeedstock}`` built from the snapshot's ``main`` renders."""
+    """The plan's build jobs for its pair, one PlannedBuild each. The one place verify reads the plan's
+    data model (``newarch.plan.model``): ``plan.feedstocks`` is keyed by job id (``openssl``,
+    ``openssl@3.5.x``); a job builds the non-skipped compiled outputs of its branch's render, for the
+    python variants the plan chose for it (``PlannedFeedstock.variants``)."""
     out: list[PlannedBuild] = []
     snap = plan.snapshot
-    for name, pf in plan.feedstocks.items():
-        fs = snap.feedstocks[name]
-        render = fs.renders.get(plan.pair.key)
-        outs = [o for o in (render.outputs if render else ()) if not o.skip and not o.noarch]
-        out.append(PlannedBuild(name, "main", outs, pf.mode, pf.wave, fs.schema, _kept_because(plan, name)))
+    for jid, pf in plan.feedstocks.items():
+        fname = pf.feedstock or jid
+        fs = snap.feedstocks[fname]
+        branch = fs.branches.get(pf.branch) if pf.branch != "main" else None
+        render = (branch.renders if branch is not None else fs.renders).get(plan.pair.key)
+        allouts = list(render.outputs) if render else []
+        pys = set(pf.variants.get("python", ()))
+        outs = [
+            o
+            for o in allouts
+            if not o.skip and not o.noarch and (not pys or "python" not in o.variant or o.variant["python"] in pys)
+        ]
+        out.append(
+            PlannedBuild(
+                fname,
+                pf.branch,
+                outs,
+                pf.mode,
+                pf.wave,
+                branch.schema if branch is not None else fs.schema,
+                _kept_because(plan, jid),
+                pf.version or (branch.version if branch is not None else fs.version),
+                allouts,
+                _chosen(plan, pf),
+            )
+        )
     return out
+
+
+def _chosen(plan: Any, pf: Any) -> dict[str, list[Output]]:
+    """dep name -> outputs of that name of the jobs / noarch builds the plan chose for it."""
+    found: dict[str, list[Output]] = {}
+    for name, refs in pf.dep_targets.items():
+        outs: list[Output] = []
+        for kind, key in refs:
+            if kind == "fs":
+                job = plan.feedstocks.get(key)
+                outs += [o for o in (job.outs if job is not None else ()) if o.name == name]
+            else:
+                node = plan.noarch.get(key)
+                outs += [o for o in (node.outs if node is not None else ()) if o.name == name]
+        if outs:
+            found[name] = outs
+    return found
 
 
 def _kept_because(plan: Any, name: str, limit: int = 3) -> str:
@@ -311,9 +359,11 @@ def depends_of(
     prab: dict[str, tuple[str, str]],
     siblings: dict[str, list[Output]] | None = None,
     pins: dict[str, list[str]] | None = None,
+    chosen: dict[str, list[Output]] | None = None,
 ) -> list[str]:
     """``depends`` of a built output (module docstring). run_exports of a name the same render produces
-    come from that sibling output (the build installs its own fresh package), else from the index."""
+    come from that sibling output (the build installs its own fresh package), else from the builds the
+    plan chose for the name (``chosen``: e.g. ``openssl@3.5.x`` for ``openssl 3.5.*``), else the index."""
     deps: dict[str, None] = {}
     for r in o.reqs("run"):
         deps[run_spec(o, r.spec, prab)] = None
@@ -328,9 +378,17 @@ def depends_of(
                 continue
             cross_build = env == "build" and not native
             own = sib.get(r.name) if not cross_build else None
-            cands = own or (idx.build_outputs.get(r.name, []) if cross_build else list(idx.resolve(r.name).outputs))
+            picked = (chosen or {}).get(r.name) if not cross_build else None
+            cands = (
+                own
+                or picked
+                or (list(idx.on_build(r.name)) if cross_build else list(idx.resolve(r.name).outputs))
+            )
             spec = r.spec if env == "build" else host_spec(o, r.spec)
-            fit = [c for c in cands if _matches(spec, c, pins)] or (own or [])
+            fit = [c for c in cands if _matches(spec, c, pins)]
+            if not fit and (own or picked):  # the build string could not tell: the version still can
+                mine = own or picked or []
+                fit = [c for c in mine if version_matches(spec, c.name, c.version)] or mine
             if fit:
                 exported = [
                     (k, dep_name(x), x) for c in fit for k, xs in c.run_exports.items() if k in kinds for x in xs
@@ -402,12 +460,13 @@ def make_record(
     prab: dict[str, tuple[str, str]],
     siblings: dict[str, list[Output]] | None = None,
     taken: set[str] | None = None,
+    chosen: dict[str, list[Output]] | None = None,
 ) -> rattler.PackageRecord:
     """The record conda-build / rattler-build would index for output ``o``. ``taken``: build strings
     already used by other variants of the same name in this build (a pin that cannot tell variants
     apart is then not used twice)."""
     noarch = o.noarch or None
-    depends = _specs(depends_of(o, idx, native, prab, siblings, pins))
+    depends = _specs(depends_of(o, idx, native, prab, siblings, pins, chosen))
     bn = build_number_of(o, pins)
     build = build_string(o, pins, depends, bn)
     if taken is not None:
