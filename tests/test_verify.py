@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from newarch.cli import main
 from newarch.model import Output, PlatformPair, Requirement
 from newarch.verify.channel import PlannedBuild, build_string, sibling_exact_pins
-from newarch.verify.checks import ALL_TARGETS, verify
+from newarch.verify.checks import ALL_TARGETS, build_channel, verify
 from newarch.verify.explain import KINDS
 from newarch.verify.solve import parse_chains
-from snapbuilder import PAIR, SnapBuilder, out
+from snapbuilder import PAIR, SnapBuilder, branch, out
 
 WIN64 = PlatformPair("win-64", "win-64")
 RISCV = PlatformPair("linux-riscv64", "linux-64")
@@ -294,3 +294,47 @@ def test_an_exact_pin_subpackage_the_branch_does_not_produce_is_caught():
     assert t.why["libfoo ==1.0 habc1234_0"] == ("skipped", "libfoo is skipped for win-arm64 by foo")
     host = next(e for e in v.envs if e.output == "foo-tools")
     assert host.result.solvable is False
+
+
+def _branch_plan_snapshot():
+    b = SnapBuilder()
+    b.fs("app", out("app", version="1.0", host=["openssl 3.5.*", "libffi 3.5.*"]))
+    b.fs("openssl", out("openssl", version="3.6.2", run_exports={"weak": ["openssl >=3.6.2,<4.0a0"]}))
+    branch(
+        b,
+        "openssl",
+        "3.5.x",
+        "3.5.6",
+        out("openssl", version="3.5.6", run_exports={"weak": ["openssl >=3.5.6,<3.6.0a0"]}),
+    )
+    b.fs("libffi", out("libffi", version="3.4.6", run_exports={"weak": ["libffi >=3.4.6,<3.5.0a0"]}))
+    return b.snapshot()
+
+
+def test_planned_builds_follow_the_jobs_branch_and_the_plans_choices():
+    """A pin only a release branch meets plans ``openssl@3.5.x``: its build carries the branch's version,
+    and the consumer's record gets the branch's run_exports, not main's."""
+    from newarch.plan.planner import PlanOptions, make_plan
+    from newarch.verify.channel import planned_builds
+
+    snap = _branch_plan_snapshot()
+    plan = make_plan(snap, PlanOptions(["app"]))
+    builds = {b.key: b for b in planned_builds(plan)}
+    assert set(builds) == {"app", "openssl@3.5.x"}
+    ossl = builds["openssl@3.5.x"]
+    assert (ossl.feedstock, ossl.branch, ossl.version) == ("openssl", "3.5.x", "3.5.6")
+    assert [(o.name, o.version) for o in ossl.outputs] == [("openssl", "3.5.6")]
+    assert [o.version for o in builds["app"].chosen["openssl"]] == ["3.5.6"]
+    v = verify(snap, plan.pair, plan.roots, list(builds.values()), minimal=False)
+    assert v.figures()["builds"] == 2
+    host = [e for e in v.envs if e.build == "app"]
+    assert [e.result.missing for e in host] == [("libffi 3.5.*",)]  # openssl 3.5.* is met by the branch
+    assert host[0].why["libffi 3.5.*"][0] == "other-version"
+    # the target: app's record depends on the branch's openssl and on a libffi of unknown version (a gap)
+    t = v.targets[0]
+    assert t.result.solvable is False and t.result.missing == ("libffi",)
+    kind, text = t.why["libffi"]
+    assert kind == "other-version" and "libffi 3.4.6 (libffi)" in text and "libffi 3.5.*" in text
+    ch = build_channel(snap, plan.pair, list(builds.values()))
+    recs = [r for r in ch.records[plan.pair.target] if r.name.normalized == "app"]
+    assert [sorted(r.depends) for r in recs] == [["libffi", "openssl >=3.5.6,<3.6.0a0"]]

@@ -67,6 +67,9 @@ class PlannedBuild:
     # dependency name -> the outputs of the builds the plan chose for it (a release branch where a pin
     # asks for one): their run_exports are the ones this build gets from its host/build deps
     chosen: dict[str, list[Output]] = field(default_factory=dict)
+    # dependency name -> the plan's gap for it ("python:python asks 'libffi 3.5.*' in host ..."): no build
+    # meets the spec, so what it would run-export is not known (the record depends on the bare name)
+    gaps: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -104,6 +107,7 @@ def planned_builds(plan: Any) -> list[PlannedBuild]:
                 pf.version or (branch.version if branch is not None else fs.version),
                 allouts,
                 _chosen(plan, pf),
+                {g.name: g.text() for g in reversed(plan.gaps) if g.job == jid},
             )
         )
     return out
@@ -165,6 +169,7 @@ class VirtualChannel:
     origins: dict[str, Origin] = field(default_factory=dict)  # file name -> origin
     sparse: dict[str, list[rattler.SparseRepoData]] = field(default_factory=dict)
     channels: list[str] = field(default_factory=list)
+    gaps: dict[str, str] = field(default_factory=dict)  # name -> the plan's gap for it (first one)
     _names: dict[str, list[str]] | None = None
     _by_name: dict[tuple[str, str], list[rattler.RepoDataRecord]] | None = None
 
@@ -190,7 +195,7 @@ class VirtualChannel:
             sub: [r for r in recs if (o := self.origin_of(r)) is None or o.build != build_key]
             for sub, recs in self.records.items()
         }
-        return VirtualChannel(keep, self.origins, self.sparse, self.channels)
+        return VirtualChannel(keep, self.origins, self.sparse, self.channels, self.gaps)
 
     def _index(self) -> dict[tuple[str, str], list[rattler.RepoDataRecord]]:
         if self._by_name is None:
@@ -360,10 +365,13 @@ def depends_of(
     siblings: dict[str, list[Output]] | None = None,
     pins: dict[str, list[str]] | None = None,
     chosen: dict[str, list[Output]] | None = None,
+    gaps: dict[str, str] | None = None,
 ) -> list[str]:
     """``depends`` of a built output (module docstring). run_exports of a name the same render produces
     come from that sibling output (the build installs its own fresh package), else from the builds the
-    plan chose for the name (``chosen``: e.g. ``openssl@3.5.x`` for ``openssl 3.5.*``), else the index."""
+    plan chose for the name (``chosen``: e.g. ``openssl@3.5.x`` for ``openssl 3.5.*``), else the index.
+    A host/build dep the plan has as a gap (``gaps``: no build meets its spec) exports the names the
+    index's build exports, unpinned: the dependency is known, its version is not."""
     deps: dict[str, None] = {}
     for r in o.reqs("run"):
         deps[run_spec(o, r.spec, prab)] = None
@@ -379,13 +387,23 @@ def depends_of(
             cross_build = env == "build" and not native
             own = sib.get(r.name) if not cross_build else None
             picked = (chosen or {}).get(r.name) if not cross_build else None
-            cands = (
-                own
-                or picked
-                or (list(idx.on_build(r.name)) if cross_build else list(idx.resolve(r.name).outputs))
-            )
             spec = r.spec if env == "build" else host_spec(o, r.spec)
-            fit = [c for c in cands if _matches(spec, c, pins)]
+            if own:
+                tiers = [own]
+            elif cross_build:
+                tiers = [list(idx.on_build(r.name))]
+            else:  # the plan's choice, then main's build, then the provider's release branches
+                tiers = [picked or [], list(idx.resolve(r.name).outputs), lambda name=r.name: branch_outputs(idx, name)]
+            fit: list[Output] = []
+            for tier in tiers:
+                fit = [c for c in (tier() if callable(tier) else tier) if _matches(spec, c, pins)]
+                if fit:
+                    break
+            if not fit and gaps and r.name in gaps:  # no build meets it: the name is known, the version not
+                for _kind, name, _spec in idx.exports(r.name, env, False):
+                    if name not in ire and name != o.name:
+                        deps[name] = None
+                continue
             if not fit and (own or picked):  # the build string could not tell: the version still can
                 mine = own or picked or []
                 fit = [c for c in mine if version_matches(spec, c.name, c.version)] or mine
@@ -399,6 +417,18 @@ def depends_of(
                 if name not in ire and name != o.name:
                     deps[spec] = None
     return list(deps)
+
+
+def branch_outputs(idx: PairIndex, name: str) -> list[Output]:
+    """Non-skipped outputs ``name`` the release branches of its providing feedstock render for the pair."""
+    fs = idx.snapshot.feedstocks.get(idx.resolve(name).feedstock or "")
+    if fs is None:
+        return []
+    found: list[Output] = []
+    for b in fs.branches.values():
+        render = b.renders.get(idx.pair.key)
+        found += [o for o in (render.outputs if render else ()) if o.name == name and not o.skip]
+    return found
 
 
 _SPEC_CACHE: dict[str, str | None] = {}
@@ -461,12 +491,13 @@ def make_record(
     siblings: dict[str, list[Output]] | None = None,
     taken: set[str] | None = None,
     chosen: dict[str, list[Output]] | None = None,
+    gaps: dict[str, str] | None = None,
 ) -> rattler.PackageRecord:
     """The record conda-build / rattler-build would index for output ``o``. ``taken``: build strings
     already used by other variants of the same name in this build (a pin that cannot tell variants
     apart is then not used twice)."""
     noarch = o.noarch or None
-    depends = _specs(depends_of(o, idx, native, prab, siblings, pins, chosen))
+    depends = _specs(depends_of(o, idx, native, prab, siblings, pins, chosen, gaps))
     bn = build_number_of(o, pins)
     build = build_string(o, pins, depends, bn)
     if taken is not None:

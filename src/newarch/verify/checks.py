@@ -205,6 +205,7 @@ def build_channel(
         origin: Origin,
         keep: Any,
         chosen: dict[str, list[Output]] | None = None,
+        gaps: dict[str, str] | None = None,
     ) -> None:
         pins = sibling_exact_pins(outputs)
         sib: dict[str, list[Output]] = {}
@@ -214,7 +215,9 @@ def build_channel(
         taken: dict[str, set[str]] = {}
         for o in outputs:
             if keep(o):
-                rec = make_record(o, subdir, pidx, native, pins, prab, sib, taken.setdefault(o.name, set()), chosen)
+                rec = make_record(
+                    o, subdir, pidx, native, pins, prab, sib, taken.setdefault(o.name, set()), chosen, gaps
+                )
                 ch.add(rec, origin)
                 # one rendered variant that siblings pin under several exact build strings (rattler-build
                 # hashes it per combination of the siblings' variants): the build makes each of them
@@ -237,7 +240,10 @@ def build_channel(
             Origin("planned", b.feedstock, b.key),
             lambda o, mine=mine: id(o) in mine,
             b.chosen,
+            b.gaps,
         )
+        for name, text in b.gaps.items():
+            ch.gaps.setdefault(name, text)
     # every noarch build the snapshot renders, on any branch (built once elsewhere, installable on every
     # subdir)
     for fname in sorted(snapshot.feedstocks):

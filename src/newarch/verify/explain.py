@@ -93,6 +93,13 @@ def explain(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: 
             )
         return "other-version", text
     producers = _producers(snapshot).get(name, [])
+    if name in channel.gaps:
+        built = _snapshot_builds(snapshot, pair, producers, name)
+        have = ", ".join(f"{name} {v} ({where})" for where, v in built.items()) or "nothing"
+        return "other-version", (
+            f"no build meets what the plan asks of {name}, so the plan builds none: the snapshot builds {have} "
+            f"only (plan gap: {channel.gaps[name]})"
+        )
     if producers:
         skipped = []
         for f in producers:
