@@ -338,3 +338,30 @@ def test_planned_builds_follow_the_jobs_branch_and_the_plans_choices():
     ch = build_channel(snap, plan.pair, list(builds.values()))
     recs = [r for r in ch.records[plan.pair.target] if r.name.normalized == "app"]
     assert [sorted(r.depends) for r in recs] == [["libffi", "openssl >=3.5.6,<3.6.0a0"]]
+
+
+def test_plan_verify_table_has_a_verified_column_within_80_columns(tmp_path):
+    b = SnapBuilder()
+    b.fs("app", out("app", version="1.0", host=["zlib"], run=["libfoo <2"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
+    b.fs("zlib", out("zlib", version="1.3.1"))
+    b.fs("tool", out("tool", version="1.0", host=["libbar >=9", "zlib"]))
+    b.fs("libbar", out("libbar", version="1.0"))  # too old for >=9: a gap, tool's host env fails
+    path = tmp_path / "snap.json.xz"
+    b.snapshot().save(path)
+    r = CliRunner().invoke(main, ["plan", "app", "tool", "--snapshot", str(path), "--verify"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    head = next(x for x in lines if x.startswith("name"))
+    assert head.split() == ["name", "wave", "mode", "verified", "why"]
+    rows = {
+        x.split()[0]: x.split()
+        for x in lines[lines.index(head) + 1 :]
+        if x.split() and x.split()[0] in ("app", "tool", "zlib", "libfoo")
+    }
+    assert rows["app"][3] == "ok" and rows["zlib"][3] == "ok"
+    assert rows["tool"][3:5] == ["1", "fail"]
+    assert any(x.strip().startswith("tool: host tool: libbar >=9") for x in lines)
+    plain = CliRunner().invoke(main, ["plan", "app", "tool", "--snapshot", str(path)], env={"COLUMNS": "80"})
+    assert "verified" not in plain.output
