@@ -160,6 +160,8 @@ def test_minimality_flags_a_build_no_solve_needs():
 def test_build_strings_follow_the_recipes():
     py = _python("3.14.2", "cp314")
     assert build_string(py, {}).endswith("_0_cp314")
+    # python-feedstock's 3.10-3.12 branches: "..._cpython", what the pinning's "3.12.* *_cpython" asks for
+    assert build_string(_python("3.12.9", "cp312"), {}).endswith("_0_cpython")
     assert build_string(_abi("3.14", "cp314"), {}) == "0_cp314"
     ext = Output("ext", "1.0", variant={"python": "3.14.* *_cp314"})
     assert build_string(ext, {}).startswith("py314h")

@@ -18,7 +18,8 @@ recipe facts and conda-forge's conventions, in this order (``docs/verify.md``):
    (rattler-build renders those with the real build string, e.g. ``libmamba ==2.6.1 h8bc80fe_0``);
 2. a build-string glob the output promises for itself (a run_export of its own name, e.g.
    ``m2-conda-epoch 20250515 *_x86_64``): ``{build_number}_x86_64``;
-3. ``python``: ``h{hash}_{bn}_{abi}`` with the ABI tag of its own ``python_abi`` run dependency;
+3. ``python``: ``h{hash}_{bn}_{abi}`` with the ABI tag of its own ``python_abi`` run dependency
+   (``h{hash}_{bn}_cpython`` before python 3.13, as python-feedstock's older branches write it);
    ``python_abi``: ``{bn}_{python_abi_tag}``; a ``license_family`` variant: ``{family}_h{hash}_{bn}``
    (libarchive) — the build strings those feedstocks' recipes set;
 4. otherwise conda-build's default: ``py{XY}h{hash}_{bn}`` for outputs with a python variant,
@@ -279,6 +280,10 @@ def build_string(
             if dep_name(spec) == o.name and len(parts) >= 3 and "*" in parts[2]:
                 return _glob_fill(parts[2], str(bn))
     if o.name == "python":
+        # python-feedstock's branches before 3.13 end the string in ``_cpython``; 3.13+ in the ABI tag
+        parts = (o.version or "").split(".")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and (int(parts[0]), int(parts[1])) < (3, 13):
+            return f"h{h}_{bn}_cpython"
         for r in o.reqs("run"):
             parts = r.spec.split()
             if r.name == "python_abi" and len(parts) >= 3:
