@@ -165,6 +165,12 @@ def test_build_strings_follow_the_recipes():
     assert build_string(_abi("3.14", "cp314"), {}) == "0_cp314"
     ext = Output("ext", "1.0", variant={"python": "3.14.* *_cp314"})
     assert build_string(ext, {}).startswith("py314h")
+    from newarch.verify.channel import PIN_RUN_AS_BUILD, run_spec
+
+    per_py = Output("ext", "1.0", variant={"python": "3.10.* *_cpython"})
+    assert run_spec(per_py, "python", PIN_RUN_AS_BUILD) == "python >=3.10,<3.11.0a0"
+    once = Output("maturin", "1.14.1", variant={"python": "3.10.* *_cpython", "is_python_min": "true"})
+    assert run_spec(once, "python", PIN_RUN_AS_BUILD) == "python"  # serves every newer python too
     lib = Output("libmamba", "2.6.1")
     user = Output("libmambapy", "2.6.1", requirements={"host": (Requirement.from_spec("libmamba ==2.6.1 h8bc80fe_0"),)})
     assert build_string(lib, sibling_exact_pins([lib, user])) == "h8bc80fe_0"

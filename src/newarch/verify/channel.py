@@ -350,10 +350,14 @@ def host_spec(o: Output, spec: str) -> str:
 
 
 def run_spec(o: Output, spec: str, pin_run_as_build: dict[str, tuple[str, str]]) -> str:
-    """A run requirement as written to ``index.json``: pin_run_as_build applied to unpinned names."""
+    """A run requirement as written to ``index.json``: pin_run_as_build applied to unpinned names, except
+    python for a build made once for the lowest python (``is_python_min`` / ``is_abi3`` variants, e.g.
+    maturin's ``python: version_independent``), as the planner reads them (``plan.specs.serves_python``)."""
     name = dep_name(spec)
     if spec.strip() != name or name not in pin_run_as_build or o.noarch:
         return spec
+    if name == "python" and any(str(o.variant.get(k, "")).lower() == "true" for k in ("is_python_min", "is_abi3")):
+        return spec  # built once for the lowest python (abi3 / version_independent): serves every newer one
     value = variant_value(o, name).split(" ")[0]
     if not value:
         return spec
