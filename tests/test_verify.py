@@ -373,3 +373,29 @@ def test_plan_verify_table_has_a_verified_column_within_80_columns(tmp_path):
     assert any(x.strip().startswith("tool: host tool: libbar >=9") for x in lines)
     plain = CliRunner().invoke(main, ["plan", "app", "tool", "--snapshot", str(path)], env={"COLUMNS": "80"})
     assert "verified" not in plain.output
+
+
+def test_a_build_for_the_lowest_python_serves_newer_ones():
+    """maturin (``is_python_min``, rattler-build's ``version_independent``) is built once for python 3.10:
+    its record neither pins python to 3.10 nor carries python 3.10's python_abi, so a python 3.12 host
+    env that needs it solves; a per-python build of the same shape does not."""
+    b = SnapBuilder()
+    b.fs("python", _python("3.10.4", "cp310"), _python("3.12.4", "cp312"))
+    b.fs("python_abi", _abi("3.10", "cp310"), _abi("3.12", "cp312"))
+    once = {"python": "3.10.* *_cpython", "is_python_min": "true"}
+    b.fs("maturin", out("maturin", version="1.14.1", host=["python"], run=["python"], variant=once))
+    b.fs("ext", out("ext", version="1.0", host=["python", "maturin"], variant={"python": "3.12.* *_cpython"}))
+    snap = b.snapshot()
+    builds = _builds(snap, PAIR, "python", "maturin", "ext")
+    v = verify(snap, PAIR, [("ext", "ext")], builds, pythons=["3.12.*"], minimal=False)
+    host = next(e for e in v.envs if e.build == "ext")
+    assert host.result.solvable is True, host.result
+    b.fs(
+        "maturin",
+        out("maturin", version="1.14.1", host=["python"], run=["python"], variant={"python": "3.10.* *_cpython"}),
+    )
+    snap = b.snapshot()
+    v = verify(
+        snap, PAIR, [("ext", "ext")], _builds(snap, PAIR, "python", "maturin", "ext"), pythons=["3.12.*"], minimal=False
+    )
+    assert next(e for e in v.envs if e.build == "ext").result.solvable is False

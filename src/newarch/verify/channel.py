@@ -349,6 +349,13 @@ def host_spec(o: Output, spec: str) -> str:
     return ensure_valid_spec(f"{name} {value}") if value else spec
 
 
+def python_independent(o: Output) -> bool:
+    """A build made once for the lowest python (``is_python_min`` / ``is_abi3`` variants): its python run
+    requirement is not pinned and python's ``python_abi`` run_export does not apply (rattler-build's
+    ``python: version_independent``)."""
+    return any(str(o.variant.get(k, "")).lower() == "true" for k in ("is_python_min", "is_abi3"))
+
+
 def run_spec(o: Output, spec: str, pin_run_as_build: dict[str, tuple[str, str]]) -> str:
     """A run requirement as written to ``index.json``: pin_run_as_build applied to unpinned names, except
     python for a build made once for the lowest python (``is_python_min`` / ``is_abi3`` variants, e.g.
@@ -356,7 +363,7 @@ def run_spec(o: Output, spec: str, pin_run_as_build: dict[str, tuple[str, str]])
     name = dep_name(spec)
     if spec.strip() != name or name not in pin_run_as_build or o.noarch:
         return spec
-    if name == "python" and any(str(o.variant.get(k, "")).lower() == "true" for k in ("is_python_min", "is_abi3")):
+    if name == "python" and python_independent(o):
         return spec  # built once for the lowest python (abi3 / version_independent): serves every newer one
     value = variant_value(o, name).split(" ")[0]
     if not value:
@@ -385,7 +392,7 @@ def depends_of(
     for r in o.reqs("run"):
         deps[run_spec(o, r.spec, prab)] = None
     irf = set(o.ignore_run_exports_from)
-    ire = set(o.ignore_run_exports)
+    ire = set(o.ignore_run_exports) | ({"python_abi"} if python_independent(o) else set())
     sib = siblings or {}
     envs = (("host", "noarch"),) if o.noarch else (("host", "host"), ("build", "build"))
     for section, env in envs:
