@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from newarch.cli import main
 from newarch.model import Output, PlatformPair, Requirement
 from newarch.verify.channel import PlannedBuild, build_string, sibling_exact_pins
-from newarch.verify.checks import ALL_TARGETS, verify
+from newarch.verify.checks import ALL_TARGETS, build_channel, verify
 from newarch.verify.explain import KINDS
 from newarch.verify.solve import parse_chains
-from snapbuilder import PAIR, SnapBuilder, out
+from snapbuilder import PAIR, SnapBuilder, branch, out
 
 WIN64 = PlatformPair("win-64", "win-64")
 RISCV = PlatformPair("linux-riscv64", "linux-64")
@@ -52,8 +52,8 @@ def _builds(snap, pair, *names, mode="cross", schema="v0"):
 
 def test_a_plan_missing_a_run_dependency_is_caught():
     b = SnapBuilder()
-    b.fs("app", out("app", run=["libfoo >=1"]))
-    b.fs("libfoo", out("libfoo"))
+    b.fs("app", out("app", version="1.0", run=["libfoo >=1"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
     snap = b.snapshot()
     ok = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "libfoo"))
     assert [t.result.solvable for t in ok.targets] == [True]
@@ -68,14 +68,14 @@ def test_a_plan_missing_a_run_dependency_is_caught():
 
 def test_a_build_string_pin_no_build_has_is_caught():
     b = SnapBuilder()
-    b.fs("app", out("app", run=["foo 1.0 *_x86_64"]))
-    b.fs("foo", out("foo"))
+    b.fs("app", out("app", version="1.0", run=["foo 1.0 *_x86_64"]))
+    b.fs("foo", out("foo", version="1.0"))  # the version fits: only the build string fails
     snap = b.snapshot()
     v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "foo"))
     r = v.targets[0].result
     assert r.solvable is False and r.missing == ("foo ==1.0 *_x86_64",)
     # a recipe that promises that build string for itself (m2-conda-epoch's run_exports) satisfies it
-    b.fs("foo", out("foo", run_exports={"weak": ["foo 1.0 *_x86_64"]}))
+    b.fs("foo", out("foo", version="1.0", run_exports={"weak": ["foo 1.0 *_x86_64"]}))
     snap = b.snapshot()
     v = verify(snap, PAIR, [("app", "app")], _builds(snap, PAIR, "app", "foo"))
     assert v.targets[0].result.solvable is True
@@ -139,10 +139,10 @@ def test_native_build_env_needs_the_recipes_build_deps_on_the_target():
 
 def test_minimality_flags_a_build_no_solve_needs():
     b = SnapBuilder()
-    b.fs("app", out("app", host=["zlib"], run=["libfoo"]))
-    b.fs("libfoo", out("libfoo"))
-    b.fs("zlib", out("zlib", run_exports={"weak": ["zlib >=1"]}))
-    b.fs("spare", out("spare"))
+    b.fs("app", out("app", version="1.0", host=["zlib"], run=["libfoo"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
+    b.fs("zlib", out("zlib", version="1.3.1", run_exports={"weak": ["zlib >=1"]}))
+    b.fs("spare", out("spare", version="1.0"))
     snap = b.snapshot()
     builds = _builds(snap, PAIR, "app", "libfoo", "zlib", "spare")
     builds[-1].kept_because = "app (app build: spare)"
@@ -160,9 +160,17 @@ def test_minimality_flags_a_build_no_solve_needs():
 def test_build_strings_follow_the_recipes():
     py = _python("3.14.2", "cp314")
     assert build_string(py, {}).endswith("_0_cp314")
+    # python-feedstock's 3.10-3.12 branches: "..._cpython", what the pinning's "3.12.* *_cpython" asks for
+    assert build_string(_python("3.12.9", "cp312"), {}).endswith("_0_cpython")
     assert build_string(_abi("3.14", "cp314"), {}) == "0_cp314"
     ext = Output("ext", "1.0", variant={"python": "3.14.* *_cp314"})
     assert build_string(ext, {}).startswith("py314h")
+    from newarch.verify.channel import PIN_RUN_AS_BUILD, run_spec
+
+    per_py = Output("ext", "1.0", variant={"python": "3.10.* *_cpython"})
+    assert run_spec(per_py, "python", PIN_RUN_AS_BUILD) == "python >=3.10,<3.11.0a0"
+    once = Output("maturin", "1.14.1", variant={"python": "3.10.* *_cpython", "is_python_min": "true"})
+    assert run_spec(once, "python", PIN_RUN_AS_BUILD) == "python"  # serves every newer python too
     lib = Output("libmamba", "2.6.1")
     user = Output("libmambapy", "2.6.1", requirements={"host": (Requirement.from_spec("libmamba ==2.6.1 h8bc80fe_0"),)})
     assert build_string(lib, sibling_exact_pins([lib, user])) == "h8bc80fe_0"
@@ -217,17 +225,17 @@ def test_seed_plan_on_the_bundled_snapshot():
 
 def test_plan_verify_json_and_report_section(tmp_path):
     b = SnapBuilder()
-    b.fs("app", out("app", run=["libfoo <2"]))
-    b.fs("libfoo", out("libfoo"))  # version 1.0 satisfies <2
-    b.fs("other", out("other", run=["libbar >=9"]))
-    b.fs("libbar", out("libbar"))  # version 1.0: too old for >=9
+    b.fs("app", out("app", version="1.0", run=["libfoo <2"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))  # satisfies <2
+    b.fs("other", out("other", version="1.0", run=["libbar >=9"]))
+    b.fs("libbar", out("libbar", version="1.0"))  # too old for >=9
     path = tmp_path / "snap.json.xz"
     b.snapshot().save(path)
     runner = CliRunner()
     r = runner.invoke(main, ["plan", "app", "other", "--snapshot", str(path), "--format", "json", "--verify"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
-    assert doc["schema"] == "newarch.plan/1" and doc["feedstocks"]
+    assert doc["schema"] == "newarch.plan/2" and doc["feedstocks"]
     ver = doc["verified"]
     by_target = {t["target"]: t for t in ver["targets"]}
     assert by_target["app"]["solvable"] is True
@@ -271,14 +279,22 @@ def test_an_exact_pin_subpackage_the_branch_does_not_produce_is_caught():
     the sibling is skipped for the target, nothing provides that build."""
     b = SnapBuilder()
     pinned = "libfoo ==1.0 habc1234_0"
-    b.fs("foo", out("libfoo", host=["zlib"]), out("foo-tools", host=[pinned], run=[pinned]))
-    b.fs("zlib", out("zlib"))
+    b.fs(
+        "foo",
+        out("libfoo", version="1.0", host=["zlib"]),
+        out("foo-tools", version="1.0", host=[pinned], run=[pinned]),
+    )
+    b.fs("zlib", out("zlib", version="1.3.1"))
     snap = b.snapshot()
     builds = _builds(snap, PAIR, "foo", "zlib")
     v = verify(snap, PAIR, [("foo", "foo-tools")], builds, minimal=False)
     assert v.targets[0].result.solvable is True  # the sibling's record carries the pinned build string
     assert "libfoo 1.0 habc1234_0" in v.targets[0].to_json()["solution"]
-    b.fs("foo", out("libfoo", skip=True, skip_reason="win"), out("foo-tools", host=[pinned], run=[pinned]))
+    b.fs(
+        "foo",
+        out("libfoo", version="1.0", skip=True, skip_reason="win"),
+        out("foo-tools", version="1.0", host=[pinned], run=[pinned]),
+    )
     snap = b.snapshot()
     v = verify(snap, PAIR, [("foo", "foo-tools")], _builds(snap, PAIR, "foo", "zlib"), minimal=False)
     t = v.targets[0]
@@ -286,3 +302,100 @@ def test_an_exact_pin_subpackage_the_branch_does_not_produce_is_caught():
     assert t.why["libfoo ==1.0 habc1234_0"] == ("skipped", "libfoo is skipped for win-arm64 by foo")
     host = next(e for e in v.envs if e.output == "foo-tools")
     assert host.result.solvable is False
+
+
+def _branch_plan_snapshot():
+    b = SnapBuilder()
+    b.fs("app", out("app", version="1.0", host=["openssl 3.5.*", "libffi 3.5.*"]))
+    b.fs("openssl", out("openssl", version="3.6.2", run_exports={"weak": ["openssl >=3.6.2,<4.0a0"]}))
+    branch(
+        b,
+        "openssl",
+        "3.5.x",
+        "3.5.6",
+        out("openssl", version="3.5.6", run_exports={"weak": ["openssl >=3.5.6,<3.6.0a0"]}),
+    )
+    b.fs("libffi", out("libffi", version="3.4.6", run_exports={"weak": ["libffi >=3.4.6,<3.5.0a0"]}))
+    return b.snapshot()
+
+
+def test_planned_builds_follow_the_jobs_branch_and_the_plans_choices():
+    """A pin only a release branch meets plans ``openssl@3.5.x``: its build carries the branch's version,
+    and the consumer's record gets the branch's run_exports, not main's."""
+    from newarch.plan.planner import PlanOptions, make_plan
+    from newarch.verify.channel import planned_builds
+
+    snap = _branch_plan_snapshot()
+    plan = make_plan(snap, PlanOptions(["app"]))
+    builds = {b.key: b for b in planned_builds(plan)}
+    assert set(builds) == {"app", "openssl@3.5.x"}
+    ossl = builds["openssl@3.5.x"]
+    assert (ossl.feedstock, ossl.branch, ossl.version) == ("openssl", "3.5.x", "3.5.6")
+    assert [(o.name, o.version) for o in ossl.outputs] == [("openssl", "3.5.6")]
+    assert [o.version for o in builds["app"].chosen["openssl"]] == ["3.5.6"]
+    v = verify(snap, plan.pair, plan.roots, list(builds.values()), minimal=False)
+    assert v.figures()["builds"] == 2
+    host = [e for e in v.envs if e.build == "app"]
+    assert [e.result.missing for e in host] == [("libffi 3.5.*",)]  # openssl 3.5.* is met by the branch
+    assert host[0].why["libffi 3.5.*"][0] == "other-version"
+    # the target: app's record depends on the branch's openssl and on a libffi of unknown version (a gap)
+    t = v.targets[0]
+    assert t.result.solvable is False and t.result.missing == ("libffi",)
+    kind, text = t.why["libffi"]
+    assert kind == "other-version" and "libffi 3.4.6 (libffi)" in text and "libffi 3.5.*" in text
+    ch = build_channel(snap, plan.pair, list(builds.values()))
+    recs = [r for r in ch.records[plan.pair.target] if r.name.normalized == "app"]
+    assert [sorted(r.depends) for r in recs] == [["libffi", "openssl >=3.5.6,<3.6.0a0"]]
+
+
+def test_plan_verify_table_has_a_verified_column_within_80_columns(tmp_path):
+    b = SnapBuilder()
+    b.fs("app", out("app", version="1.0", host=["zlib"], run=["libfoo <2"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
+    b.fs("zlib", out("zlib", version="1.3.1"))
+    b.fs("tool", out("tool", version="1.0", host=["libbar >=9", "zlib"]))
+    b.fs("libbar", out("libbar", version="1.0"))  # too old for >=9: a gap, tool's host env fails
+    path = tmp_path / "snap.json.xz"
+    b.snapshot().save(path)
+    r = CliRunner().invoke(main, ["plan", "app", "tool", "--snapshot", str(path), "--verify"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    head = next(x for x in lines if x.startswith("name"))
+    assert head.split() == ["name", "wave", "mode", "verified", "why"]
+    rows = {
+        x.split()[0]: x.split()
+        for x in lines[lines.index(head) + 1 :]
+        if x.split() and x.split()[0] in ("app", "tool", "zlib", "libfoo")
+    }
+    assert rows["app"][3] == "ok" and rows["zlib"][3] == "ok"
+    assert rows["tool"][3:5] == ["1", "fail"]
+    assert any(x.strip().startswith("tool: host tool: libbar >=9") for x in lines)
+    plain = CliRunner().invoke(main, ["plan", "app", "tool", "--snapshot", str(path)], env={"COLUMNS": "80"})
+    assert "verified" not in plain.output
+
+
+def test_a_build_for_the_lowest_python_serves_newer_ones():
+    """maturin (``is_python_min``, rattler-build's ``version_independent``) is built once for python 3.10:
+    its record neither pins python to 3.10 nor carries python 3.10's python_abi, so a python 3.12 host
+    env that needs it solves; a per-python build of the same shape does not."""
+    b = SnapBuilder()
+    b.fs("python", _python("3.10.4", "cp310"), _python("3.12.4", "cp312"))
+    b.fs("python_abi", _abi("3.10", "cp310"), _abi("3.12", "cp312"))
+    once = {"python": "3.10.* *_cpython", "is_python_min": "true"}
+    b.fs("maturin", out("maturin", version="1.14.1", host=["python"], run=["python"], variant=once))
+    b.fs("ext", out("ext", version="1.0", host=["python", "maturin"], variant={"python": "3.12.* *_cpython"}))
+    snap = b.snapshot()
+    builds = _builds(snap, PAIR, "python", "maturin", "ext")
+    v = verify(snap, PAIR, [("ext", "ext")], builds, pythons=["3.12.*"], minimal=False)
+    host = next(e for e in v.envs if e.build == "ext")
+    assert host.result.solvable is True, host.result
+    b.fs(
+        "maturin",
+        out("maturin", version="1.14.1", host=["python"], run=["python"], variant={"python": "3.10.* *_cpython"}),
+    )
+    snap = b.snapshot()
+    v = verify(
+        snap, PAIR, [("ext", "ext")], _builds(snap, PAIR, "python", "maturin", "ext"), pythons=["3.12.*"], minimal=False
+    )
+    assert next(e for e in v.envs if e.build == "ext").result.solvable is False

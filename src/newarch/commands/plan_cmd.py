@@ -173,22 +173,38 @@ PLAN_COLUMNS: dict[str, tuple[Callable[[Any, Any], str], dict[str, Any]]] = {
     "needs": (lambda plan, f: ", ".join(f.needs) or "-", {"ratio": 2}),
     "unblocks": (lambda plan, f: str(f.unblocks), {"justify": "right"}),
     "why": (lambda plan, f: " > ".join(f.why), {"ratio": 3}),
+    # plan --verify: "ok" when the job's host envs (and a native job's build envs and builder) solve, else
+    # "N fail": how many distinct specs fail there; filled from the verification (plan_table's argument)
+    "verified": (lambda plan, f: "-", {"no_wrap": True}),
 }
 DEFAULT_COLUMNS: tuple[str, ...] = ("name", "wave", "mode", "why")
 VERBOSE_COLUMNS: tuple[str, ...] = ("name", "wave", "mode", "unblocks", "needs", "why")
 
 
-def plan_table(plan, columns: tuple[str, ...] | list[str]):
-    """The plan as a Rich table with ``columns`` (keys of :data:`PLAN_COLUMNS`); every cell plain text."""
+def with_verified(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns`` with ``verified`` before ``why`` (plan --verify)."""
+    at = columns.index("why") if "why" in columns else len(columns)
+    return (*columns[:at], "verified", *columns[at:])
+
+
+def plan_table(plan, columns: tuple[str, ...] | list[str], verification: Any = None):
+    """The plan as a Rich table with ``columns`` (keys of :data:`PLAN_COLUMNS`); every cell plain text.
+    ``verification``: the plan's ``newarch.verify`` result, for the ``verified`` column."""
     from newarch.report.console import add_row, table
 
+    cells = {c: PLAN_COLUMNS[c][0] for c in columns}
+    if verification is not None and "verified" in cells:
+        from newarch.commands.verify_cmd import job_verdicts
+
+        verdicts = job_verdicts(verification)
+        cells["verified"] = lambda plan, f: verdicts.get(f.name, ("ok", []))[0]  # no env to solve: ok
     t = table([(c, PLAN_COLUMNS[c][1]) for c in columns])
     for f in plan.feedstocks.values():
-        add_row(t, *(PLAN_COLUMNS[c][0](plan, f) for c in columns))
+        add_row(t, *(cells[c](plan, f) for c in columns))
     return t
 
 
-def _print_table(plan, verbose: bool = False) -> None:
+def _print_table(plan, verbose: bool = False, verification: Any = None) -> None:
     from newarch.report.console import esc, line, make_console, para
 
     console = make_console()
@@ -199,7 +215,10 @@ def _print_table(plan, verbose: bool = False) -> None:
         f"(mode {plan.options.mode}; snapshot {esc(plan.snapshot.date or plan.snapshot.origin)})"
     )
     line(console, _python_line(plan))
-    console.print(plan_table(plan, VERBOSE_COLUMNS if verbose else DEFAULT_COLUMNS))
+    columns = VERBOSE_COLUMNS if verbose else DEFAULT_COLUMNS
+    if verification is not None:
+        columns = with_verified(columns)
+    console.print(plan_table(plan, columns, verification))
     line(
         console,
         f"{n} feedstocks in {len(plan.waves)} waves: {modes['cross']} cross, {modes['native']} native; "
@@ -345,7 +364,7 @@ def plan_command(
     elif fmt == "mermaid":
         click.echo(_mermaid(plan))
     else:
-        _print_table(plan, verbose)
+        _print_table(plan, verbose, verified)
         if verified is not None:
             from newarch.commands.verify_cmd import print_plan_verification
 

@@ -112,38 +112,46 @@ def print_verification(v: Any) -> None:
     console.print(summary_line(v))
 
 
-def print_plan_verification(v: Any) -> None:
-    """The plan table's companion: one row per planned build with what the solver says about it."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    console = Console(width=max(Console().width, 120))
-    unneeded = {u.build: u for u in v.unneeded or ()}
-    builders = {b.build: b for b in v.builders}
-    t = Table(show_header=True, header_style="bold", title="verified (solver)")
-    for col in ("feedstock", "host", "build", "needed"):
-        t.add_column(col, overflow="fold")
-    rows: dict[str, list[Any]] = {}
+def job_verdicts(v: Any) -> dict[str, tuple[str, list[str]]]:
+    """Per planned job (PlannedBuild.key = plan job id): ("ok" | "N fail", ["host libmamba: spec, ...", ...]).
+    Counted: the distinct specs failing in its host envs, a native job's build envs, and its builder."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    by_job: dict[str, list[Any]] = {}
     for e in v.envs:
-        rows.setdefault(e.build, []).append(e)
-    for key in dict.fromkeys([*rows, *builders, *unneeded]):
-        envs = rows.get(key, [])
-
-        def cell(kind: str, envs: list[Any] = envs) -> str:
-            mine = [e for e in envs if e.env == kind]
-            if not mine:
-                return "-"
-            bad = [e for e in mine if not e.result.solvable]
-            if not bad:
-                return f"[green]ok[/green] ({len(mine)})"
-            return f"[red]{len(bad)}/{len(mine)} fail[/red]: " + escape(", ".join(bad[0].result.failing))
-
+        by_job.setdefault(e.build, []).append(e)
+    builders = {b.build: b for b in v.builders}
+    for key in dict.fromkeys([*by_job, *builders]):
+        failing: dict[str, None] = {}
+        where: dict[str, dict[str, None]] = {}
+        for e in by_job.get(key, ()):
+            if not e.result.solvable:
+                for spec in e.result.failing:
+                    failing[spec] = None
+                    where.setdefault(f"{e.env} {e.output}", {})[spec] = None
         b = builders.get(key)
-        build = cell("build") + ("" if b is None or b.ok else f"; [red]builder[/red]: {escape(b.how)}")
-        t.add_row(escape(key), cell("host"), build, "[yellow]not needed[/yellow]" if key in unneeded else "yes")
-    console.print(t)
-    console.print(summary_line(v))
+        if b is not None and not b.ok:
+            failing[f"builder {b.tool}"] = None
+            where.setdefault("builder", {})[b.how] = None
+        lines = [f"{w}: {', '.join(specs)}" for w, specs in where.items()]
+        out[key] = ("ok" if not failing else f"{len(failing)} fail", lines)
+    return out
+
+
+def print_plan_verification(v: Any) -> None:
+    """After the plan table (whose ``verified`` column has a verdict per job): what fails per job, the
+    failing specs and the summary, as plain text that fits the terminal."""
+    from newarch.report.console import line, make_console, para
+
+    console = make_console()
+    bad = {k: lines for k, (verdict, lines) in job_verdicts(v).items() if verdict != "ok"}
+    if bad:
+        line(console, "verified: what fails per job (newarch verify explains each spec):")
+        for key, lines in bad.items():
+            para(console, f"  {key}: " + "; ".join(lines))
+    failing = [t for t in v.targets if not t.result.solvable]
+    for t in failing:
+        para(console, f"  target {t.target} (python {t.python or '-'}): " + ", ".join(t.result.failing))
+    para(console, summary_line(v), hang=2)
 
 
 def summary_line(v: Any) -> str:

@@ -18,7 +18,8 @@ recipe facts and conda-forge's conventions, in this order (``docs/verify.md``):
    (rattler-build renders those with the real build string, e.g. ``libmamba ==2.6.1 h8bc80fe_0``);
 2. a build-string glob the output promises for itself (a run_export of its own name, e.g.
    ``m2-conda-epoch 20250515 *_x86_64``): ``{build_number}_x86_64``;
-3. ``python``: ``h{hash}_{bn}_{abi}`` with the ABI tag of its own ``python_abi`` run dependency;
+3. ``python``: ``h{hash}_{bn}_{abi}`` with the ABI tag of its own ``python_abi`` run dependency
+   (``h{hash}_{bn}_cpython`` before python 3.13, as python-feedstock's older branches write it);
    ``python_abi``: ``{bn}_{python_abi_tag}``; a ``license_family`` variant: ``{family}_h{hash}_{bn}``
    (libarchive) — the build strings those feedstocks' recipes set;
 4. otherwise conda-build's default: ``py{XY}h{hash}_{bn}`` for outputs with a python variant,
@@ -39,6 +40,7 @@ import rattler
 
 from newarch.model import Output, PlatformPair, dep_name
 from newarch.plan.graph import RUN_EXPORT_KINDS_FROM, PairIndex
+from newarch.plan.specs import version_matches
 from newarch.render.jinja import apply_pin_expressions, ensure_valid_spec
 
 NOARCH = "noarch"
@@ -50,7 +52,7 @@ PIN_RUN_AS_BUILD: dict[str, tuple[str, str]] = {"python": ("x.x", "x.x"), "r-bas
 
 @dataclass(slots=True)
 class PlannedBuild:
-    """One build the plan makes for the target: a feedstock's branch and its outputs for the pair."""
+    """One build job of the plan for the target: a feedstock's branch and the outputs it builds."""
 
     feedstock: str
     branch: str
@@ -59,6 +61,16 @@ class PlannedBuild:
     wave: int = 0
     schema: str = "v0"
     kept_because: str = ""  # why the planner kept it (who needs it), for the minimality report
+    version: str = ""  # the branch's recipe version
+    # every output of the branch's render for the pair, skipped ones too (siblings pin each other's build
+    # strings); empty: main's render
+    render: list[Output] = field(default_factory=list)
+    # dependency name -> the outputs of the builds the plan chose for it (a release branch where a pin
+    # asks for one): their run_exports are the ones this build gets from its host/build deps
+    chosen: dict[str, list[Output]] = field(default_factory=dict)
+    # dependency name -> the plan's gap for it ("python:python asks 'libffi 3.5.*' in host ..."): no build
+    # meets the spec, so what it would run-export is not known (the record depends on the bare name)
+    gaps: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -66,16 +78,57 @@ class PlannedBuild:
 
 
 def planned_builds(plan: Any) -> list[PlannedBuild]:
-    """The plan's builds for its pair. The one place verify reads the plan's data model: today a plan
-    holds ``feedstocks: {name: PlannedFeedstock}`` built from the snapshot's ``main`` renders."""
+    """The plan's build jobs for its pair, one PlannedBuild each. The one place verify reads the plan's
+    data model (``newarch.plan.model``): ``plan.feedstocks`` is keyed by job id (``openssl``,
+    ``openssl@3.5.x``); a job builds the non-skipped compiled outputs of its branch's render, for the
+    python variants the plan chose for it (``PlannedFeedstock.variants``)."""
     out: list[PlannedBuild] = []
     snap = plan.snapshot
-    for name, pf in plan.feedstocks.items():
-        fs = snap.feedstocks[name]
-        render = fs.renders.get(plan.pair.key)
-        outs = [o for o in (render.outputs if render else ()) if not o.skip and not o.noarch]
-        out.append(PlannedBuild(name, "main", outs, pf.mode, pf.wave, fs.schema, _kept_because(plan, name)))
+    for jid, pf in plan.feedstocks.items():
+        fname = pf.feedstock or jid
+        fs = snap.feedstocks[fname]
+        branch = fs.branches.get(pf.branch) if pf.branch != "main" else None
+        render = (branch.renders if branch is not None else fs.renders).get(plan.pair.key)
+        allouts = list(render.outputs) if render else []
+        pys = set(pf.variants.get("python", ()))
+        outs = [
+            o
+            for o in allouts
+            if not o.skip and not o.noarch and (not pys or "python" not in o.variant or o.variant["python"] in pys)
+        ]
+        out.append(
+            PlannedBuild(
+                fname,
+                pf.branch,
+                outs,
+                pf.mode,
+                pf.wave,
+                branch.schema if branch is not None else fs.schema,
+                _kept_because(plan, jid),
+                pf.version or (branch.version if branch is not None else fs.version),
+                allouts,
+                _chosen(plan, pf),
+                {g.name: g.text() for g in reversed(plan.gaps) if g.job == jid},
+            )
+        )
     return out
+
+
+def _chosen(plan: Any, pf: Any) -> dict[str, list[Output]]:
+    """dep name -> outputs of that name of the jobs / noarch builds the plan chose for it."""
+    found: dict[str, list[Output]] = {}
+    for name, refs in pf.dep_targets.items():
+        outs: list[Output] = []
+        for kind, key in refs:
+            if kind == "fs":
+                job = plan.feedstocks.get(key)
+                outs += [o for o in (job.outs if job is not None else ()) if o.name == name]
+            else:
+                node = plan.noarch.get(key)
+                outs += [o for o in (node.outs if node is not None else ()) if o.name == name]
+        if outs:
+            found[name] = outs
+    return found
 
 
 def _kept_because(plan: Any, name: str, limit: int = 3) -> str:
@@ -117,6 +170,7 @@ class VirtualChannel:
     origins: dict[str, Origin] = field(default_factory=dict)  # file name -> origin
     sparse: dict[str, list[rattler.SparseRepoData]] = field(default_factory=dict)
     channels: list[str] = field(default_factory=list)
+    gaps: dict[str, str] = field(default_factory=dict)  # name -> the plan's gap for it (first one)
     _names: dict[str, list[str]] | None = None
     _by_name: dict[tuple[str, str], list[rattler.RepoDataRecord]] | None = None
 
@@ -142,7 +196,7 @@ class VirtualChannel:
             sub: [r for r in recs if (o := self.origin_of(r)) is None or o.build != build_key]
             for sub, recs in self.records.items()
         }
-        return VirtualChannel(keep, self.origins, self.sparse, self.channels)
+        return VirtualChannel(keep, self.origins, self.sparse, self.channels, self.gaps)
 
     def _index(self) -> dict[tuple[str, str], list[rattler.RepoDataRecord]]:
         if self._by_name is None:
@@ -226,6 +280,10 @@ def build_string(
             if dep_name(spec) == o.name and len(parts) >= 3 and "*" in parts[2]:
                 return _glob_fill(parts[2], str(bn))
     if o.name == "python":
+        # python-feedstock's branches before 3.13 end the string in ``_cpython``; 3.13+ in the ABI tag
+        parts = (o.version or "").split(".")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and (int(parts[0]), int(parts[1])) < (3, 13):
+            return f"h{h}_{bn}_cpython"
         for r in o.reqs("run"):
             parts = r.spec.split()
             if r.name == "python_abi" and len(parts) >= 3:
@@ -291,11 +349,22 @@ def host_spec(o: Output, spec: str) -> str:
     return ensure_valid_spec(f"{name} {value}") if value else spec
 
 
+def python_independent(o: Output) -> bool:
+    """A build made once for the lowest python (``is_python_min`` / ``is_abi3`` variants): its python run
+    requirement is not pinned and python's ``python_abi`` run_export does not apply (rattler-build's
+    ``python: version_independent``)."""
+    return any(str(o.variant.get(k, "")).lower() == "true" for k in ("is_python_min", "is_abi3"))
+
+
 def run_spec(o: Output, spec: str, pin_run_as_build: dict[str, tuple[str, str]]) -> str:
-    """A run requirement as written to ``index.json``: pin_run_as_build applied to unpinned names."""
+    """A run requirement as written to ``index.json``: pin_run_as_build applied to unpinned names, except
+    python for a build made once for the lowest python (``is_python_min`` / ``is_abi3`` variants, e.g.
+    maturin's ``python: version_independent``), as the planner reads them (``plan.specs.serves_python``)."""
     name = dep_name(spec)
     if spec.strip() != name or name not in pin_run_as_build or o.noarch:
         return spec
+    if name == "python" and python_independent(o):
+        return spec  # built once for the lowest python (abi3 / version_independent): serves every newer one
     value = variant_value(o, name).split(" ")[0]
     if not value:
         return spec
@@ -311,14 +380,19 @@ def depends_of(
     prab: dict[str, tuple[str, str]],
     siblings: dict[str, list[Output]] | None = None,
     pins: dict[str, list[str]] | None = None,
+    chosen: dict[str, list[Output]] | None = None,
+    gaps: dict[str, str] | None = None,
 ) -> list[str]:
     """``depends`` of a built output (module docstring). run_exports of a name the same render produces
-    come from that sibling output (the build installs its own fresh package), else from the index."""
+    come from that sibling output (the build installs its own fresh package), else from the builds the
+    plan chose for the name (``chosen``: e.g. ``openssl@3.5.x`` for ``openssl 3.5.*``), else the index.
+    A host/build dep the plan has as a gap (``gaps``: no build meets its spec) exports the names the
+    index's build exports, unpinned: the dependency is known, its version is not."""
     deps: dict[str, None] = {}
     for r in o.reqs("run"):
         deps[run_spec(o, r.spec, prab)] = None
     irf = set(o.ignore_run_exports_from)
-    ire = set(o.ignore_run_exports)
+    ire = set(o.ignore_run_exports) | ({"python_abi"} if python_independent(o) else set())
     sib = siblings or {}
     envs = (("host", "noarch"),) if o.noarch else (("host", "host"), ("build", "build"))
     for section, env in envs:
@@ -328,9 +402,27 @@ def depends_of(
                 continue
             cross_build = env == "build" and not native
             own = sib.get(r.name) if not cross_build else None
-            cands = own or (idx.build_outputs.get(r.name, []) if cross_build else list(idx.resolve(r.name).outputs))
+            picked = (chosen or {}).get(r.name) if not cross_build else None
             spec = r.spec if env == "build" else host_spec(o, r.spec)
-            fit = [c for c in cands if _matches(spec, c, pins)] or (own or [])
+            if own:
+                tiers = [own]
+            elif cross_build:
+                tiers = [list(idx.on_build(r.name))]
+            else:  # the plan's choice, then main's build, then the provider's release branches
+                tiers = [picked or [], list(idx.resolve(r.name).outputs), lambda name=r.name: branch_outputs(idx, name)]
+            fit: list[Output] = []
+            for tier in tiers:
+                fit = [c for c in (tier() if callable(tier) else tier) if _matches(spec, c, pins)]
+                if fit:
+                    break
+            if not fit and gaps and r.name in gaps:  # no build meets it: the name is known, the version not
+                for _kind, name, _spec in idx.exports(r.name, env, False):
+                    if name not in ire and name != o.name:
+                        deps[name] = None
+                continue
+            if not fit and (own or picked):  # the build string could not tell: the version still can
+                mine = own or picked or []
+                fit = [c for c in mine if version_matches(spec, c.name, c.version)] or mine
             if fit:
                 exported = [
                     (k, dep_name(x), x) for c in fit for k, xs in c.run_exports.items() if k in kinds for x in xs
@@ -341,6 +433,18 @@ def depends_of(
                 if name not in ire and name != o.name:
                     deps[spec] = None
     return list(deps)
+
+
+def branch_outputs(idx: PairIndex, name: str) -> list[Output]:
+    """Non-skipped outputs ``name`` the release branches of its providing feedstock render for the pair."""
+    fs = idx.snapshot.feedstocks.get(idx.resolve(name).feedstock or "")
+    if fs is None:
+        return []
+    found: list[Output] = []
+    for b in fs.branches.values():
+        render = b.renders.get(idx.pair.key)
+        found += [o for o in (render.outputs if render else ()) if o.name == name and not o.skip]
+    return found
 
 
 _SPEC_CACHE: dict[str, str | None] = {}
@@ -402,12 +506,14 @@ def make_record(
     prab: dict[str, tuple[str, str]],
     siblings: dict[str, list[Output]] | None = None,
     taken: set[str] | None = None,
+    chosen: dict[str, list[Output]] | None = None,
+    gaps: dict[str, str] | None = None,
 ) -> rattler.PackageRecord:
     """The record conda-build / rattler-build would index for output ``o``. ``taken``: build strings
     already used by other variants of the same name in this build (a pin that cannot tell variants
     apart is then not used twice)."""
     noarch = o.noarch or None
-    depends = _specs(depends_of(o, idx, native, prab, siblings, pins))
+    depends = _specs(depends_of(o, idx, native, prab, siblings, pins, chosen, gaps))
     bn = build_number_of(o, pins)
     build = build_string(o, pins, depends, bn)
     if taken is not None:

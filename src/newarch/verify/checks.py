@@ -197,7 +197,16 @@ def build_channel(
     prab = pin_run_as_build(snapshot, pair)
     ch = VirtualChannel()
 
-    def add_render(outputs: Sequence[Output], subdir: str, pidx: Any, native: bool, origin: Origin, keep: Any) -> None:
+    def add_render(
+        outputs: Sequence[Output],
+        subdir: str,
+        pidx: Any,
+        native: bool,
+        origin: Origin,
+        keep: Any,
+        chosen: dict[str, list[Output]] | None = None,
+        gaps: dict[str, str] | None = None,
+    ) -> None:
         pins = sibling_exact_pins(outputs)
         sib: dict[str, list[Output]] = {}
         for o in outputs:
@@ -206,7 +215,9 @@ def build_channel(
         taken: dict[str, set[str]] = {}
         for o in outputs:
             if keep(o):
-                rec = make_record(o, subdir, pidx, native, pins, prab, sib, taken.setdefault(o.name, set()))
+                rec = make_record(
+                    o, subdir, pidx, native, pins, prab, sib, taken.setdefault(o.name, set()), chosen, gaps
+                )
                 ch.add(rec, origin)
                 # one rendered variant that siblings pin under several exact build strings (rattler-build
                 # hashes it per combination of the siblings' variants): the build makes each of them
@@ -216,28 +227,37 @@ def build_channel(
                         ch.add(_with_build(rec, build), origin)
 
     for b in builds:
-        render = snapshot.feedstocks[b.feedstock].renders.get(pair.key)
+        render = b.render
+        if not render:
+            main = snapshot.feedstocks[b.feedstock].renders.get(pair.key)
+            render = main.outputs if main else b.outputs
         mine = {id(o) for o in b.outputs}
         add_render(
-            render.outputs if render else b.outputs,
+            render,
             pair.target,
             idx,
             b.mode == "native",
             Origin("planned", b.feedstock, b.key),
             lambda o, mine=mine: id(o) in mine,
+            b.chosen,
+            b.gaps,
         )
-    # every noarch build the snapshot renders (built once elsewhere, installable on every subdir)
+        for name, text in b.gaps.items():
+            ch.gaps.setdefault(name, text)
+    # every noarch build the snapshot renders, on any branch (built once elsewhere, installable on every
+    # subdir)
     for fname in sorted(snapshot.feedstocks):
         fs = snapshot.feedstocks[fname]
-        for key in sorted(fs.renders):
-            add_render(
-                fs.renders[key].outputs,
-                pair.target,
-                idx,
-                False,
-                Origin("noarch", fname),
-                lambda o, fname=fname: bool(o.noarch) and (not o.skip or _published_noarch(snapshot, fname, o)),
-            )
+        for br in fs.builds():
+            for key in sorted(br.renders):
+                add_render(
+                    br.renders[key].outputs,
+                    pair.target,
+                    idx,
+                    False,
+                    Origin("noarch", fname),
+                    lambda o, fname=fname: bool(o.noarch) and (not o.skip or _published_noarch(snapshot, fname, o)),
+                )
     # what the machine can already run: the emulated subdirs' existing packages (conda-forge builds what
     # its recipes render for a released subdir), unless --available gives real repodata for them
     avail = availability or Availability()
@@ -249,12 +269,13 @@ def build_channel(
             continue
         sidx = pair_index(snapshot, own)
         for fname in sorted(snapshot.feedstocks):
-            render = snapshot.feedstocks[fname].renders.get(own.key)
-            if render is None or render.error:
-                continue
-            add_render(
-                render.outputs, sub, sidx, True, Origin("existing", fname), lambda o: not o.skip and not o.noarch
-            )
+            for br in snapshot.feedstocks[fname].builds():  # maintained release branches publish there too
+                render = br.renders.get(own.key)
+                if render is None or render.error:
+                    continue
+                add_render(
+                    render.outputs, sub, sidx, True, Origin("existing", fname), lambda o: not o.skip and not o.noarch
+                )
     ch.sparse = {k: list(v) for k, v in avail.sparse.items()}
     ch.channels = list(avail.channels)
     return ch

@@ -13,6 +13,7 @@ from typing import Any
 import rattler
 
 from newarch.model import PlatformPair, dep_name
+from newarch.plan.specs import version_matches
 from newarch.verify.channel import NOARCH, VirtualChannel
 
 
@@ -39,10 +40,23 @@ def _producers(snapshot: Any) -> dict[str, list[str]]:
     return hit[1]
 
 
+def _snapshot_builds(snapshot: Any, pair: PlatformPair, producers: list[str], name: str) -> dict[str, str]:
+    """``feedstock@branch`` -> version of the non-skipped outputs ``name`` its branches build for the pair
+    (compiled) or anywhere (noarch)."""
+    found: dict[str, str] = {}
+    for f in producers:
+        for b in snapshot.feedstocks[f].builds():
+            for key, r in sorted(b.renders.items()):
+                for o in r.outputs:
+                    if o.name == name and not o.skip and o.version and (key == pair.key or o.noarch):
+                        found.setdefault(f if b.name == "main" else f"{f}@{b.name}", o.version)
+    return found
+
+
 # Kinds of failure, from the plan's point of view. "data" kinds are limits of an offline snapshot that
 # the real channel (--available) may not have; the others are gaps of the recipes or of the plan.
 KINDS: dict[str, str] = {
-    "other-version": "the plan builds the name, but no build matches (a pin the recipes do not meet)",
+    "other-version": "no build of the name matches (a pin the recipes do not meet; the plan lists it as a gap)",
     "older-noarch": "only a newer noarch build is known (data: older ones may exist on the real channel)",
     "outside-snapshot": "its feedstock is not in the snapshot (data)",
     "not-rendered": "its feedstock is in the snapshot but renders no such output",
@@ -79,6 +93,13 @@ def explain(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: 
             )
         return "other-version", text
     producers = _producers(snapshot).get(name, [])
+    if name in channel.gaps:
+        built = _snapshot_builds(snapshot, pair, producers, name)
+        have = ", ".join(f"{name} {v} ({where})" for where, v in built.items()) or "nothing"
+        return "other-version", (
+            f"no build meets what the plan asks of {name}, so the plan builds none: the snapshot builds {have} "
+            f"only (plan gap: {channel.gaps[name]})"
+        )
     if producers:
         skipped = []
         for f in producers:
@@ -87,6 +108,13 @@ def explain(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: 
                 skipped.append(f)
         if skipped:
             return "skipped", f"{name} is skipped for {pair.target} by {', '.join(skipped)}"
+        built = _snapshot_builds(snapshot, pair, producers, name)
+        if built and not any(version_matches(spec, name, v) for v in built.values()):
+            have = ", ".join(f"{name} {v} ({where})" for where, v in built.items())
+            return "other-version", (
+                f"no build meets it, so the plan does not build one: the snapshot builds {have} only "
+                "(a gap of the plan: newarch plan lists it with the recipe commit to build from)"
+            )
         return "not-built", f"{name} comes from {', '.join(producers)}, which the plan does not build for {subdir}"
     index = sorted(snapshot.output_index.get(name, ()))
     inside = [f for f in index if f in snapshot.feedstocks]
