@@ -18,6 +18,7 @@ migrations included. Usage::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -74,10 +75,8 @@ def _child(key: str, label: str) -> dict:
             migrated.append(pinning)
 
     def v0(i: int) -> None:
-        try:
+        with contextlib.suppress(NewarchError):
             render_v0(sources[i], pair, migrated[i], dict(env))
-        except NewarchError:
-            pass
 
     def full(i: int) -> None:
         render_source(sources[i], pair, pinning, env)
@@ -122,10 +121,10 @@ def main(argv: list[str]) -> int:
                 names = data["names"]
                 for kind in ("cold", "warm"):
                     cur = best.setdefault((label, kind), data[kind])
-                    best[(label, kind)] = [min(a, b) for a, b in zip(cur, data[kind])]
+                    best[(label, kind)] = [min(a, b) for a, b in zip(cur, data[kind], strict=True)]
         n = len(names)
         rate = {k: n / max(sum(v), 1e-9) for k, v in best.items()}
-        slow = max(zip(best[("v0", "cold")], names)) if names else (0.0, "-")
+        slow = max(zip(best[("v0", "cold")], names, strict=True)) if names else (0.0, "-")
         print(
             f"{key:20} {n:7d}  {rate[('v0', 'cold')]:8.1f} {rate[('v0', 'warm')]:8.1f}  "
             f"{rate[('render_source', 'cold')]:18.1f} {rate[('render_source', 'warm')]:8.1f}"

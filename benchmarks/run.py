@@ -21,8 +21,10 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
+from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterator
@@ -100,10 +102,8 @@ def load_sources(paths: list[Path]) -> list[Any]:
 
     srcs = []
     for p in paths:
-        try:
+        with suppress(NewarchError):
             srcs.append(open_source(p))
-        except NewarchError:
-            pass
     return srcs
 
 
@@ -159,12 +159,13 @@ def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
         snap = graphs.generate(n)
         stats = graphs.edge_stats(snap)
         reps = 5 if n <= 25_000 else 2
-        t_plan, plan = best_of(lambda: plan_once(snap), reps)
-        t_plan_p, _ = best_of(lambda: plan_once(snap), reps, paused=True)
+        t_plan, plan = best_of(partial(plan_once, snap), reps)
+        t_plan_p, _ = best_of(partial(plan_once, snap), reps, paused=True)
         breps = 1 if (quick or n > 5_000) else 2
-        t_bot, order = best_of(lambda: graphs.bot_plan(snap, graphs.TARGETS, graphs.PAIRS[0]), breps)
+        bot_plan = partial(graphs.bot_plan, snap, graphs.TARGETS, graphs.PAIRS[0])
+        t_bot, order = best_of(bot_plan, breps)
         if n <= 25_000:
-            t_bot_p, _ = best_of(lambda: graphs.bot_plan(snap, graphs.TARGETS, graphs.PAIRS[0]), breps, paused=True)
+            t_bot_p, _ = best_of(bot_plan, breps, paused=True)
         else:
             t_bot_p = math.nan
         rows[n] = {"plan": t_plan, "plan_paused": t_plan_p, "bot": t_bot, "bot_paused": t_bot_p}
@@ -174,7 +175,7 @@ def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
             f"| {n:,} | {stats['edges']:,} | {stats['top_hubs']} | {len(plan.feedstocks)} (bot: {len(order)}) | "
             f"{t_plan:.3f} | {t_plan_p:.3f} | {t_bot:.2f} | {paused_bot} | {t_bot / t_plan:.1f}x | {paused_ratio} |"
         )
-        del snap, plan, order
+        del snap, plan, order, bot_plan
         gc.collect()
     out()
     ns = sorted(rows)
@@ -183,14 +184,11 @@ def plan_section(sizes: list[int], quick: bool) -> dict[int, dict[str, float]]:
         ("plan_paused", "newarch plan, GC paused"),
         ("bot", "bot-style cut-and-pluck"),
     ):
-        exps = [
-            math.log(rows[b][key] / rows[a][key]) / math.log(b / a)
-            for a, b in zip(ns, ns[1:])
-            if rows[a][key] > 0 and rows[b][key] > 0
-        ]
+        steps = [(a, b) for a, b in pairwise(ns) if rows[a][key] > 0 and rows[b][key] > 0]
+        exps = [math.log(rows[b][key] / rows[a][key]) / math.log(b / a) for a, b in steps]
         out(
             f"- growth of {label}: time ~ n^k with k = "
-            + ", ".join(f"{e:.2f} ({a:,}->{b:,})" for e, (a, b) in zip(exps, zip(ns, ns[1:])))
+            + ", ".join(f"{e:.2f} ({a:,}->{b:,})" for e, (a, b) in zip(exps, steps, strict=True))
         )
     return rows
 

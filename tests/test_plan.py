@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -376,7 +377,7 @@ def test_waves_critical_path_and_unblocks(cf):
     assert plan.feedstocks["vc"].unblocks >= 10
     cp = plan.critical_path
     assert cp[0] == "vc" and cp[-1] == "mamba" and len(cp) == max(f.wave for f in plan.feedstocks.values()) + 1
-    for a, b in zip(cp, cp[1:]):
+    for a, b in itertools.pairwise(cp):
         assert a in plan.feedstocks[b].needs
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from newarch.errors import NewarchError
 from newarch.files import parse_json, read_bytes
-from newarch.model import Feedstock, Output, PlatformPair, PlatformSettings, Requirement, SECTIONS
+from newarch.model import Feedstock, Output, PlatformPair, PlatformSettings, RenderResult, Requirement, SECTIONS
 from newarch.render.pinning import Variants
 from newarch.sources.node_attrs_files import is_node_attrs_source, iter_node_attrs_files  # noqa: F401
 
@@ -77,6 +77,10 @@ def _elements(value: Any) -> list[Any]:
 
 def _plat_key(subdir: str) -> str:
     return subdir.replace("-", "_")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _as_str(value: Any) -> str:
@@ -212,13 +216,13 @@ class _Converter:
         default_name: str,
         top_reqs: Any,
     ) -> Output:
-        build = raw.get("build") if isinstance(raw.get("build"), dict) else {}
-        top_build = top.get("build") if isinstance(top.get("build"), dict) else {}
-        package = raw.get("package") if isinstance(raw.get("package"), dict) else {}
+        build = _dict(raw.get("build"))
+        top_build = _dict(top.get("build"))
+        package = _dict(raw.get("package"))
         name = _as_str(raw.get("name") or package.get("name") or default_name)
-        top_package = top.get("package") if isinstance(top.get("package"), dict) else {}
+        top_package = _dict(top.get("package"))
         version = _as_str(raw.get("version") or package.get("version") or top_package.get("version"))
-        reqs = raw["requirements"] if "requirements" in raw else top_reqs
+        reqs = raw.get("requirements", top_reqs)
         noarch = _as_str(build.get("noarch") or top_build.get("noarch") or "")
         if noarch in ("true", "True"):
             noarch = "generic"
@@ -247,7 +251,7 @@ class _Converter:
         raw_outputs = [o for o in _elements(meta.get("outputs")) if isinstance(o, dict)]
         top_reqs = meta.get("requirements")
         if not raw_outputs:
-            package = meta.get("package") if isinstance(meta.get("package"), dict) else {}
+            package = _dict(meta.get("package"))
             return [
                 self.output({**meta, "name": package.get("name") or fs_name}, meta, pair, pinning, fs_name, top_reqs)
             ]
@@ -281,8 +285,6 @@ class _Converter:
         return [o for (n, skip), o in outs.items() if not (skip and n in names_kept)]
 
     def render(self, pair: PlatformPair, pinning: dict[str, list[str]]) -> RenderResult:
-        from newarch.model import RenderResult
-
         result = RenderResult(pair=pair, notes=[ORIGIN_NOTE])
         parsing_error = self.data.get("parsing_error")
         platforms = [str(p) for p in _elements(self.data.get("platforms")) if isinstance(p, str)]

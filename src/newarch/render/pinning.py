@@ -74,7 +74,7 @@ def platform_config(pair: PlatformPair):
 
 def _from_rattler(vc: Any) -> Variants:
     values: dict[str, list[str]] = {}
-    for key in vc.keys():
+    for key in vc:
         vals = vc.get_values(key) or []
         values[str(key)] = [_as_text(v) for v in vals]
     return Variants(values, [list(map(str, g)) for g in (vc.zip_keys or [])])

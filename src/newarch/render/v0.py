@@ -416,7 +416,9 @@ def expand_variants(
                 f"({', '.join(f'{g}: {len(variants.values[g])}' for g in present)})",
                 display,
             )
-        rows = [dict(zip(present, row)) for row in zip(*(variants.values[g] for g in present))]
+        rows = [
+            dict(zip(present, row, strict=True)) for row in zip(*(variants.values[g] for g in present), strict=True)
+        ]
         rows = [r for r in rows if all(r[k] in filters[k] for k in r if k in filters)]
         dims.append(rows)
         done.update(present)
@@ -705,7 +707,7 @@ def _plan(raw: str) -> _Plan:
     baked: list[int] = []
     depth = 0
     ordinal = 0
-    for (selector, line), full in zip(split_selectors(raw), raw.splitlines()):
+    for (selector, line), full in zip(split_selectors(raw), raw.splitlines(), strict=True):
         before = depth
         if "{" in full or "}" in full:
             for tok in _JINJA_OPEN.findall(full):
@@ -760,12 +762,12 @@ def template_text(raw: str, baked_values: tuple[bool, ...]) -> str:
     would change the Jinja) are selected before compiling, like conda-build does.
     """
     plan = _plan(raw)
-    baked = dict(zip(plan.baked, baked_values))
+    baked = dict(zip(plan.baked, baked_values, strict=True))
     switched = {o: k for k, o in enumerate(plan.switched)}
     markers = _markers_ok(raw)
     out: list[str] = []
     ordinal = 0
-    for (selector, line), full in zip(split_selectors(raw), raw.splitlines()):
+    for (selector, line), full in zip(split_selectors(raw), raw.splitlines(), strict=True):
         if selector is None:
             out.append(line)
             continue

@@ -80,7 +80,7 @@ def _order_columns(g: nx.DiGraph, columns: list[list[str]]) -> list[list[str]]:
         for c in rng:
             col = columns[c]
 
-            def key(n: str) -> tuple[float, str]:
+            def key(n: str, down: bool = down) -> tuple[float, str]:
                 nb = list(g.predecessors(n)) if down else list(g.successors(n))
                 nb = [m for m in nb if m in pos] or list(g.predecessors(n)) + list(g.successors(n))
                 bc = sum(pos[m] for m in nb) / len(nb) if nb else float(pos[n])

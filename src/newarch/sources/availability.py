@@ -156,7 +156,9 @@ def _load_channel_url(url: str, subdirs: Sequence[str], gateway: rattler.Gateway
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AvailabilityError(f"cannot read channel ({str(exc).strip() or type(exc).__name__})", url) from None
-    return Availability(names={s: set(n) for s, n in zip(subdirs, per_subdir)}, channels=[url], origins=[url])
+    return Availability(
+        names={s: set(n) for s, n in zip(subdirs, per_subdir, strict=True)}, channels=[url], origins=[url]
+    )
 
 
 def _looks_like_json(path: Path) -> bool:
