@@ -355,3 +355,14 @@ def test_bundled_snapshot_loads_and_covers_the_bootstrap_list(tmp_path, monkeypa
     if listed.is_file():  # the bundled snapshot covers conda-forge's bootstrap list exactly
         names = {ln.strip() for ln in listed.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
         assert set(snap.feedstocks) == names
+
+
+def test_store_snapshot_variant_reads_the_store(tmp_path):
+    path = tmp_path / "s.sqlite"
+    _snap().save(path)
+    vid, value = sqlite3.connect(path).execute("SELECT id, value FROM variant ORDER BY id").fetchall()[0]
+    snap = snapmod.load(path)
+    assert snap.variant(vid) == json.loads(value)
+    copy = snap.variant(vid)
+    copy["x"] = "changed"
+    assert "x" not in snap.variant(vid)  # each call gets its own copy

@@ -76,7 +76,7 @@ def snapshot(
     out: Path,
     platforms: str | None,
     pinning: Path | None,
-    outputs_map: Path | None,
+    outputs_map: str | None,
     only: Path | None,
     date: str,
     description: str,

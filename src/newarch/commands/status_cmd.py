@@ -240,8 +240,8 @@ def print_status(rep: StatusReport, console: Console, verbose: bool = False) -> 
     )
     if done:
         by: dict[tuple[str, str], list[str]] = {}
-        for s in done:
-            by.setdefault((s.state, s.done_by), []).append(s.name)
+        for fs in done:
+            by.setdefault((fs.state, fs.done_by), []).append(fs.name)
         for (state, how), names in sorted(by.items()):
             console.print(Text.assemble((f"{state} ({how}, {len(names)}): ", "green"), ", ".join(names)))
 

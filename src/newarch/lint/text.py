@@ -156,8 +156,8 @@ def scan(text: str) -> RecipeText:
         stripped = raw.strip()
         indent = len(raw) - len(raw.lstrip(" "))
         selector = (comment_selector(raw) or "").strip()
-        for m in _SET.finditer(raw):
-            jinja_sets[m.group(1)] = m.group(3)
+        for sm in _SET.finditer(raw):
+            jinja_sets[sm.group(1)] = sm.group(3)
         if block_indent is not None:
             if not stripped or indent > block_indent:
                 lines.append(

@@ -35,7 +35,9 @@ from newarch.store.snapshot import Snapshot
 YES, MISSING, UNKNOWN = "yes", "missing", "unknown"
 
 
-def _one_python(chosen: list[tuple[frozenset[str], object]]) -> list[tuple[frozenset[str], object]]:
+def _one_python(
+    chosen: list[tuple[frozenset[str], BuildChoice | Unsatisfied]],
+) -> list[tuple[frozenset[str], BuildChoice | Unsatisfied]]:
     """Of the per-variant choices for a dependency of an output built for no particular python: the
     build serving the newest variant that has one (a build-time python), else every gap."""
     ok = [(g, c) for g, c in chosen if isinstance(c, BuildChoice)]

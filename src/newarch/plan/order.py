@@ -76,7 +76,7 @@ def order(plan: Plan) -> None:
         import networkx as nx
 
         core = _trim_to_cycles(succ, pred, set(range(len(names))) - set(order))
-        g = nx.DiGraph()
+        g: nx.DiGraph[int] = nx.DiGraph()
         g.add_nodes_from(sorted(core))
         g.add_edges_from((d, i) for i in sorted(core) for d in pred[i] if d in core)
         cyc_sets = sorted(
@@ -89,10 +89,10 @@ def order(plan: Plan) -> None:
         # condense: one component per cycle, singletons otherwise
         comp = [-1] * len(names)
         sccs = []
-        for c in plan.cycles:
-            for n in c.members:
+        for cy in plan.cycles:
+            for n in cy.members:
                 comp[ix[n]] = len(sccs)
-            sccs.append([ix[n] for n in c.members])
+            sccs.append([ix[n] for n in cy.members])
         for i in range(len(names)):
             if comp[i] == -1:
                 comp[i] = len(sccs)
@@ -105,8 +105,8 @@ def order(plan: Plan) -> None:
                     csucc_sets[cu].add(comp[v])
         succ = [sorted(x) for x in csucc_sets]
         order, wave, best_pred = _kahn(succ, len(sccs))
-        for ci, c in enumerate(plan.cycles):
-            for n in c.members:
+        for ci, cy in enumerate(plan.cycles):
+            for n in cy.members:
                 fss[n].cycle = ci
     nc = len(sccs)
     for i, n in enumerate(names):
@@ -152,7 +152,7 @@ def _cycle(plan: Plan, members: list[str]) -> Cycle:
                 edges.extend(es)
                 worst = max(SECTION_WEAKNESS.get(e.section, 3) for e in es)
                 cost[(a, b)] = (worst, len(es), a, b)
-    sub = nx.DiGraph()
+    sub: nx.DiGraph[str] = nx.DiGraph()
     sub.add_nodes_from(members)
     sub.add_edges_from((b, a) for a, b in cost)  # dependency -> dependent, as in the plan graph
     breaks: list[tuple[str, str]] = []

@@ -27,7 +27,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from collections.abc import Callable, Mapping
 
 import jinja2
@@ -247,10 +247,11 @@ class NeverFailUndefined(jinja2.Undefined):
     __mod__ = __rmod__ = __pos__ = __neg__ = __call__ = __getitem__ = _fail_with_undefined_error
     __lt__ = __le__ = __gt__ = __ge__ = __pow__ = __rpow__ = _fail_with_undefined_error
 
-    def __int__(self) -> int:
+    # jinja2 types Undefined.__int__/__float__ as its failing method (-> NoReturn); this one converts
+    def __int__(self) -> int:  # type: ignore[override]
         return 0
 
-    def __float__(self) -> float:
+    def __float__(self) -> float:  # type: ignore[override]
         return 0.0
 
 
@@ -325,7 +326,7 @@ class _RecipeEnvironment(SandboxedEnvironment):
                     lineno=node.lineno,
                 )
                 continue
-            concat = node
+            concat = cast(nodes.Concat, node)  # find_all gave a For or a Concat
             concat.nodes = [
                 nodes.Call(
                     nodes.Name("_newarch_concat", "load", lineno=concat.lineno),
@@ -430,7 +431,7 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
-class JinjaVars(dict):  # type: ignore[type-arg]
+class JinjaVars(dict[str, Any]):
     """Template variables that already hold the environment's globals (see :func:`jinja_vars`)."""
 
     __slots__ = ()
@@ -452,7 +453,7 @@ def _generate(template: jinja2.Template, context: Mapping[str, Any]) -> Any:
     if type(context) is not JinjaVars:
         yield from template.generate(context)
         return
-    ctx = template.new_context(context, shared=True)  # type: ignore[arg-type]
+    ctx = template.new_context(context, shared=True)
     try:
         yield from template.root_render_func(ctx)
     except Exception:
@@ -524,7 +525,7 @@ class _FixedDatetimeClass:
 
     today = utcnow = now
 
-    def __call__(self, *args: int) -> _dt.datetime:
+    def __call__(self, *args: Any) -> _dt.datetime:
         return _dt.datetime(*args)
 
 
@@ -542,6 +543,9 @@ class _FixedDatetimeModule:
     timedelta = _dt.timedelta
 
 
+_StructTime = time.struct_time  # the name ``time`` inside _FixedTimeModule is its method
+
+
 class _FixedTimeModule:
     def time(self) -> float:
         return FIXED_NOW.timestamp()
@@ -549,7 +553,7 @@ class _FixedTimeModule:
     def strftime(self, fmt: str, t: Any = None) -> str:
         return FIXED_NOW.strftime(fmt)
 
-    def gmtime(self, t: Any = None) -> time.struct_time:
+    def gmtime(self, t: Any = None) -> _StructTime:
         return FIXED_NOW.timetuple()
 
     localtime = gmtime

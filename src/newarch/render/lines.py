@@ -30,6 +30,16 @@ _PIN = re.compile(r"""\$?\{\{\s*pin_(?:subpackage|compatible)\s*\(\s*["']([^"']+
 _KEY = re.compile(r"""^(["']?)([A-Za-z_][\w.-]*)\1\s*:(?:\s+|$)(.*)$""")
 
 
+@dataclass(slots=True)
+class _Level:
+    """One open mapping key or list item: key "-" is a list item, "-out" an item of ``outputs:``
+    (``output`` then names that output once its ``name:`` is seen)."""
+
+    indent: int
+    key: str
+    output: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Ask:
     """One requirement-shaped line of the recipe."""
@@ -84,8 +94,7 @@ def _interleave(parts: list[str]) -> list[str]:
 def scan(text: str) -> list[Ask]:
     """Every requirement-shaped list item of a recipe, with its output block and section."""
     asks: list[Ask] = []
-    # [indent, key, output name]: key "-" is a list item, "-out" an item of ``outputs:``
-    stack: list[list[object]] = []
+    stack: list[_Level] = []
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.lstrip(" ")
         if not stripped.strip() or stripped.startswith(("#", "{%")):
@@ -93,13 +102,13 @@ def scan(text: str) -> list[Ask]:
         indent = len(raw) - len(stripped)
         is_item = stripped.startswith("- ") or stripped.rstrip() == "-"
         while stack and (
-            stack[-1][0] > indent or stack[-1][0] == indent and (not is_item or str(stack[-1][1]).startswith("-"))
+            stack[-1].indent > indent or stack[-1].indent == indent and (not is_item or stack[-1].key.startswith("-"))
         ):
             stack.pop()
         content, cindent = stripped, indent
         if is_item:
-            keys = [e[1] for e in stack if not str(e[1]).startswith("-")]
-            stack.append([indent, "-out" if keys and keys[-1] == "outputs" else "-", ""])
+            keys = [e.key for e in stack if not e.key.startswith("-")]
+            stack.append(_Level(indent, "-out" if keys and keys[-1] == "outputs" else "-"))
             content = stripped[1:].lstrip(" ")
             cindent = indent + (len(stripped) - len(content))
             section = _section(stack)
@@ -112,13 +121,13 @@ def scan(text: str) -> list[Ask]:
         if not m:
             continue
         key, value = m.group(2), m.group(3)
-        stack.append([cindent, key, ""])
+        stack.append(_Level(cindent, key))
         if key == "name" and value:
             for i in range(len(stack) - 1, -1, -1):
-                if stack[i][1] == "-out":
-                    between = [e[1] for e in stack[i + 1 : -1]]
+                if stack[i].key == "-out":
+                    between = [e.key for e in stack[i + 1 : -1]]
                     if between in ([], ["package"]):
-                        stack[i][2] = _strip(value)
+                        stack[i].output = _strip(value)
                     break
         if key in ("then", "else") and value and not value.startswith(("[", "{")):
             section = _section(stack[:-1])
@@ -129,16 +138,16 @@ def scan(text: str) -> list[Ask]:
     return asks
 
 
-def _output(stack: list[list[object]]) -> str:
+def _output(stack: list[_Level]) -> str:
     for e in reversed(stack):
-        if e[1] == "-out":
-            return str(e[2])
+        if e.key == "-out":
+            return e.output
     return ""
 
 
-def _section(stack: list[list[object]]) -> str:
+def _section(stack: list[_Level]) -> str:
     """The requirement section a list item under ``stack`` belongs to ('' if none)."""
-    keys = [str(e[1]) for e in stack]
+    keys = [e.key for e in stack]
     for i in range(len(keys) - 1, -1, -1):
         k = keys[i]
         if k in SECTION_KEYS:

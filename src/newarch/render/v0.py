@@ -360,11 +360,11 @@ def merge_variants(base: Variants, recipe: Variants, display: str) -> tuple[Vari
     """
     zips: list[list[str]] = []
     seen: set[tuple[str, ...]] = set()
-    for g in [*base.zip_keys, *recipe.zip_keys]:
-        t = tuple(g)
+    for zk in [*base.zip_keys, *recipe.zip_keys]:
+        t = tuple(zk)
         if t not in seen:
             seen.add(t)
-            zips.append(list(g))
+            zips.append(list(zk))
     values = {k: list(v) for k, v in base.values.items()}
     filters: dict[str, set[str]] = {}
     for k, v in recipe.values.items():

@@ -273,7 +273,7 @@ def _write_recipe_dir(src: RecipeSource, root: Path) -> None:
     Files already there with the same content are left alone (a snapshot renders one recipe for
     several pairs in a row); ``recipe.yaml`` is written by rattler-build itself at each parse.
     """
-    written: dict[str, bytes] = getattr(_LOCAL, "files", None) if root == getattr(_LOCAL, "root", None) else None
+    written: dict[str, bytes] | None = getattr(_LOCAL, "files", None) if root == getattr(_LOCAL, "root", None) else None
     if written is None:
         written = {}
     wanted: dict[str, bytes] = {}
@@ -394,9 +394,11 @@ def _probed(o: dict[str, Any], index: int, extra: list[str]) -> tuple[dict[str, 
     """A shallow copy of output ``o`` with its skips replaced by probes (see ``probe_recipe``)."""
     conds = extra + _skip_conditions((o.get("build") or {}).get("skip") if isinstance(o.get("build"), dict) else None)
     new = dict(o)
-    new["build"] = {**(o.get("build") if isinstance(o.get("build"), dict) else {}), "skip": []}
-    reqs = dict(o.get("requirements") if isinstance(o.get("requirements"), dict) else {})
-    rc = list(reqs.get("run_constraints") if isinstance(reqs.get("run_constraints"), list) else [])
+    o_build, o_reqs = o.get("build"), o.get("requirements")
+    new["build"] = {**(o_build if isinstance(o_build, dict) else {}), "skip": []}
+    reqs = dict(o_reqs if isinstance(o_reqs, dict) else {})
+    o_rc = reqs.get("run_constraints")
+    rc = list(o_rc if isinstance(o_rc, list) else [])
     rc.append(f"{OUTPUT_PROBE}{index}")
     for k, cond in enumerate(conds):
         expr = probe_expression(cond)
@@ -415,7 +417,9 @@ def probe_recipe(stage0: dict[str, Any], indexes: set[int]) -> tuple[dict[str, A
     ``{if: <condition>, then: [newarch-skip-probe-<i>-<k>]}``. Returns the recipe (sharing the
     unchanged parts of ``stage0``, which is not modified) and the skip conditions of each output.
     """
-    build = stage0.get("build") if isinstance(stage0.get("build"), dict) else {}
+    build = stage0.get("build")
+    if not isinstance(build, dict):
+        build = {}
     top = _skip_conditions(build.get("skip"))
     conds: dict[int, list[str]] = {}
     if not isinstance(stage0.get("outputs"), list):
@@ -836,7 +840,9 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         converted.add(same)
         # index is None is not expected: a rendered name always matches its output's template
         s0 = outputs[index] if index is not None else s0_by_name.get(str((d.get("package") or {}).get("name", "")), {})
-        out = convert(rv, d, stage0, s0, conds.get(index, []) if skipped else [], siblings, pair, skipped)
+        out = convert(
+            rv, d, stage0, s0, conds.get(index, []) if skipped and index is not None else [], siblings, pair, skipped
+        )
         for name in stand_ins:  # rattler-build counts a read context name as a variant key
             out.variant.pop(name, None)
         key = json.dumps(out.to_dict(), sort_keys=True)

@@ -350,29 +350,29 @@ def render_table(comparison: Comparison, console: Any, verbose: bool = False) ->
     for code, rows in c.bot_only_by_code().items():
         console.print(f"[bold]Only in the bot's graph: {esc(code)} ({len(rows)})[/]")
         reasons: dict[str, list[BotOnlyRow]] = {}
-        for r in rows:  # the same sentence for many names: say it once, the name as NAME
-            reasons.setdefault(r.reason.replace(r.name, "NAME"), []).append(r)
+        for b in rows:  # the same sentence for many names: say it once, the name as NAME
+            reasons.setdefault(b.reason.replace(b.name, "NAME"), []).append(b)
         for reason, same in reasons.items():
-            names = ", ".join(f"{r.name} ({r.bot_state})" for r in same)
-            line(console, f"  {names}: {reason if len(same) > 1 else same[0].reason}")
+            listed = ", ".join(f"{b.name} ({b.bot_state})" for b in same)
+            line(console, f"  {listed}: {reason if len(same) > 1 else same[0].reason}")
     if c.ours_only:
         console.print(f"[bold]Only in our plan ({len(c.ours_only)})[/]")
         t = table(["feedstock", "state", ("wave", {"justify": "right"}), "mode", "needed by"])
-        for r in c.ours_only:
-            add_row(t, r.name, r.our_state, str(r.wave), r.mode, " -> ".join(r.chain))
+        for o in c.ours_only:
+            add_row(t, o.name, o.our_state, str(o.wave), o.mode, " -> ".join(o.chain))
         console.print(t)
     disagree = c.done_disagreements()
     if disagree:
         console.print(f"[bold]In both, but only one side counts it done ({len(disagree)})[/]")
         t = table(["feedstock", "bot state", "our state"])
-        for r in disagree:
-            add_row(t, r.name, r.bot_state, r.our_state)
+        for d in disagree:
+            add_row(t, d.name, d.bot_state, d.our_state)
         console.print(t)
     if c.both:
         console.print(f"[bold]In both ({len(c.both)})[/]")
         t = table(["feedstock", "bot state", "our state", ("wave", {"justify": "right"}), "mode"])
-        for r in c.both:
-            add_row(t, r.name, r.bot_state, r.our_state, str(r.wave), r.mode)
+        for d in c.both:
+            add_row(t, d.name, d.bot_state, d.our_state, str(d.wave), d.mode)
         console.print(t)
     for w in c.warnings:
         console.print(f"[yellow]warning:[/] {esc(w)}", highlight=False)

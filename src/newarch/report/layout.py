@@ -63,7 +63,7 @@ class Layout:
 
 
 def _graph(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> nx.DiGraph:
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(waves)
     for child, parents in needs.items():
         for p in parents:

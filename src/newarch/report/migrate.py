@@ -55,7 +55,7 @@ def minimal_targets(plan: Plan) -> list[str]:
     """
     import networkx as nx
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(plan.feedstocks)
     for f in plan.feedstocks.values():
         g.add_edges_from((n, f.name) for n in f.needs if n in plan.feedstocks and n != f.name)

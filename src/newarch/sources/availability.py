@@ -143,7 +143,7 @@ def _load_channel_dir(path: Path) -> Availability:
 async def _channel_names(url: str, subdirs: Sequence[str], gateway: rattler.Gateway) -> list[list[str]]:
     out = []
     for subdir in subdirs:
-        names = await gateway.names([rattler.Channel(url)], [subdir])
+        names = await gateway.names([rattler.Channel(url)], [rattler.Subdir(subdir)])
         out.append([n.normalized for n in names])
     return out
 

@@ -58,7 +58,8 @@ class FetchError:
 
 
 class FeedstockSource(Protocol):
-    description: str
+    @property
+    def description(self) -> str: ...
 
     def get(self, name: str) -> Fetched | FetchError: ...
 
@@ -280,8 +281,8 @@ class NodeAttrsSource:
         with self._lock:  # get() runs in several fetch threads
             if self._files is None:
                 files: dict[str, Path] = {}
-                for f in iter_node_attrs_files(self.root):
-                    files.setdefault(f.stem, f)
+                for found in iter_node_attrs_files(self.root):
+                    files.setdefault(found.stem, found)
                 self._files = files
         f = self._files.get(name)
         if f is None:

@@ -7,6 +7,7 @@ read only these files, so nothing outside the recipe can ever be read by a recip
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,9 +156,9 @@ def read_git(git_dir: Path, name: str | None = None, rev: str = "HEAD") -> Recip
     pos = 0
     for path, _sha in wanted:
         nl = batch.index(b"\n", pos)
-        size = int(batch[pos:nl].split()[2])
-        blob = batch[nl + 1 : nl + 1 + size]
-        pos = nl + 1 + size + 1
+        nbytes = int(batch[pos:nl].split()[2])
+        blob = batch[nl + 1 : nl + 1 + nbytes]
+        pos = nl + 1 + nbytes + 1
         if path == "conda-forge.yml":
             src.conda_forge_yml = blob
         elif path.startswith(MIGRATIONS_DIR):
@@ -234,7 +235,7 @@ def open_source(path: str | Path) -> RecipeSource:
     return src
 
 
-def discover(paths: list[str | Path]) -> list[Path]:
+def discover(paths: Sequence[str | Path]) -> list[Path]:
     """Expand paths into feedstock locations: each path is one feedstock or a folder of them."""
     found: list[Path] = []
     for raw in paths:

@@ -130,8 +130,9 @@ def _read_feedstock_status(status: BotStatus, fs_status: dict[str, Any]) -> None
         nd = info.get("num_descendants")
         if isinstance(nd, int) and not isinstance(nd, bool):
             node.num_descendants = nd
-        node.pr_url = info.get("pr_url") if isinstance(info.get("pr_url"), str) else ""
-        node.pr_status = info.get("pr_status") if isinstance(info.get("pr_status"), str) else ""
+        pr_url, pr_status = info.get("pr_url"), info.get("pr_status")
+        node.pr_url = pr_url if isinstance(pr_url, str) else ""
+        node.pr_status = pr_status if isinstance(pr_status, str) else ""
     if bad:
         status.warnings.append(
             f"{origin}: _feedstock_status entries with an unexpected shape ignored: "

@@ -457,7 +457,7 @@ def compute_status(
 
 def remaining_critical_path(plan: Plan, statuses: dict[str, FeedstockStatus]) -> list[str]:
     """The longest chain of not-done feedstocks (parents first); cycles count as one step each member."""
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     todo = [n for n, s in statuses.items() if s.state not in ("done", "configured")]
     g.add_nodes_from(todo)
     for n in todo:

@@ -194,12 +194,12 @@ def build_snapshot(req: BuildRequest, progress: Callable[[str], None] | None = N
                 pool.share(req.branches),
             )  # once per worker
             tasks = ((p, _render_one, (p, *shared)) for p in paths)
-            for p, outcome in pool.run(tasks):
+            for key, outcome in pool.run(tasks):
                 if isinstance(outcome, Failed):
-                    outcome = {"error": outcome.text(Path(str(p)).name), "path": p}
-                done[str(p)] = outcome
+                    outcome = {"error": outcome.text(Path(str(key)).name), "path": key}
+                done[str(key)] = outcome
                 if progress:
-                    progress(str(p))
+                    progress(str(key))
         results.extend(done[p] for p in paths)  # in input order: the result does not depend on timing
     if req.node_attrs:
         results.extend(_convert_node_attrs(req, jobs, progress))
@@ -210,7 +210,9 @@ def assemble_snapshot(req: BuildRequest, results: Iterable[Any]) -> Snapshot:
     """The snapshot from per-feedstock results (``Feedstock.to_dict()``, ``Feedstock`` or
     ``{"error", "path"}``), in the given order; also used by the closure crawl (store/crawl.py)."""
     pinning_facts = {key: v.to_dict() for key, v in sorted(req.pinnings.items())}
+    feedstocks: dict[str, Feedstock] = {}
     snap = Snapshot(
+        feedstocks=feedstocks,
         pairs=sorted(req.pairs),
         description=req.description,
         pinning={"source": req.pinning_source, "platforms": pinning_facts},
@@ -223,7 +225,7 @@ def assemble_snapshot(req: BuildRequest, results: Iterable[Any]) -> Snapshot:
         if fs.name in snap.feedstocks:
             snap.failures[fs.name] = f"{fs.name}: duplicate feedstock name (kept the first)"
             continue
-        snap.feedstocks[fs.name] = fs
+        feedstocks[fs.name] = fs
     if req.outputs_map:
         wanted = referenced_names(snap.feedstocks.values())
         snap.output_index = {n: sorted(req.outputs_map[n]) for n in wanted if n in req.outputs_map}

@@ -329,7 +329,8 @@ class Store:
         # rows come grouped by output and section: build each section's tuple in one go; equal
         # requirements (the same line in every variant and pair) share one frozen object
         shared: dict[tuple[str, str, str, int], Requirement] = {}
-        cur_oid, cur_section, cur = -1, "", []
+        cur: list[Requirement] = []
+        cur_oid, cur_section = -1, ""
         for oid, section, name, spec, cond, line in self.rows(
             "SELECT output_id, section, name, spec, condition, line FROM requirement"
             " WHERE output_id BETWEEN ? AND ?" + _pair_filter("pair_id", self.wanted) + " ORDER BY output_id, seq",
@@ -338,9 +339,9 @@ class Store:
             if oid != cur_oid or section != cur_section:
                 cur = []
                 cur_oid, cur_section = oid, section
-                out = outputs.get(oid)
-                if out is not None:
-                    out.requirements[section] = cur  # type: ignore[assignment]  # made a tuple below
+                holder = outputs.get(oid)
+                if holder is not None:
+                    holder.requirements[section] = cur  # type: ignore[assignment]  # made a tuple below
             key = (name, spec, cond, line)
             req = shared.get(key)
             if req is None:
@@ -399,12 +400,8 @@ class StoreSnapshot(Snapshot):
         self.store = store
 
     def variant(self, vid: int) -> dict[str, str]:
-        """The variant values of id ``vid`` (decoded once per store; each output gets its own copy)."""
-        v = self.variants.get(vid)
-        if v is None:
-            row = self.rows("SELECT value FROM variant WHERE id = ?", (vid,))
-            v = self.variants[vid] = json.loads(row[0][0]) if row else {}
-        return dict(v)
+        """The variant values of id ``vid`` in the store (a copy)."""
+        return self.store.variant(vid)
 
     def producers(self, name: str, pair: PlatformPair | None = None) -> list[str]:
         return self.store.producers(name, pair)
@@ -437,5 +434,5 @@ def load_store(path: Path, origin: str, pairs: Iterable[PlatformPair | str] | No
         failures=dict(store.rows("SELECT name, error FROM failure ORDER BY name")),
         origin=origin,
     )
-    snap.feedstocks = StoreFeedstocks(store)  # type: ignore[assignment]
+    snap.feedstocks = StoreFeedstocks(store)
     return snap

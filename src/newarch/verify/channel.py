@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Literal, cast
 
 import rattler
 
@@ -404,12 +405,13 @@ def depends_of(
             own = sib.get(r.name) if not cross_build else None
             picked = (chosen or {}).get(r.name) if not cross_build else None
             spec = r.spec if env == "build" else host_spec(o, r.spec)
+            tiers: list[list[Output] | Callable[[], list[Output]]]
             if own:
                 tiers = [own]
             elif cross_build:
                 tiers = [list(idx.on_build(r.name))]
             else:  # the plan's choice, then main's build, then the provider's release branches
-                tiers = [picked or [], list(idx.resolve(r.name).outputs), lambda name=r.name: branch_outputs(idx, name)]
+                tiers = [picked or [], list(idx.resolve(r.name).outputs), partial(branch_outputs, idx, r.name)]
             fit: list[Output] = []
             for tier in tiers:
                 fit = [c for c in (tier() if callable(tier) else tier) if _matches(spec, c, pins)]
@@ -459,8 +461,9 @@ def _matches(spec: str, o: Output, pins: dict[str, list[str]] | None = None) -> 
     e.g. ``python 3.14.* *_cp314`` picks the GIL python, not the free-threading one."""
     if len(spec.split()) < 2:
         return True  # a bare name matches every build of it
-    ms = _MS_CACHE.get(spec, False)
-    if ms is False:
+    try:
+        ms = _MS_CACHE[spec]
+    except KeyError:
         try:
             ms = rattler.MatchSpec(spec)
         except Exception:
@@ -512,7 +515,7 @@ def make_record(
     """The record conda-build / rattler-build would index for output ``o``. ``taken``: build strings
     already used by other variants of the same name in this build (a pin that cannot tell variants
     apart is then not used twice)."""
-    noarch = o.noarch or None
+    noarch = cast(Literal["python", "generic"] | None, o.noarch or None)  # Output.noarch: "", python, generic
     depends = _specs(depends_of(o, idx, native, prab, siblings, pins, chosen, gaps))
     bn = build_number_of(o, pins)
     build = build_string(o, pins, depends, bn)

@@ -71,7 +71,7 @@ class EnvCheck:
     why: dict[str, tuple[str, str]] = field(default_factory=dict)  # failing spec -> (kind, explanation)
 
     def to_json(self) -> dict[str, Any]:
-        d = {"build": self.build, "output": self.output, "variant": self.variant, "env": self.env}
+        d: dict[str, Any] = {"build": self.build, "output": self.output, "variant": self.variant, "env": self.env}
         if self.why:
             d["why"] = {k: {"kind": kind, "text": text} for k, (kind, text) in self.why.items()}
         return d
@@ -151,7 +151,8 @@ class Verification:
         """(spec, how many target installs / environments it fails, kind, why), most frequent first."""
         count: dict[str, int] = {}
         why: dict[str, tuple[str, str]] = {}
-        for c in [*self.targets, *self.envs]:
+        checks: list[TargetCheck | EnvCheck] = [*self.targets, *self.envs]
+        for c in checks:
             for spec in c.result.failing:
                 count[spec] = count.get(spec, 0) + 1
                 why.setdefault(spec, c.why.get(spec, ("", "")))

@@ -138,7 +138,7 @@ async def _solve(
             sources,
             specs,
             gateway=gateway or rattler.Gateway(),
-            platforms=[platform, NOARCH],
+            platforms=[rattler.Subdir(platform), rattler.Subdir(NOARCH)],
             virtual_packages=vps,
             timeout=SOLVE_TIMEOUT,
             channel_priority=rattler.ChannelPriority.Disabled,
@@ -165,7 +165,8 @@ def solve_specs(
     absent = [s for s in spec_list if dep_name(s) not in known and dep_name(s) not in virtual]
     present = [s for s in spec_list if s not in absent]
     solution: list[rattler.RepoDataRecord] = []
-    missing, conflicts, message = list(absent), [], ""
+    conflicts: list[str] = []
+    missing, message = list(absent), ""
     if present:
         try:
             solution = asyncio.run(_solve(availability, present, platform, gateway))
@@ -308,7 +309,7 @@ async def _one(sources: Sequence[Any], req: Request, gateway: rattler.Gateway) -
             sources,
             list(req.specs),
             gateway=gateway,
-            platforms=[req.subdir, NOARCH],
+            platforms=[rattler.Subdir(req.subdir), rattler.Subdir(NOARCH)],
             virtual_packages=ci_virtual_packages(req.subdir),
             timeout=SOLVE_TIMEOUT,
             channel_priority=rattler.ChannelPriority.Disabled,
