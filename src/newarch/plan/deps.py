@@ -35,6 +35,8 @@ class Dep(NamedTuple):
 
 # (requirement, environment, prefer the build platform's renders, python of the asking output)
 #   -> ((kind, dep name, spec), ...): the run_exports the build chosen for the requirement adds
+# (output, dep name, section, spec, condition, via, followed): see walk_built
+Walked = tuple[Output, str, str, str, str, "tuple[str, ...] | None", bool]
 Exports = Callable[[Requirement, str, bool, "str | None"], tuple[tuple[str, str, str], ...]]
 
 
@@ -65,7 +67,7 @@ def walk_built(
     native: bool,
     cross: frozenset[Requirement],
     exports: Exports | None = None,
-) -> Iterator[tuple]:
+) -> Iterator[Walked]:
     """(output, dep name, section, spec, condition, via, followed) of a build of ``outs``.
     ``exports``: where run_exports come from (default: main's renders)."""
     exports = exports or main_exports(idx)
@@ -140,7 +142,7 @@ def deps_built(
     return list(deps.values())
 
 
-def walk_noarch(idx: PairIndex, outs: Iterable[Output]) -> Iterator[tuple]:
+def walk_noarch(idx: PairIndex, outs: Iterable[Output]) -> Iterator[Walked]:
     for out in outs:
         for req in out.requirements.get("run", ()):
             yield out, req.name, "run", req.spec, req.condition, None, True

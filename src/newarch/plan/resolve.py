@@ -23,6 +23,7 @@ from rattler import Version
 from newarch.model import Branch, Feedstock, Output
 from newarch.model import Requirement
 from newarch.model import dep_name
+from newarch.store.snapshot import Snapshot
 from newarch.plan.graph import _OTHER_OS, RENDERED, RUN_EXPORT_KINDS_FROM, PairIndex, Resolution
 from newarch.plan.specs import (
     free_threaded,
@@ -61,7 +62,7 @@ def _vkey(v: str) -> tuple[int, Version | str]:
         return (0, v)
 
 
-def python_variants(snapshot, idx: PairIndex, wanted: tuple[str, ...] = ()) -> dict[str, str]:
+def python_variants(snapshot: Snapshot, idx: PairIndex, wanted: tuple[str, ...] = ()) -> dict[str, str]:
     """minor -> spelling of the python variants a plan starts from: the pinning's python values for the
     pair, or the ``--python`` subset of them and of what the python feedstock builds for the pair (an
     unknown one is an error). The planner then adds the variants the reached feedstocks' own migrations
@@ -86,7 +87,7 @@ def python_variants(snapshot, idx: PairIndex, wanted: tuple[str, ...] = ()) -> d
 
 
 def more_python_variants(
-    snapshot, idx: PairIndex, covered: dict[str, str], rendered: dict[str, tuple[str, set[str]]]
+    snapshot: Snapshot, idx: PairIndex, covered: dict[str, str], rendered: dict[str, tuple[str, set[str]]]
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Of the python minors the reached feedstocks render beyond ``covered`` (minor -> (spelling,
     feedstocks)): the ones a build of the python feedstock serves for the pair (a migration such as
@@ -107,7 +108,7 @@ def more_python_variants(
     return add, dict(sorted(left.items(), key=lambda kv: _vkey(kv[0])))
 
 
-def _python_builds(snapshot, idx: PairIndex) -> set[str]:
+def _python_builds(snapshot: Snapshot, idx: PairIndex) -> set[str]:
     """The python minors the python feedstock's builds (main and branches) make for the pair."""
     r = idx.resolve("python")
     fs = snapshot.feedstocks.get(r.feedstock or "python")
@@ -272,7 +273,9 @@ class Resolver:
         self._memo[key] = out
         return out
 
-    def _unsatisfied(self, r: Resolution, spec: str, cands: list) -> Unsatisfied:
+    def _unsatisfied(
+        self, r: Resolution, spec: str, cands: list[tuple[Branch, tuple[Output, ...], tuple[Output, ...]]]
+    ) -> Unsatisfied:
         versions: dict[str, None] = {}
         for b, compiled, noarch in cands:
             for o in compiled:
@@ -281,12 +284,12 @@ class Resolver:
                 req = next((x.spec for x in o.reqs("run") if x.name == "python"), "")
                 extra = f", noarch: {req}" if req and python_bound(o) else ", noarch"
                 versions[f"{o.version or '?'} ({b.name}{extra})"] = None
-        noarch = any(n for _b, _c, n in cands) and not any(c for _b, c, _n in cands)
+        only_noarch = any(n for _b, _c, n in cands) and not any(c for _b, c, _n in cands)
         return Unsatisfied(
             r.feedstock,
             tuple(versions),
             suggestion(self.snapshot.feedstocks.get(r.feedstock), r.name, spec),
-            noarch,
+            only_noarch,
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 from collections.abc import Callable, Mapping
 
 from newarch.errors import RenderError, UnsafeRecipeError
@@ -717,15 +717,20 @@ def _compare(op: str, a: Any, b: Any) -> bool:
             and not (isinstance(a, tuple) and isinstance(b, tuple))
         ):
             raise _Fail(f"cannot compare {_type_name(a)} and {_type_name(b)} with {op!r}")
-        if op == "<":
-            return bool(a < b)
-        if op == "<=":
-            return bool(a <= b)
-        if op == ">":
-            return bool(a > b)
-        return bool(a >= b)
+        return _order(op, a, b)
     except TypeError:
         raise _Fail(f"cannot compare {_type_name(a)} and {_type_name(b)} with {op!r}") from None
+
+
+def _order(op: str, a: Any, b: Any) -> bool:
+    """``a <op> b`` for two numbers, two strings or two tuples (checked by :func:`_compare`)."""
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    return bool(a >= b)
 
 
 def _binop(op: str, a: Any, b: Any) -> Any:
@@ -757,6 +762,7 @@ def _binop(op: str, a: Any, b: Any) -> Any:
 
 def _eval(node: Node, ns: Mapping[str, Any]) -> Any:
     kind = node[0]
+    value: Any
     if kind == "name":
         value = ns.get(node[1], _MISSING)
         if value is _MISSING:
@@ -767,7 +773,7 @@ def _eval(node: Node, ns: Mapping[str, Any]) -> Any:
     if kind == "const":
         return node[1]
     if kind == "and":
-        value: Any = True
+        value = True
         for item in node[1]:
             value = _eval(item, ns)
             if not value:
@@ -823,7 +829,7 @@ def _truth(v: Any) -> bool:
     return bool(v)
 
 
-def _raise(exc: _Fail, text: str, file: str | None, line: int | None) -> None:
+def _raise(exc: _Fail, text: str, file: str | None, line: int | None) -> NoReturn:
     msg = f"invalid selector [{text}]: {exc}"
     if exc.unsafe:
         raise UnsafeRecipeError(msg, file, line) from None

@@ -51,7 +51,8 @@ class StepLabeller:
     def _edges(self, holder: str) -> list[Edge]:
         fs = self.plan.feedstocks.get(holder)
         if fs is not None:
-            return fs.edges
+            edges: list[Edge] = fs.edges
+            return edges
         if self._noarch is None:
             self._noarch = _holder_edges(self.plan)
         return self._noarch.get(holder, [])

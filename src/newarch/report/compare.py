@@ -33,7 +33,8 @@ class _Row:
     __slots__ = ()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        fields: dict[str, Any] = asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
+        return fields
 
 
 @dataclass(slots=True)

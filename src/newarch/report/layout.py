@@ -62,7 +62,7 @@ class Layout:
     waves: int
 
 
-def _graph(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> nx.DiGraph:
+def _graph(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> nx.DiGraph[str]:
     g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(waves)
     for child, parents in needs.items():
@@ -72,7 +72,7 @@ def _graph(waves: Mapping[str, int], needs: Mapping[str, Iterable[str]]) -> nx.D
     return g
 
 
-def _order_columns(g: nx.DiGraph, columns: list[list[str]]) -> list[list[str]]:
+def _order_columns(g: nx.DiGraph[str], columns: list[list[str]]) -> list[list[str]]:
     pos = {n: i for col in columns for i, n in enumerate(col)}
     for sweep in range(SWEEPS):
         down = sweep % 2 == 0

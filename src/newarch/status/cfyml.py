@@ -202,7 +202,7 @@ def _child_indent(root: CommentedMap) -> int:
         v = root[k]
         if isinstance(v, CommentedMap) and v and not v.fa.flow_style():
             first = next(iter(v))
-            return max(1, v.lc.key(first)[1] - base)
+            return max(1, int(v.lc.key(first)[1]) - base)
     return 2
 
 

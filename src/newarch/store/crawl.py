@@ -115,7 +115,8 @@ class RenderCache:
         except (OSError, ValueError):
             return None
         if isinstance(d, dict) and d.get("revision") == revision and isinstance(d.get("result"), dict):
-            return d["result"]
+            result: dict[str, Any] = d["result"]
+            return result
         return None
 
     def put(self, name: str, revision: str, result: dict[str, Any]) -> None:
@@ -193,7 +194,8 @@ class _IsolatedRenderer:
         out = pool.call(_render_fetched, *args)
         if isinstance(out, Failed):
             return {"error": out.text(display), "path": name}
-        return out
+        rendered: dict[str, Any] = out
+        return rendered
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         if not wait:  # interrupted: stop the renders under way instead of waiting for them
