@@ -259,6 +259,17 @@ def test_stubs_built_on_linux_64_with_ci():
     assert [r.spec for r in stubs.reqs("host")] == ["python >=3.12", "libmambalikepy ==2.6.1"]
 
 
+def test_bare_host_deps_named_like_a_variant_key_get_the_variant_pin():
+    # rattler-build pins `openssl` in host to the variant's `openssl: 3.5` when it builds; stage1 shows it bare
+    [lib] = by_name(render(mamba_src(), WIN_ARM64), "libmambalike")
+    host = {r.name: r.spec for r in lib.reqs("host")}
+    assert host["openssl"] == "openssl 3.5.*" and host["zstd"] == "zstd 1.5.*"
+    assert host["winreg"] == "winreg"  # not a variant key: stays bare
+    assert "cmake" in names(lib.reqs("build")) and all(r.spec == r.name for r in lib.reqs("build") if r.name == "cmake")
+    [py] = by_name(render(mamba_src(), WIN_ARM64), "libmambalikepy")[:1]
+    assert {r.spec for r in py.reqs("run") if r.name == "python"} == {"python"}  # run is never pinned so
+
+
 def test_stubs_not_skipped_without_ci():
     res = render(mamba_src(), WIN_ARM64, env={})
     [stubs] = by_name(res, "libmambalikepy-stubs")

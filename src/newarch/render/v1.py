@@ -39,6 +39,7 @@ from typing import Any
 
 from newarch.errors import RenderError
 from newarch.model import Dropped, Output, PlatformPair, RenderResult, Requirement, SECTIONS
+from newarch.render.jinja import ensure_valid_spec
 from newarch.render.pinning import Variants
 from newarch.sources.recipes import RecipeSource
 from newarch.render.v1_conditions import align
@@ -489,6 +490,18 @@ def _spec_text(item: Any, pins: dict[str, tuple[str, str]]) -> str | None:
     return None
 
 
+def _apply_variant(req: Requirement, variant: Any) -> Requirement:
+    """rattler-build pins a bare build/host dependency named like a variant key to the variant's value
+    (``openssl`` with ``openssl: 3.5`` -> ``openssl =3.5``, i.e. ``3.5.*``), as conda-build's
+    ``insert_variant_versions`` does for v0; stage1 shows the bare name, the built package does not."""
+    if " " in req.spec or req.name not in variant:
+        return req
+    value = _as_text(variant[req.name]).strip()
+    if not value:
+        return req
+    return Requirement(req.name, ensure_valid_spec(f"{req.name} {value}"), req.condition, req.line)
+
+
 def _requirements(items: Any, pins: dict[str, tuple[str, str]]) -> list[Requirement]:
     out: list[Requirement] = []
     for item in items or []:
@@ -599,6 +612,8 @@ def convert(
             rendered = [r for r in rendered if not _is_probe(r.name)]
         stage0_items = s0_reqs.get(section)
         aligned, gone = align(section, stage0_items, rendered, pair.target, values)
+        if section in ("build", "host"):
+            aligned = [_apply_variant(r, rv.variant or {}) for r in aligned]
         if aligned:
             requirements[section] = tuple(aligned)
         dropped.extend(gone)
