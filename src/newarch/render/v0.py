@@ -30,13 +30,8 @@ from newarch.model import Dropped, Output, PlatformPair, RenderResult, dep_name
 from newarch.render.pinning import Variants
 from newarch.sources.recipes import RecipeSource
 from newarch.render import selectors as sel
-from newarch.render.jinja import (
-    RenderContext,
-    UndefinedNameError,
-    git_source_vars,
-    jinja_vars,
-    render_template,
-)
+from newarch.render.jinja import RenderContext, git_source_vars
+from newarch.render.jinja_sandbox import UndefinedNameError, jinja_vars, render_template
 from newarch.render.v0_lines import (
     _norm_item,
     _plan,

@@ -25,7 +25,7 @@ from newarch.model import Dropped, dep_name
 from newarch.render import selectors as sel
 from newarch.render.selector_scan import split_line
 from newarch.render.sizes import too_large
-from newarch.render.jinja import MAX_OUTPUT_CHARS
+from newarch.render.jinja_sandbox import MAX_OUTPUT_CHARS
 
 REQ_SECTIONS = {"build": "build", "host": "host", "run": "run", "run_constrained": "run_constraints"}
 
