@@ -12,17 +12,10 @@ from fsguard import guard
 from newarch.model import PlatformPair
 from newarch.render.pinning import Variants, default_pinning_path, load_pinning
 from newarch.render import default_env, parse_env_overrides, render_source
-from newarch.render.v1 import (
-    PROBE_COMBINATIONS,
-    add_skip_probes,
-    cap_variants,
-    combinations,
-    controlled_environ,
-    env_names,
-    probe_expression,
-    render_counts,
-    used_keys,
-)
+from newarch.render.v1 import PROBE_COMBINATIONS, render_counts
+from newarch.render.v1_outputs import add_skip_probes, probe_expression
+from newarch.render.v1_recipe import controlled_environ, env_names
+from newarch.render.v1_variants import cap_variants, combinations, used_keys
 from newarch.sources.recipes import RecipeSource, open_source
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
