@@ -722,7 +722,11 @@ def test_boolean_variant_values_keep_their_meaning():
     src = source({"recipe.yaml": NOARCH_FALLBACK, "conda_build_config.yaml": NOARCH_FALLBACK_CBC})
     [arm] = render(src, WIN_ARM64).outputs
     assert arm.noarch == "" and arm.variant["use_noarch"] == "false"
-    assert [(r.spec, r.condition) for r in arm.reqs("host")] == [("python", "not (use_noarch)"), ("pip", "")]
+    # the bare host python gets the variant's pin, as rattler-build builds it
+    assert [(r.spec, r.condition) for r in arm.reqs("host")] == [
+        ("python 3.14.* *_cp314", "not (use_noarch)"),
+        ("pip", ""),
+    ]
     assert [(r.name, r.condition) for r in arm.reqs("build")] == [("vs2022_win-arm64", "not use_noarch")]
     assert [(d.section, d.name, d.condition) for d in arm.dropped] == [("host", "python", "use_noarch")]
     linux = render(src, LINUX_64).outputs
