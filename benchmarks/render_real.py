@@ -111,7 +111,8 @@ def _bare_render(src: Any, pair: PlatformPair, pinning: Variants, root: Path) ->
     from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe
 
     from newarch.render.pinning import apply_migrations
-    from newarch.render.v1 import _write_recipe_dir, cap_variants, recipe_variants, used_keys, variant_config
+    from newarch.render.v1_recipe import _write_recipe_dir
+    from newarch.render.v1_variants import cap_variants, recipe_variants, used_keys, variant_config
 
     pin, _ = apply_migrations(pinning, src.migrations, pair, "migrations")
     merged = pin.merged(recipe_variants(src, pair))

@@ -94,11 +94,12 @@ def guard(root: Path) -> Iterator[Guard]:
     # everything a render imports lazily is imported before the guards go up
     import newarch.render.v0  # noqa: F401
     import newarch.render.v1  # noqa: F401
+    import newarch.render.v1_recipe
     import newarch.lint.rules  # noqa: F401
     import rattler_build  # noqa: F401
     import ruamel.yaml  # noqa: F401
 
-    newarch.render.v1.release_work_dir()  # the next v1 render makes its work directory under the guard's tmp
+    newarch.render.v1_recipe.release_work_dir()  # the next v1 render makes its work directory under the guard's tmp
     tmp, cwd = root / "tmp", root / "cwd"
     tmp.mkdir(parents=True)
     cwd.mkdir()
@@ -172,7 +173,7 @@ def guard(root: Path) -> Iterator[Guard]:
         monkeypatch.undo()  # the checks below use the real functions
         # newarch's own reusable v1 work directory is inside tmp by design; what a recipe or native code
         # wrote anywhere else in tmp or cwd is still found below
-        newarch.render.v1.release_work_dir()
+        newarch.render.v1_recipe.release_work_dir()
     assert not g.log, f"a render reached outside its work directory: {g.log}"
     left = sorted(str(p.relative_to(root)) for d in (tmp, cwd) for p in d.rglob("*") if p not in g.planted)
     assert not left, f"a render left files outside the recipe (native code?): {left}"

@@ -466,12 +466,12 @@ def test_random_jinja_in_a_recipe(no_exec, blocks):
 @given(blocks=st.lists(jinja_blocks, min_size=1, max_size=4))
 def test_random_jinja_direct(no_exec, blocks):
     """The Jinja layer alone: a string, or a NewarchError naming the file."""
-    from newarch.render import jinja
+    from newarch.render import jinja_sandbox
 
     text = "\n".join(blocks)
     with time_limit():
         try:
-            out = jinja.render_template(text, {"version": "1.2.3", "name": "jfuzz"}, "fuzz/recipe/meta.yaml")
+            out = jinja_sandbox.render_template(text, {"version": "1.2.3", "name": "jfuzz"}, "fuzz/recipe/meta.yaml")
         except NewarchError as exc:
             assert exc.file == "fuzz/recipe/meta.yaml", repr(exc)
             return

@@ -7,7 +7,8 @@ import textwrap
 import pytest
 
 from newarch.commands.pinning_source import load_pinning_for
-from newarch.lint.rules import RULES, findings_for, lint_source
+from newarch.lint.catalog import RULES
+from newarch.lint.rules import findings_for, lint_source
 from newarch.lint.expr import UNKNOWN, evaluate
 from newarch.model import Output, PlatformPair, RenderResult, Requirement
 from newarch.sources.recipes import RecipeSource

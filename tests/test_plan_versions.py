@@ -189,3 +189,22 @@ def test_each_noarch_variant_brings_its_own_run_deps_for_its_pythons():
     plan = make_plan(b.snapshot(), PlanOptions(["conda-build"], "osx-arm64", "osx-64"))
     assert plan.gaps == []
     assert plan.noarch["tomli"].pythons == {"3.10"}
+
+
+def test_a_run_export_a_planned_branch_satisfies_adds_no_build_of_main():
+    # openssl's real run_exports allow the next minor versions (`>=3.5.6,<4.0a0`), which main (3.6.2)
+    # satisfies too: the 3.5.x build the host spec chose serves the run dependency, main is not built
+    b = SnapBuilder(OSX).python(OSX, "3.13.* *_cpython")
+    b.fs("openssl", out("openssl", version="3.6.2", run_exports={"weak": ["openssl >=3.6.2,<4.0a0"]}))
+    branch(
+        b,
+        "openssl",
+        "3.5.x",
+        "3.5.6",
+        out("openssl", version="3.5.6", run_exports={"weak": ["openssl >=3.5.6,<4.0a0"]}),
+    )
+    b.fs("krb5", out("krb5", version="1.21.3", host=["openssl 3.5.*"], run=["openssl >=3"]))
+    plan = make_plan(b.snapshot(), PlanOptions(["krb5"], "osx-arm64", "osx-64"))
+    assert set(plan.feedstocks) == {"krb5", "openssl@3.5.x"}
+    specs = {(e.section, e.spec) for e in plan.feedstocks["krb5"].edges}
+    assert ("run_exports", "openssl >=3.5.6,<4.0a0") in specs and ("run", "openssl >=3") in specs

@@ -9,7 +9,7 @@ import pytest
 from newarch.errors import RenderError, UnsafeRecipeError
 from newarch.model import PlatformPair
 from newarch.render import render_source
-from newarch.render.jinja import UndefinedNameError, render_template
+from newarch.render.jinja_sandbox import UndefinedNameError, render_template
 from newarch.render.pinning import Variants
 from newarch.render.v0 import render_v0
 from newarch.sources.recipes import RecipeSource

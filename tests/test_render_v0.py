@@ -12,7 +12,8 @@ from fsguard import guard, plant
 from newarch.errors import RenderError, UnsafeRecipeError
 from newarch.model import Output, PlatformPair
 from newarch.render.pinning import Variants
-from newarch.render.v0 import MAX_VARIANTS, render_v0
+from newarch.render.v0 import render_v0
+from newarch.render.v0_variants import MAX_VARIANTS
 from newarch.sources.recipes import RecipeSource
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")

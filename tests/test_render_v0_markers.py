@@ -7,7 +7,7 @@ import pytest
 
 from newarch.model import PlatformPair
 from newarch.render.pinning import Variants
-from newarch.render import v0
+from newarch.render import v0, v0_lines
 from newarch.sources.recipes import RecipeSource
 
 PINNING = Variants(
@@ -69,12 +69,12 @@ def _render(name: str, text: str, target: str):
 @pytest.mark.parametrize("target", ["win-64", "linux-64"])
 def test_markers_render_like_wrappers(name: str, target: str, monkeypatch: pytest.MonkeyPatch) -> None:
     text = RECIPES[name]
-    assert v0._markers_ok(text)
+    assert v0_lines._markers_ok(text)
     with_markers = _render(name, text, target)
-    v0.template_text.cache_clear()
-    monkeypatch.setattr(v0, "_markers_ok", lambda raw: False)
+    v0_lines.template_text.cache_clear()
+    monkeypatch.setattr(v0_lines, "_markers_ok", lambda raw: False)
     with_wrappers = _render(name, text, target)
-    v0.template_text.cache_clear()
+    v0_lines.template_text.cache_clear()
     assert with_markers == with_wrappers
     names = {r["name"] for o in with_markers for s in o.get("requirements", {}).values() for r in s}
     assert ("zlib" in names or "only-win" in names) == target.startswith("win")
@@ -82,5 +82,5 @@ def test_markers_render_like_wrappers(name: str, target: str, monkeypatch: pytes
 
 def test_block_set_keeps_wrappers() -> None:
     """A ``{% set x %}`` block could read marked text as a value: such recipes keep the wrappers."""
-    assert not v0._markers_ok("{% set x %}\n- a  # [win]\n{% endset %}\n")
-    assert v0._markers_ok("{% set x = 1 %}\n{% if x %}\n- a  # [win]\n{% endif %}\n")
+    assert not v0_lines._markers_ok("{% set x %}\n- a  # [win]\n{% endset %}\n")
+    assert v0_lines._markers_ok("{% set x = 1 %}\n{% if x %}\n- a  # [win]\n{% endif %}\n")

@@ -12,17 +12,10 @@ from fsguard import guard
 from newarch.model import PlatformPair
 from newarch.render.pinning import Variants, default_pinning_path, load_pinning
 from newarch.render import default_env, parse_env_overrides, render_source
-from newarch.render.v1 import (
-    PROBE_COMBINATIONS,
-    add_skip_probes,
-    cap_variants,
-    combinations,
-    controlled_environ,
-    env_names,
-    probe_expression,
-    render_counts,
-    used_keys,
-)
+from newarch.render.v1 import PROBE_COMBINATIONS, render_counts
+from newarch.render.v1_outputs import add_skip_probes, probe_expression
+from newarch.render.v1_recipe import controlled_environ, env_names
+from newarch.render.v1_variants import cap_variants, combinations, used_keys
 from newarch.sources.recipes import RecipeSource, open_source
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
@@ -257,6 +250,17 @@ def test_stubs_built_on_linux_64_with_ci():
     [stubs] = by_name(render(mamba_src(), LINUX_64), "libmambalikepy-stubs")
     assert stubs.noarch == "python" and not stubs.skip
     assert [r.spec for r in stubs.reqs("host")] == ["python >=3.12", "libmambalikepy ==2.6.1"]
+
+
+def test_bare_host_deps_named_like_a_variant_key_get_the_variant_pin():
+    # rattler-build pins `openssl` in host to the variant's `openssl: 3.5` when it builds; stage1 shows it bare
+    [lib] = by_name(render(mamba_src(), WIN_ARM64), "libmambalike")
+    host = {r.name: r.spec for r in lib.reqs("host")}
+    assert host["openssl"] == "openssl 3.5.*" and host["zstd"] == "zstd 1.5.*"
+    assert host["winreg"] == "winreg"  # not a variant key: stays bare
+    assert "cmake" in names(lib.reqs("build")) and all(r.spec == r.name for r in lib.reqs("build") if r.name == "cmake")
+    [py] = by_name(render(mamba_src(), WIN_ARM64), "libmambalikepy")[:1]
+    assert {r.spec for r in py.reqs("run") if r.name == "python"} == {"python"}  # run is never pinned so
 
 
 def test_stubs_not_skipped_without_ci():
@@ -718,7 +722,11 @@ def test_boolean_variant_values_keep_their_meaning():
     src = source({"recipe.yaml": NOARCH_FALLBACK, "conda_build_config.yaml": NOARCH_FALLBACK_CBC})
     [arm] = render(src, WIN_ARM64).outputs
     assert arm.noarch == "" and arm.variant["use_noarch"] == "false"
-    assert [(r.spec, r.condition) for r in arm.reqs("host")] == [("python", "not (use_noarch)"), ("pip", "")]
+    # the bare host python gets the variant's pin, as rattler-build builds it
+    assert [(r.spec, r.condition) for r in arm.reqs("host")] == [
+        ("python 3.14.* *_cp314", "not (use_noarch)"),
+        ("pip", ""),
+    ]
     assert [(r.name, r.condition) for r in arm.reqs("build")] == [("vs2022_win-arm64", "not use_noarch")]
     assert [(d.section, d.name, d.condition) for d in arm.dropped] == [("host", "python", "use_noarch")]
     linux = render(src, LINUX_64).outputs

@@ -14,7 +14,7 @@ import newarch.render.v1 as v1
 from newarch.model import PlatformPair
 from newarch.render import default_env, render_source
 from newarch.render.pinning import Variants
-from newarch.render.v1_variants import has_exact_pins, rattler_keys, split_variants
+from newarch.render.v1_variants import has_exact_pins, rattler_keys, recipe_variants, split_variants, used_keys
 from newarch.sources.recipes import RecipeSource
 
 WIN_ARM64 = PlatformPair("win-arm64", "win-64")
@@ -223,9 +223,9 @@ def test_pin_on_a_skipped_output_falls_back_to_the_whole_render(monkeypatch):
 
 def test_rattler_keys_leave_out_a_key_only_a_script_names():
     src = ctng_source()
-    merged = pinning().merged(v1.recipe_variants(src, LINUX_64))
+    merged = pinning().merged(recipe_variants(src, LINUX_64))
     texts = [src.text(r) or "" for r in sorted(src.files)]
-    restricted = merged.restricted(v1.used_keys(texts, merged))
+    restricted = merged.restricted(used_keys(texts, merged))
     assert "python" in restricted.values  # named in activate-gcc.sh: newarch passes it on
     keys = rattler_keys(restricted, CTNG_LIKE, {}, PLATFORMS)
     assert {"gcc_version", "cross_target_platform", "cross_stdlib", "clang_version", "target_platform"} & set(

@@ -352,9 +352,9 @@ def test_bundled_snapshot_loads_and_covers_the_bootstrap_list(tmp_path, monkeypa
     }
     assert "python" in snap.producers("python")
     listed = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "feedstocks.txt"
-    if listed.is_file():  # the bundled snapshot covers conda-forge's bootstrap list exactly
+    if listed.is_file():  # the bundled closure includes conda-forge's bootstrap list
         names = {ln.strip() for ln in listed.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
-        assert set(snap.feedstocks) == names
+        assert names <= set(snap.feedstocks)
 
 
 def test_store_snapshot_variant_reads_the_store(tmp_path):

@@ -195,7 +195,7 @@ def _explain(rule: str) -> None:
     import difflib
 
     from newarch.lint.docs import EXPLAIN
-    from newarch.lint.rules import RULES
+    from newarch.lint.catalog import RULES
 
     if rule not in RULES:
         close = difflib.get_close_matches(rule, list(RULES), 3)
@@ -217,7 +217,7 @@ def _lint_paths(
     notes: list[str],
     limits=None,
 ) -> list[Finding]:
-    from newarch.lint.rules import RULES
+    from newarch.lint.catalog import RULES
     from newarch.render.isolate import Failed, WorkerPool
     from newarch.sources.recipes import discover, feedstock_name, open_source
 

@@ -14,7 +14,7 @@ from collections import deque
 
 from newarch.model import Output, PlatformPair, Requirement
 from newarch.plan.deps import Dep, cross_only, deps_built, deps_noarch
-from newarch.plan.graph import RENDERED, VIRTUAL, PairIndex
+from newarch.plan.graph import RENDERED, VIRTUAL, PairIndex, Resolution
 from newarch.plan.model import (
     Choice,
     Gap,
@@ -29,7 +29,7 @@ from newarch.plan.model import (
     job_id,
 )
 from newarch.plan.resolve import BuildChoice, Resolver, Unsatisfied, _vkey
-from newarch.plan.specs import free_threaded, output_python, python_fits, serves_python
+from newarch.plan.specs import free_threaded, output_python, python_fits, serves_python, version_matches
 from newarch.store.snapshot import Snapshot
 
 YES, MISSING, UNKNOWN = "yes", "missing", "unknown"
@@ -157,9 +157,31 @@ class Closure:
                 if isinstance(choice, Unsatisfied):
                     self._gap(d, who, at, choice, group)
                     continue
+                choice = self._prefer_planned(r, d.spec, choice, group)
                 ref = self._take(choice, name, group, parent)
                 if ref not in refs:
                     refs.append(ref)
+
+    def _prefer_planned(self, r: Resolution, spec: str, choice: BuildChoice, group: frozenset[str]) -> BuildChoice:
+        """A build the plan already makes that satisfies ``spec`` serves it too: the run_exports of
+        ``openssl@3.5.x`` in python's host (``openssl >=3.5.6,<4.0a0``) must not add a build of main."""
+        if choice.noarch:
+            return choice
+        for job in list(self.plan.feedstocks.values()):
+            if job.feedstock != choice.feedstock or job.branch == choice.branch:
+                continue
+            b = next((x for x in self.resolver.builds(choice.feedstock) if x.name == job.branch), None)
+            if b is None:
+                continue
+            compiled, _noarch = self.resolver.candidates(r, b)
+            fit = tuple(
+                o
+                for o in compiled
+                if version_matches(spec, r.name, o.version) and all(serves_python(o, py) for py in group)
+            )
+            if fit:
+                return BuildChoice(choice.feedstock, b.name, fit[0].version or b.version, False, fit)
+        return choice
 
     def _gap(self, d: Dep, who: str, at: tuple[str, str], u: Unsatisfied, group: frozenset[str]) -> None:
         key = (at[0], d.name, d.spec)
