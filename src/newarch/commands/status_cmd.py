@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -43,6 +43,8 @@ def register(group: click.Group) -> None:
 
 
 def _common(f: Callable) -> Callable:
+    """The options of status and report; the command takes their values as ``**common`` and hands them to
+    :func:`_compute` whole."""
     for opt in reversed(
         [
             click.argument("targets", nargs=-1),
@@ -144,21 +146,7 @@ def _compute(
     is_flag=True,
     help="Exit 1 when a feedstock is blocked or not-solvable, or a target does not install (CI gate).",
 )
-def status(
-    targets: tuple[str, ...],
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    snapshot_path: Path | None,
-    mode: str,
-    available: tuple[str, ...],
-    prs: Path | None,
-    ignore: tuple[str, ...],
-    bot_status: Path | None,
-    fmt: str,
-    verbose: bool,
-    strict: bool,
-) -> None:
+def status(fmt: str, verbose: bool, strict: bool, **common: Any) -> None:
     """The state of every feedstock the TARGETS need on the platform (default: the seed targets).
 
     States, first match wins: done > configured > in-pr > blocked > not-solvable > ready >
@@ -168,9 +156,7 @@ def status(
     from newarch.report.console import make_console
 
     err = make_console(stderr=True)
-    rep = _compute(
-        targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
-    )
+    rep = _compute(err=err, **common)
     if fmt == "json":
         click.echo(json.dumps(rep.to_json(), indent=2))
     else:
@@ -328,31 +314,16 @@ def _verified_provider(available: tuple[str, ...]):
     is_flag=True,
     help="Add a 'Verified' section: the targets and planned builds solved with conda's solver (newarch verify).",
 )
-def report(
-    targets: tuple[str, ...],
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    snapshot_path: Path | None,
-    mode: str,
-    available: tuple[str, ...],
-    prs: Path | None,
-    ignore: tuple[str, ...],
-    bot_status: Path | None,
-    out: Path,
-    do_verify: bool = False,
-) -> None:
+def report(out: Path, do_verify: bool = False, **common: Any) -> None:
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
     from newarch.report import write_report
     from newarch.report.console import make_console
 
     err = make_console(stderr=True)
-    providers = [_bot_status_provider(bot_status)] if bot_status else []
+    providers = [_bot_status_provider(common["bot_status"])] if common["bot_status"] else []
     if do_verify:
-        providers.append(_verified_provider(available))
-    rep = _compute(
-        targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
-    )
+        providers.append(_verified_provider(common["available"]))
+    rep = _compute(err=err, **common)
     path = write_report(rep, out, providers)
     totals = ", ".join(f"{k} {v}" for k, v in rep.totals().items() if v)
     err.print(f"wrote {path} ({len(rep.feedstocks)} feedstocks: {totals})", highlight=False, markup=False)
