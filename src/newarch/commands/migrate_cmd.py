@@ -8,6 +8,7 @@ import click
 
 from newarch.errors import NewarchError
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     ignore_option,
     mode_option,
@@ -52,13 +53,10 @@ def register(group: click.Group) -> None:
     metavar="FEEDSTOCK_DIR",
     help="Edit conda-forge.yml in these feedstock checkouts (atomic; a second run changes nothing).",
 )
-@click.option(
-    "--available",
-    "available",
-    multiple=True,
-    metavar="REPODATA|URL",
-    help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+@available_option(
+    "What exists on the target already (repodata.json, channel folder or URL, name list): "
     "feedstocks whose needed outputs are there count as done and get no change.",
+    metavar="REPODATA|URL",
 )
 @snapshot_option
 def migrate(

@@ -104,6 +104,23 @@ ignore_option = click.option(
 )
 
 
+pinning_option = click.option(
+    "--pinning",
+    "pinning",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).",
+)
+env_option = click.option(
+    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
+)
+
+
+def available_option(help: str, metavar: str = "FILE|URL"):
+    """``--available`` (repeatable): what already exists; each command says what it does with it."""
+    return click.option("--available", "available", multiple=True, metavar=metavar, help=help)
+
+
 targets_file_option = click.option(
     "--targets-file",
     "targets_file",

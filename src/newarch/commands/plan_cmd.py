@@ -11,6 +11,7 @@ from collections.abc import Callable
 import click
 
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     check_name,
     check_targets,
@@ -30,13 +31,9 @@ def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options of plan / why / why-not; the command takes their values as ``**plan_args`` and hands
     them to :func:`_make_plan` whole."""
     f = ignore_option(f)
-    f = click.option(
-        "--available",
-        "available",
-        multiple=True,
-        metavar="FILE|URL",
-        help="What already exists on the target: repodata.json, channel dir/URL, or a text "
-        "file of package names (repeatable).",
+    f = available_option(
+        "What already exists on the target: repodata.json, channel dir/URL, or a text "
+        "file of package names (repeatable)."
     )(f)
     f = click.option(
         "--available-build",

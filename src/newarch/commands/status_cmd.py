@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     format_option,
     ignore_option,
@@ -53,13 +54,10 @@ def _common(f: Callable) -> Callable:
             build_platform_option,
             snapshot_option,
             mode_option,
-            click.option(
-                "--available",
-                "available",
-                multiple=True,
-                metavar="REPODATA|URL",
-                help="repodata.json (target subdir, noarch), a channel folder or URL, or a text file of "
+            available_option(
+                "repodata.json (target subdir, noarch), a channel folder or URL, or a text file of "
                 "names; marks outputs done and enables the installability solves. Repeatable.",
+                metavar="REPODATA|URL",
             ),
             click.option(
                 "--prs",
