@@ -12,6 +12,7 @@ from newarch.commands.options import (
     build_platform_option,
     ignore_option,
     mode_option,
+    out_option,
     platform_option,
     resolve_targets,
     snapshot_option,
@@ -30,13 +31,7 @@ def register(group: click.Group) -> None:
 @mode_option
 @targets_file_option
 @ignore_option
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write (replaced as a whole; refused if it holds other files).",
-)
+@out_option("Directory to write (replaced as a whole; refused if it holds other files).", folder=True)
 @click.option(
     "--feedstocks",
     "feedstocks",

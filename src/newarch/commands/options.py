@@ -116,6 +116,12 @@ env_option = click.option(
 )
 
 
+def out_option(help: str, *, folder: bool = False):
+    """``--out`` (required): the file a command writes, or with ``folder`` the folder it writes into."""
+    kind = click.Path(file_okay=False, path_type=Path) if folder else click.Path(dir_okay=False, path_type=Path)
+    return click.option("--out", "out", required=True, type=kind, help=help)
+
+
 def available_option(help: str, metavar: str = "FILE|URL"):
     """``--available`` (repeatable): what already exists; each command says what it does with it."""
     return click.option("--available", "available", multiple=True, metavar=metavar, help=help)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from newarch.commands.options import env_option, limits_options, make_limits, pinning_option
+from newarch.commands.options import env_option, limits_options, make_limits, out_option, pinning_option
 from newarch.commands.crawl_run import crawl_options
 from newarch.errors import NewarchError
 
@@ -18,13 +18,7 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Snapshot file to write: a SQLite store (an xz-compressed one when the name ends in .xz).",
-)
+@out_option("Snapshot file to write: a SQLite store (an xz-compressed one when the name ends in .xz).")
 @click.option(
     "--platforms",
     "platforms",
@@ -220,13 +214,7 @@ def parse_env(env: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("outputs-map")
 @click.argument("source")
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (newarch's compact, xz-compressed output -> feedstock map).",
-)
+@out_option("File to write (newarch's compact, xz-compressed output -> feedstock map).")
 @click.option("--label", default="", help="Where the data came from, stored in the file (default: SOURCE's name).")
 def outputs_map_cmd(source: str, out: Path, label: str) -> None:
     """Derive newarch's compact output -> feedstock map from conda-forge's feedstock-outputs.

@@ -15,6 +15,7 @@ from newarch.commands.options import (
     format_option,
     ignore_option,
     mode_option,
+    out_option,
     platform_option,
     resolve_targets,
     snapshot_option,
@@ -299,13 +300,7 @@ def _verified_provider(available: tuple[str, ...]):
 
 @click.command()
 @_common
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write index.html into.",
-)
+@out_option("Folder to write index.html into.", folder=True)
 @click.option(
     "--verify",
     "do_verify",
