@@ -398,14 +398,6 @@ class StoreSnapshot(Snapshot):
         super().__init__(**kwargs)
         self.store = store
 
-    def variant(self, vid: int) -> dict[str, str]:
-        """The variant values of id ``vid`` (decoded once per store; each output gets its own copy)."""
-        v = self.variants.get(vid)
-        if v is None:
-            row = self.rows("SELECT value FROM variant WHERE id = ?", (vid,))
-            v = self.variants[vid] = json.loads(row[0][0]) if row else {}
-        return dict(v)
-
     def producers(self, name: str, pair: PlatformPair | None = None) -> list[str]:
         return self.store.producers(name, pair)
 
