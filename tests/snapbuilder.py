@@ -205,16 +205,17 @@ def conda_forge_like() -> SnapBuilder:
     b.fs("pycparser", out("pycparser", noarch="python", host=["python"], run=["python"]))
     b.fs("cmake", out("cmake", build=compilers, host=["zlib"]))
     b.fs("ninja", out("ninja", build=compilers))
-    # libmamba, produced by both the libmamba and the mamba feedstocks
-    b.fs(
-        "libmamba",
-        out(
+
+    # libmamba, produced by both the libmamba and the mamba feedstocks (one Output object each)
+    def libmamba() -> Output:
+        return out(
             "libmamba",
             build=compilers + ["cmake", "ninja"],
             host=["libsolv", "fmt"],
             run_exports={"strong": ["libmamba >=2.3,<2.4"]},
-        ),
-    )
+        )
+
+    b.fs("libmamba", libmamba())
     b.fs(
         "libsolv",
         out("libsolv", build=compilers + ["cmake"], host=["zlib"], run_exports={"weak": ["libsolv >=0.7,<0.8"]}),
@@ -222,12 +223,7 @@ def conda_forge_like() -> SnapBuilder:
     b.fs("fmt", out("fmt", build=compilers, run_exports={"weak": ["fmt >=11.2,<11.3"]}))
     b.fs(
         "mamba",
-        out(
-            "libmamba",
-            build=compilers + ["cmake", "ninja"],
-            host=["libsolv", "fmt"],
-            run_exports={"strong": ["libmamba >=2.3,<2.4"]},
-        ),
+        libmamba(),
         out(
             "libmambapy",
             build=compilers

@@ -376,24 +376,28 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
     bad.write_text('{"feedstock_name": "broken",\n "platforms": [\n')
     pin = tmp_path / "cbc.yaml"
     pin.write_text(PINNING)
+
+    def snapshot(out: Path):
+        return CliRunner().invoke(
+            main,
+            [
+                "snapshot",
+                str(root),
+                "--out",
+                str(out),
+                "--pinning",
+                str(pin),
+                "--platforms",
+                "win-arm64:win-64,linux-64",
+                "-j",
+                "1",
+                "--date",
+                "2026-11-24",
+            ],
+        )
+
     out = tmp_path / "snap.sqlite"
-    result = CliRunner().invoke(
-        main,
-        [
-            "snapshot",
-            str(root),
-            "--out",
-            str(out),
-            "--pinning",
-            str(pin),
-            "--platforms",
-            "win-arm64:win-64,linux-64",
-            "-j",
-            "1",
-            "--date",
-            "2026-11-24",
-        ],
-    )
+    result = snapshot(out)
     assert result.exit_code == 0, result.output
     snap = snapshot_mod.load(out)
     assert sorted(snap.feedstocks) == ["glibc-thing", "minimamba", "puretool", "zlibish"]
@@ -404,23 +408,7 @@ def test_snapshot_cli_on_a_node_attrs_tree_round_trips(tmp_path):
     assert ORIGIN_NOTE in arm.notes
     # byte-identical on a second run (determinism)
     out2 = tmp_path / "snap2.sqlite"
-    CliRunner().invoke(
-        main,
-        [
-            "snapshot",
-            str(root),
-            "--out",
-            str(out2),
-            "--pinning",
-            str(pin),
-            "--platforms",
-            "win-arm64:win-64,linux-64",
-            "-j",
-            "1",
-            "--date",
-            "2026-11-24",
-        ],
-    )
+    snapshot(out2)
     assert out.read_bytes() == out2.read_bytes()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     format_option,
     mode_option,
@@ -29,13 +30,10 @@ def register(group: click.Group) -> None:
 @build_platform_option
 @mode_option
 @targets_file_option
-@click.option(
-    "--available",
-    "available",
-    multiple=True,
-    metavar="REPODATA|URL",
-    help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+@available_option(
+    "What exists on the target already (repodata.json, channel folder or URL, name list): "
     "feedstocks whose needed outputs are there count as done.",
+    metavar="REPODATA|URL",
 )
 @snapshot_option
 @format_option("table", "json")

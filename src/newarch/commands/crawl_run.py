@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from newarch.commands.options import available_option
 from newarch.errors import NewarchError
 from newarch.model import PlatformPair
 
@@ -49,13 +50,10 @@ def crawl_options(fn: F) -> F:
             help="Clones and renders kept between runs (default: ~/.cache/newarch/feedstocks).",
         ),
         click.option("--refresh", is_flag=True, help="'git fetch' feedstocks already in the cache."),
-        click.option(
-            "--available",
-            "available",
-            multiple=True,
-            metavar="PATH",
-            help="repodata.json, channel folder or name list of what the target has already: such names "
+        available_option(
+            "repodata.json, channel folder or name list of what the target has already: such names "
             "stop the crawl (a name must be available on every target platform of --platforms).",
+            metavar="PATH",
         ),
         click.option(
             "--named-only",

@@ -12,6 +12,9 @@ import click
 from newarch.errors import NewarchError
 from newarch.model import Finding, PlatformPair, RenderResult
 from newarch.commands.options import (
+    available_option,
+    env_option,
+    pinning_option,
     SEED_TARGETS,
     build_platform_option,
     default_build_platform,
@@ -39,20 +42,10 @@ def register(group: click.Group) -> None:
 @snapshot_option
 @platform_option
 @build_platform_option
-@click.option(
-    "--pinning",
-    "pinning",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).",
-)
-@click.option(
-    "--available",
-    "available",
-    multiple=True,
-    metavar="FILE|URL",
-    help="What exists already (repodata.json, channel folder or URL, or a list of names). "
-    "Enables the build-tool-missing rule for the build platform.",
+@pinning_option
+@available_option(
+    "What exists already (repodata.json, channel folder or URL, or a list of names). "
+    "Enables the build-tool-missing rule for the build platform."
 )
 @click.option(
     "--available-build",
@@ -62,9 +55,7 @@ def register(group: click.Group) -> None:
     help="What exists on the build platform only (same forms as --available); for the "
     "build-tool-missing rule, without making the names count as built for the target plan.",
 )
-@click.option(
-    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
-)
+@env_option
 @click.option(
     "--output-format",
     "output_format",

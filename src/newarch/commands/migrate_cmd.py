@@ -8,9 +8,11 @@ import click
 
 from newarch.errors import NewarchError
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     ignore_option,
     mode_option,
+    out_option,
     platform_option,
     resolve_targets,
     snapshot_option,
@@ -29,13 +31,7 @@ def register(group: click.Group) -> None:
 @mode_option
 @targets_file_option
 @ignore_option
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write (replaced as a whole; refused if it holds other files).",
-)
+@out_option("Directory to write (replaced as a whole; refused if it holds other files).", folder=True)
 @click.option(
     "--feedstocks",
     "feedstocks",
@@ -52,13 +48,10 @@ def register(group: click.Group) -> None:
     metavar="FEEDSTOCK_DIR",
     help="Edit conda-forge.yml in these feedstock checkouts (atomic; a second run changes nothing).",
 )
-@click.option(
-    "--available",
-    "available",
-    multiple=True,
-    metavar="REPODATA|URL",
-    help="What exists on the target already (repodata.json, channel folder or URL, name list): "
+@available_option(
+    "What exists on the target already (repodata.json, channel folder or URL, name list): "
     "feedstocks whose needed outputs are there count as done and get no change.",
+    metavar="REPODATA|URL",
 )
 @snapshot_option
 def migrate(

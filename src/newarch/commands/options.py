@@ -104,6 +104,29 @@ ignore_option = click.option(
 )
 
 
+pinning_option = click.option(
+    "--pinning",
+    "pinning",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).",
+)
+env_option = click.option(
+    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
+)
+
+
+def out_option(help: str, *, folder: bool = False):
+    """``--out`` (required): the file a command writes, or with ``folder`` the folder it writes into."""
+    kind = click.Path(file_okay=False, path_type=Path) if folder else click.Path(dir_okay=False, path_type=Path)
+    return click.option("--out", "out", required=True, type=kind, help=help)
+
+
+def available_option(help: str, metavar: str = "FILE|URL"):
+    """``--available`` (repeatable): what already exists; each command says what it does with it."""
+    return click.option("--available", "available", multiple=True, metavar=metavar, help=help)
+
+
 targets_file_option = click.option(
     "--targets-file",
     "targets_file",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import click
 
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     check_name,
     check_targets,
@@ -27,14 +28,12 @@ from newarch.commands.options import (
 
 
 def _plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of plan / why / why-not; the command takes their values as ``**plan_args`` and hands
+    them to :func:`_make_plan` whole."""
     f = ignore_option(f)
-    f = click.option(
-        "--available",
-        "available",
-        multiple=True,
-        metavar="FILE|URL",
-        help="What already exists on the target: repodata.json, channel dir/URL, or a text "
-        "file of package names (repeatable).",
+    f = available_option(
+        "What already exists on the target: repodata.json, channel dir/URL, or a text "
+        "file of package names (repeatable)."
     )(f)
     f = click.option(
         "--available-build",
@@ -326,34 +325,15 @@ def _mermaid(plan) -> str:
 )
 def plan_command(
     targets: tuple[str, ...],
-    snapshot_path: Path | None,
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    mode: str,
-    available: tuple[str, ...],
-    ignore: tuple[str, ...],
-    pythons: tuple[str, ...],
-    available_build: tuple[str, ...],
     fmt: str,
     verbose: bool,
     strict: bool,
     do_verify: bool = False,
+    **plan_args: Any,
 ) -> None:
     """The minimal set of feedstocks to build for TARGETS (default: the seed's build tools), in waves."""
-    snap, plan = _make_plan(
-        snapshot_path,
-        targets,
-        targets_file,
-        platform,
-        build_platform,
-        mode,
-        available,
-        ignore,
-        pythons,
-        available_build,
-    )
-    verified = _verify_plan(snap, plan, available) if do_verify else None
+    snap, plan = _make_plan(targets=targets, **plan_args)
+    verified = _verify_plan(snap, plan, plan_args["available"]) if do_verify else None
     if fmt == "json":
         if verified is not None:
             click.echo(json.dumps({**plan.to_json(), "verified": verified.to_json()}, indent=2))
@@ -390,6 +370,14 @@ def _target_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``NAME [TARGETS]...``: targets are positional as in ``plan``; ``--target`` stays as a hidden alias."""
     f = click.option("--target", "target_opts", multiple=True, metavar="NAME", hidden=True)(f)
     return click.argument("targets", nargs=-1)(f)
+
+
+def _plan_naming(name: str, targets: tuple[str, ...], target_opts: tuple[str, ...], plan_args: dict[str, Any]):
+    """(snapshot, plan) for why / why-not NAME: the positional and ``--target`` targets once each, and
+    NAME checked against the plan and the snapshot."""
+    snap, plan = _make_plan(targets=tuple(dict.fromkeys(targets + target_opts)), **plan_args)
+    _check_name(snap, plan, name)
+    return snap, plan
 
 
 def _check_name(snap, plan, name: str) -> None:
@@ -430,35 +418,14 @@ def why_command(
     name: str,
     targets: tuple[str, ...],
     target_opts: tuple[str, ...],
-    snapshot_path: Path | None,
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    mode: str,
-    available: tuple[str, ...],
-    ignore: tuple[str, ...],
-    pythons: tuple[str, ...],
-    available_build: tuple[str, ...],
     fmt: str,
+    **plan_args: Any,
 ) -> None:
     """The shortest chain(s) from TARGETS (default: the seed's build tools) to feedstock NAME, each edge
     with its reason."""
     from newarch.plan.explain import why, why_not
 
-    targets = tuple(dict.fromkeys(targets + target_opts))
-    snap, plan = _make_plan(
-        snapshot_path,
-        targets,
-        targets_file,
-        platform,
-        build_platform,
-        mode,
-        available,
-        ignore,
-        pythons,
-        available_build,
-    )
-    _check_name(snap, plan, name)
+    snap, plan = _plan_naming(name, targets, target_opts, plan_args)
     chains = why(plan, name)
     if fmt == "json":
         doc: dict[str, Any] = {
@@ -523,35 +490,14 @@ def why_not_command(
     name: str,
     targets: tuple[str, ...],
     target_opts: tuple[str, ...],
-    snapshot_path: Path | None,
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    mode: str,
-    available: tuple[str, ...],
-    ignore: tuple[str, ...],
-    pythons: tuple[str, ...],
-    available_build: tuple[str, ...],
     fmt: str,
     verbose: bool,
+    **plan_args: Any,
 ) -> None:
     """Why feedstock NAME is not in the plan for TARGETS (default: the seed's build tools)."""
     from newarch.plan.explain import why_not
 
-    targets = tuple(dict.fromkeys(targets + target_opts))
-    snap, plan = _make_plan(
-        snapshot_path,
-        targets,
-        targets_file,
-        platform,
-        build_platform,
-        mode,
-        available,
-        ignore,
-        pythons,
-        available_build,
-    )
-    _check_name(snap, plan, name)
+    snap, plan = _plan_naming(name, targets, target_opts, plan_args)
     w = why_not(snap, plan, name)
     if fmt == "json":
         doc = {"schema": "newarch.why-not/1", "platform": plan.pair.target, "build_platform": plan.pair.build}

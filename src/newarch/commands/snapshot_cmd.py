@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from newarch.commands.options import limits_options, make_limits
+from newarch.commands.options import env_option, limits_options, make_limits, out_option, pinning_option
 from newarch.commands.crawl_run import crawl_options
 from newarch.errors import NewarchError
 
@@ -18,13 +18,7 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Snapshot file to write: a SQLite store (an xz-compressed one when the name ends in .xz).",
-)
+@out_option("Snapshot file to write: a SQLite store (an xz-compressed one when the name ends in .xz).")
 @click.option(
     "--platforms",
     "platforms",
@@ -32,13 +26,7 @@ def register(group: click.Group) -> None:
     help="Comma-separated TARGET[:BUILD] pairs (default: win-arm64:win-64, win-64, linux-64, "
     "linux-aarch64:linux-64, linux-riscv64:linux-64, osx-64, osx-arm64:osx-64).",
 )
-@click.option(
-    "--pinning",
-    "pinning",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="conda_build_config.yaml (default: ../shared/data/conda_build_config.yaml or $NEWARCH_PINNING).",
-)
+@pinning_option
 @click.option(
     "--outputs-map",
     "outputs_map",
@@ -56,9 +44,7 @@ def register(group: click.Group) -> None:
 )
 @click.option("--date", "date", default="", help="Date the data describes (default: newest source commit date).")
 @click.option("--description", default="", help="Free text stored in the snapshot.")
-@click.option(
-    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment seen by recipes (on top of CI=true)."
-)
+@env_option
 @click.option(
     "--branches",
     "branches",
@@ -228,13 +214,7 @@ def parse_env(env: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("outputs-map")
 @click.argument("source")
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (newarch's compact, xz-compressed output -> feedstock map).",
-)
+@out_option("File to write (newarch's compact, xz-compressed output -> feedstock map).")
 @click.option("--label", default="", help="Where the data came from, stored in the file (default: SOURCE's name).")
 def outputs_map_cmd(source: str, out: Path, label: str) -> None:
     """Derive newarch's compact output -> feedstock map from conda-forge's feedstock-outputs.

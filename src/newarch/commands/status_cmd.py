@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     format_option,
     ignore_option,
     mode_option,
+    out_option,
     platform_option,
     resolve_targets,
     snapshot_option,
@@ -43,6 +45,8 @@ def register(group: click.Group) -> None:
 
 
 def _common(f: Callable) -> Callable:
+    """The options of status and report; the command takes their values as ``**common`` and hands them to
+    :func:`_compute` whole."""
     for opt in reversed(
         [
             click.argument("targets", nargs=-1),
@@ -51,13 +55,10 @@ def _common(f: Callable) -> Callable:
             build_platform_option,
             snapshot_option,
             mode_option,
-            click.option(
-                "--available",
-                "available",
-                multiple=True,
-                metavar="REPODATA|URL",
-                help="repodata.json (target subdir, noarch), a channel folder or URL, or a text file of "
+            available_option(
+                "repodata.json (target subdir, noarch), a channel folder or URL, or a text file of "
                 "names; marks outputs done and enables the installability solves. Repeatable.",
+                metavar="REPODATA|URL",
             ),
             click.option(
                 "--prs",
@@ -144,21 +145,7 @@ def _compute(
     is_flag=True,
     help="Exit 1 when a feedstock is blocked or not-solvable, or a target does not install (CI gate).",
 )
-def status(
-    targets: tuple[str, ...],
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    snapshot_path: Path | None,
-    mode: str,
-    available: tuple[str, ...],
-    prs: Path | None,
-    ignore: tuple[str, ...],
-    bot_status: Path | None,
-    fmt: str,
-    verbose: bool,
-    strict: bool,
-) -> None:
+def status(fmt: str, verbose: bool, strict: bool, **common: Any) -> None:
     """The state of every feedstock the TARGETS need on the platform (default: the seed targets).
 
     States, first match wins: done > configured > in-pr > blocked > not-solvable > ready >
@@ -168,9 +155,7 @@ def status(
     from newarch.report.console import make_console
 
     err = make_console(stderr=True)
-    rep = _compute(
-        targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
-    )
+    rep = _compute(err=err, **common)
     if fmt == "json":
         click.echo(json.dumps(rep.to_json(), indent=2))
     else:
@@ -315,44 +300,23 @@ def _verified_provider(available: tuple[str, ...]):
 
 @click.command()
 @_common
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write index.html into.",
-)
+@out_option("Folder to write index.html into.", folder=True)
 @click.option(
     "--verify",
     "do_verify",
     is_flag=True,
     help="Add a 'Verified' section: the targets and planned builds solved with conda's solver (newarch verify).",
 )
-def report(
-    targets: tuple[str, ...],
-    targets_file: Path | None,
-    platform: str,
-    build_platform: str | None,
-    snapshot_path: Path | None,
-    mode: str,
-    available: tuple[str, ...],
-    prs: Path | None,
-    ignore: tuple[str, ...],
-    bot_status: Path | None,
-    out: Path,
-    do_verify: bool = False,
-) -> None:
+def report(out: Path, do_verify: bool = False, **common: Any) -> None:
     """Write a self-contained HTML status page (graph by waves, table, summary) to --out/index.html."""
     from newarch.report import write_report
     from newarch.report.console import make_console
 
     err = make_console(stderr=True)
-    providers = [_bot_status_provider(bot_status)] if bot_status else []
+    providers = [_bot_status_provider(common["bot_status"])] if common["bot_status"] else []
     if do_verify:
-        providers.append(_verified_provider(available))
-    rep = _compute(
-        targets, targets_file, platform, build_platform, snapshot_path, mode, available, prs, ignore, err, bot_status
-    )
+        providers.append(_verified_provider(common["available"]))
+    rep = _compute(err=err, **common)
     path = write_report(rep, out, providers)
     totals = ", ".join(f"{k} {v}" for k, v in rep.totals().items() if v)
     err.print(f"wrote {path} ({len(rep.feedstocks)} feedstocks: {totals})", highlight=False, markup=False)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from newarch.commands.options import (
+    available_option,
     build_platform_option,
     check_targets,
     default_build_platform,
@@ -198,12 +199,8 @@ def _result_text(r: Any, escape: Any, why: dict[str, tuple[str, str]] | None = N
 @platform_option
 @build_platform_option
 @mode_option
-@click.option(
-    "--available",
-    "available",
-    multiple=True,
-    metavar="FILE|URL",
-    help="What already exists: repodata.json, channel dir or URL (e.g. https://conda.anaconda.org/conda-forge).",
+@available_option(
+    "What already exists: repodata.json, channel dir or URL (e.g. https://conda.anaconda.org/conda-forge)."
 )
 @ignore_option
 @click.option(

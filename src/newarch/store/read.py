@@ -399,10 +399,6 @@ class StoreSnapshot(Snapshot):
         super().__init__(**kwargs)
         self.store = store
 
-    def variant(self, vid: int) -> dict[str, str]:
-        """The variant values of id ``vid`` in the store (a copy)."""
-        return self.store.variant(vid)
-
     def producers(self, name: str, pair: PlatformPair | None = None) -> list[str]:
         return self.store.producers(name, pair)
 
