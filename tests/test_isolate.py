@@ -110,10 +110,11 @@ LONG_LINE = (
     "package:\n  name: longline\n  version: 1.0\nrequirements:\n  host:\n"
     "    - zlib" + " " * 50_000 + "# [win]\n    - libunix  # [unix]\n"
 )
-# 64 variants, each running a Jinja loop of 400 000 steps: seconds to minutes of CPU, little memory
+# 64 variants, each running a Jinja loop of 300 000 steps (inside the Jinja budgets of calls and
+# iterations, so only the deadline stops it): tens of seconds of CPU, little memory
 SLOW = (
     "package:\n  name: slow\n  version: 1.0\nrequirements:\n  host:\n    - dep{{ loop_variant }}\n"
-    "    - x{% for i in range(100000) %}{% for j in range(4) %}{% endfor %}{% endfor %}\n"
+    "    - x" + "{% for i in range(100000) %}{% endfor %}" * 3 + "\n"
 )
 
 

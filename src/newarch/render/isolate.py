@@ -157,7 +157,8 @@ def _worker_main(
         _, fn, args = msg
         args = tuple(shared[a.key] if isinstance(a, Shared) else a for a in args)
         try:
-            conn.send(("ok", fn(*args)))
+            result = fn(*args)
+            conn.send(("ok", result, time.monotonic()))  # when it finished: the parent may read it late
         except MemoryError:
             del msg
             with contextlib.suppress(Exception):
@@ -346,7 +347,8 @@ class WorkerPool:
         """The outcome of ``w``'s task. Frees ``w`` for the next task, or replaces it."""
         where = w.where()
         try:
-            kind, value = w.conn.recv()
+            msg = w.conn.recv()
+            kind, value = msg[0], msg[1]
         except (EOFError, OSError):
             w.proc.join(5)
             code = w.proc.exitcode
@@ -368,6 +370,11 @@ class WorkerPool:
         self._idle.append(w)
         if kind == "error":
             return Failed("error", f"render failed ({value})", where)
+        timeout = self.limits.timeout
+        if timeout > 0 and len(msg) > 2 and msg[2] >= w.deadline(timeout):
+            # it finished past its deadline while this process was not looking (a busy machine): the same
+            # answer as when the deadline is seen first, whatever the scheduling
+            return Failed("timeout", f"render exceeded {self.limits.timeout_text()}", where)
         return value
 
 
