@@ -62,6 +62,7 @@ class Closure:
         self.opt = options
         self.pair = pair
         self.idx = idx
+        self._branches_planned: dict[str, list[str]] = {}  # feedstock -> branches it has a job for
         self.pythons = pythons
         self.P = frozenset(pythons)
         self.resolver = resolver or Resolver(idx)  # its memos are keyed by the python set: reusable
@@ -167,10 +168,10 @@ class Closure:
         ``openssl@3.5.x`` in python's host (``openssl >=3.5.6,<4.0a0``) must not add a build of main."""
         if choice.noarch:
             return choice
-        for job in list(self.plan.feedstocks.values()):
-            if job.feedstock != choice.feedstock or job.branch == choice.branch:
+        for branch in self._branches_planned.get(choice.feedstock, ()):
+            if branch == choice.branch:
                 continue
-            b = next((x for x in self.resolver.builds(choice.feedstock) if x.name == job.branch), None)
+            b = next((x for x in self.resolver.builds(choice.feedstock) if x.name == branch), None)
             if b is None:
                 continue
             compiled, _noarch = self.resolver.candidates(r, b)
@@ -343,6 +344,7 @@ class Closure:
             plan=self.plan,
         )
         self.plan.feedstocks[jid] = fs
+        self._branches_planned.setdefault(fname, []).append(branch)
         fs.mode, fs.mode_reason, fs.cross_only = self._decide_mode(fname, jid, outs)
         return fs
 
