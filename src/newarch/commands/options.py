@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from newarch.store import snapshot as snapshot_mod
+from newarch.platforms import KNOWN_SUBDIRS  # a platform outside it is a typo, not a new platform
 from newarch.errors import NewarchError
 from newarch.store.snapshot import Snapshot
 
@@ -18,26 +19,6 @@ snapshot_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Snapshot file to read (default: the bundled conda-forge snapshot).",
-)
-# conda's known subdirs; a platform outside this list is a typo, not a new platform.
-KNOWN_SUBDIRS: tuple[str, ...] = (
-    "linux-64",
-    "linux-aarch64",
-    "linux-ppc64le",
-    "linux-s390x",
-    "linux-riscv64",
-    "linux-armv6l",
-    "linux-armv7l",
-    "linux-32",
-    "osx-64",
-    "osx-arm64",
-    "win-64",
-    "win-32",
-    "win-arm64",
-    "emscripten-wasm32",
-    "wasi-wasm32",
-    "zos-z",
-    "noarch",
 )
 
 

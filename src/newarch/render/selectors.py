@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, NoReturn
 from collections.abc import Callable, Mapping
 
+from newarch.platforms import KNOWN_SUBDIRS  # conda's: conda-build derives os/arch flags from them
 from newarch.errors import RenderError, UnsafeRecipeError
 
 MAX_EXPR_LEN = 2000
@@ -27,27 +28,6 @@ MAX_INT_DIGITS = 60
 MAX_STR_LEN = 10_000
 MAX_TUPLE_LEN = 500
 
-# conda's KNOWN_SUBDIRS: conda-build derives the os and arch flag names from these.
-KNOWN_SUBDIRS: tuple[str, ...] = (
-    "emscripten-wasm32",
-    "freebsd-64",
-    "linux-32",
-    "linux-64",
-    "linux-aarch64",
-    "linux-armv6l",
-    "linux-armv7l",
-    "linux-ppc64",
-    "linux-ppc64le",
-    "linux-riscv64",
-    "linux-s390x",
-    "osx-64",
-    "osx-arm64",
-    "wasi-wasm32",
-    "win-32",
-    "win-64",
-    "win-arm64",
-    "zos-z",
-)
 ARCH_MAP = {"32": "x86", "64": "x86_64"}
 FORBIDDEN_NAMES = frozenset(
     {
