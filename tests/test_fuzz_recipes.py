@@ -367,9 +367,11 @@ def test_random_selectors_in_a_recipe(no_exec, expr):
 @FUZZ
 @given(expr=st.recursive(literals, _compose, max_leaves=16))
 def test_random_selectors_direct(no_exec, expr):
-    from newarch.render import selectors
+    from newarch.render import selector_namespace, selectors
 
-    ns = selectors.selector_namespace("win-arm64", "win-64", {"python": "3.14.* *_cp314", "vc": "14"}, {"CI": "true"})
+    ns = selector_namespace.selector_namespace(
+        "win-arm64", "win-64", {"python": "3.14.* *_cp314", "vc": "14"}, {"CI": "true"}
+    )
     with time_limit():
         try:
             value = selectors.evaluate(expr, ns, "fuzz/recipe/meta.yaml", 12)

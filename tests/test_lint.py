@@ -410,7 +410,8 @@ def test_selector_that_drops_arm64(selector):
 def test_lint_and_render_share_one_selector_namespace():
     """conda-build's get_selectors: on win-arm64 win and arm64 are true, win64 and x86_64 false; the
     lint evaluator and the renderer agree on every platform name."""
-    from newarch.render.selectors import is_true, selector_namespace
+    from newarch.render.selector_namespace import selector_namespace
+    from newarch.render.selectors import is_true
 
     for pair in (CROSS, PlatformPair("win-64", "win-64"), PlatformPair("osx-arm64", "osx-64")):
         ns = selector_namespace(pair.target, pair.build, {}, {})

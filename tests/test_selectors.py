@@ -19,9 +19,9 @@ from newarch.render.selectors import (
     evaluate,
     is_true,
     names_in,
-    selector_namespace,
     unknown_names,
 )
+from newarch.render.selector_namespace import selector_namespace
 
 PY314 = {
     "python": "3.14.* *_cp314",

@@ -49,9 +49,9 @@ _VARIANT_DEPENDENT = frozenset(
 
 def namespace(pair: PlatformPair) -> dict[str, Value]:
     """The platform facts of the renderer's namespace (conda-build's ``get_selectors``, from
-    :func:`newarch.render.selectors.selector_namespace`): on win-arm64 ``win`` and ``arm64`` are true,
+    :func:`newarch.render.selector_namespace.selector_namespace`): on win-arm64 ``win`` and ``arm64`` are true,
     ``win64`` and ``x86_64`` false. One namespace for render, lint and explanations."""
-    from newarch.render.selectors import selector_namespace
+    from newarch.render.selector_namespace import selector_namespace
 
     full = selector_namespace(pair.target, pair.build, {}, {})
     ns: dict[str, Value] = {k: v for k, v in full.items() if k not in _VARIANT_DEPENDENT and isinstance(v, (bool, str))}

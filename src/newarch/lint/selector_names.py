@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from newarch.lint.text import RecipeText
 from newarch.model import Output, PlatformPair
-from newarch.render.selectors import selector_namespace, unknown_names
+from newarch.render.selector_namespace import selector_namespace
+from newarch.render.selectors import unknown_names
 
 
 def unknown_selector_names(

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import jinja2
 
 from newarch.errors import RenderError
-from newarch.render.selectors import Environ, OSModule, py_int
+from newarch.render.selector_namespace import Environ, OSModule, py_int
 from newarch.render.sizes import too_large
 from newarch.render.jinja_sandbox import MAX_VALUE_CHARS, _budget
 

@@ -29,7 +29,7 @@ from newarch.errors import NewarchError, RenderError
 from newarch.model import Dropped, Output, PlatformPair, RenderResult, dep_name
 from newarch.render.pinning import Variants
 from newarch.sources.recipes import RecipeSource
-from newarch.render import selectors as sel
+from newarch.render.selector_namespace import selector_namespace
 from newarch.render.jinja import RenderContext, git_source_vars
 from newarch.render.jinja_sandbox import UndefinedNameError, jinja_vars, render_template
 from newarch.render.v0_lines import (
@@ -76,7 +76,7 @@ def render_v0(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     cbc_text = src.text("conda_build_config.yaml")
     if cbc_text is not None:
         first = {k: v[0] for k, v in base.values.items() if v}
-        ns0 = sel.selector_namespace(host, build, first, env)
+        ns0 = selector_namespace(host, build, first, env)
         recipe_variants, _ = parse_recipe_cbc(cbc_text, ns0, src.display("conda_build_config.yaml"))
         base, filters = merge_variants(base, recipe_variants, src.display("conda_build_config.yaml"))
 
@@ -123,7 +123,7 @@ def _render_variant(
     has_package: bool,
     source_vars: dict[str, str],
 ) -> _Rendered:
-    ns = sel.selector_namespace(host, build, variant, env)
+    ns = selector_namespace(host, build, variant, env)
     values = _selector_values(raw, ns, file)
     source = select_source(raw, values)
     plan = _plan(raw)
