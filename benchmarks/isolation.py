@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python benchmarks/isolation.py [--reps N] [--results FILE]
 
-Both sides run the same task, ``newarch.render.isolate.render_task`` (open the recipe, render it for
+Both sides run the same task, ``newarch.render.isolated.render_task`` (open the recipe, render it for
 one pair, ``RenderResult.to_dict()``), on the benchmark recipes (``benchmarks/recipes``, v0 and v1)
 for the render pairs of ``run.py``: in this process, and through a warm one-worker ``WorkerPool``
 (started and used before timing; the pinning is sent to the worker once, as ``build_snapshot``
@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 
 from newarch.model import PlatformPair, RenderResult  # noqa: E402
 from newarch.render import default_env  # noqa: E402
-from newarch.render.isolate import Limits, WorkerPool, render_task  # noqa: E402
+from newarch.render.isolate import Limits, WorkerPool  # noqa: E402
+from newarch.render.isolated import render_task  # noqa: E402
 from newarch.render.pinning import default_pinning_path, load_pinning  # noqa: E402
 
 PAIRS = (PlatformPair("win-arm64", "win-64"), PlatformPair("linux-64", "linux-64"))

@@ -29,7 +29,17 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
     mod = _module_name(path, root)
     package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
     found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for stmt in block.body
+        for n in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:  # not imported at run time
+            continue
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == root.name]
         elif isinstance(node, ast.ImportFrom):
@@ -40,13 +50,12 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
                 target = node.module or ""
             if target.split(".")[0] != root.name:
                 continue
-            if node.module is None or target == root.name:  # "from newarch import x": x may be a module
-                sub = root.joinpath(*target.split(".")[1:])
-                for a in node.names:
-                    is_module = (sub / f"{a.name}.py").exists() or (sub / a.name / "__init__.py").exists()
-                    found.append((node.lineno, f"{target}.{a.name}" if is_module else target))
-            else:
-                found.append((node.lineno, target))
+            # "from newarch.render import selectors" imports the module selectors (a name defined in the
+            # package's __init__ is an import of the package)
+            sub = root.joinpath(*target.split(".")[1:])
+            for a in node.names:
+                is_module = (sub / f"{a.name}.py").exists() or (sub / a.name / "__init__.py").exists()
+                found.append((node.lineno, f"{target}.{a.name}" if is_module else target))
     return found
 
 
@@ -80,6 +89,54 @@ def violations(root: Path = SRC) -> list[str]:
             elif _rank(there) > _rank(here):
                 out.append(f"{where}: {here} imports {there}, which is downstream of it")
     return out
+
+
+def import_cycles(root: Path = SRC) -> list[list[str]]:
+    """Modules that import each other, directly or through others (lazy imports count: they run too)."""
+    graph: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        mod = _module_name(path, root)
+        graph[mod] = {t for _line, t in _imports(path, root)} - {mod}
+    graph = {m: {t for t in ts if t in graph} for m, ts in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp: list[str] = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_import_cycles():
+    assert import_cycles() == []
+
+
+def test_an_import_cycle_is_caught(tmp_path):
+    root = _copy_tree(tmp_path)
+    (root / "plan" / "a.py").write_text("from newarch.plan import b\n")
+    (root / "plan" / "b.py").write_text("def f():\n    from newarch.plan.a import x\n    return x\n")
+    assert import_cycles(root) == [["newarch.plan.a", "newarch.plan.b"]]
 
 
 def test_imports_follow_the_data_flow():

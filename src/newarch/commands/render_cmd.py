@@ -130,7 +130,7 @@ def register(group: click.Group) -> None:
         """Render the recipe at PATH (feedstock checkout, bare git mirror or recipe dir) for one platform."""
         from newarch.commands.pinning_source import load_pinning_for
         from newarch.render import default_env, parse_env_overrides
-        from newarch.render.isolate import render_isolated
+        from newarch.render.isolated import render_isolated
         from newarch.sources.recipes import open_source
 
         pair = PlatformPair(platform, build_platform or default_build_platform(None, platform))

@@ -168,25 +168,6 @@ def _worker_main(
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def render_task(path: str, pair: Any, pinning: Any, env: dict[str, str]) -> dict[str, Any]:
-    """Worker task: open and render the recipe at ``path`` for one pair; ``RenderResult.to_dict()``."""
-    from newarch.render import render_source
-    from newarch.sources.recipes import open_source
-
-    return render_source(open_source(path), pair, pinning, env).to_dict()
-
-
-def render_isolated(path: str, display: str, pair: Any, pinning: Any, env: dict[str, str], limits: Limits) -> Any:
-    """Render one recipe in a fresh worker under ``limits``: a ``RenderResult`` (over a limit: its error)."""
-    from newarch.model import RenderResult
-
-    with WorkerPool(1, limits) as pool:
-        outcome = pool.call(render_task, str(path), pair, pool.share(pinning), env)
-    if isinstance(outcome, Failed):
-        return RenderResult(pair=pair, error=outcome.text(display))
-    return RenderResult.from_dict(outcome)
-
-
 class _Worker:
     __slots__ = ("proc", "conn", "clock", "tmp", "key", "sent", "has")
 
@@ -380,8 +361,6 @@ class WorkerPool:
 
 __all__ = [
     "Shared",
-    "render_isolated",
-    "render_task",
     "DEFAULT_MEMORY",
     "DEFAULT_TIMEOUT",
     "Failed",

@@ -33,7 +33,7 @@ from newarch.model import (
     Requirement,
 )
 from newarch.store.schema import FORMAT, SQLITE_MAGIC, VERSION, XZ_MAGIC
-from newarch.store.snapshot import Snapshot
+from newarch.store.model import Snapshot
 
 REGENERATE = "re-create it with `newarch snapshot SOURCES --out FILE` (see the README's snapshot section)"
 

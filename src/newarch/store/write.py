@@ -19,7 +19,7 @@ from newarch.model import RUN_EXPORT_KINDS, SECTIONS, Feedstock, Output, RenderR
 from newarch.store.schema import DDL, FORMAT, PAGE_SIZE, VERSION
 
 if TYPE_CHECKING:
-    from newarch.store.snapshot import Snapshot
+    from newarch.store.model import Snapshot
 
 
 def _json(value: Any) -> str:
