@@ -213,7 +213,7 @@ def _print_table(plan, verbose: bool = False, verification: Any = None) -> None:
         f"[bold]Plan[/bold] for {esc(', '.join(plan.targets))} on [bold]{esc(plan.pair)}[/bold] "
         f"(mode {plan.options.mode}; snapshot {esc(plan.snapshot.date or plan.snapshot.origin)})"
     )
-    line(console, _python_line(plan))
+    para(console, _python_line(plan))
     columns = VERBOSE_COLUMNS if verbose else DEFAULT_COLUMNS
     if verification is not None:
         columns = with_verified(columns)
@@ -233,7 +233,7 @@ def _print_table(plan, verbose: bool = False, verification: Any = None) -> None:
         for f in natives:
             reasons.setdefault(f.mode_reason, []).append(f.name)
         for reason, names in sorted(reasons.items()):
-            line(console, f"  {', '.join(names)}: {reason}")
+            para(console, f"  {', '.join(names)}: {reason}")
     if plan.critical_path:
         console.print(f"[bold]critical path[/bold] ({len(plan.critical_path)}): {esc(' -> '.join(plan.critical_path))}")
     if plan.toolchain:
@@ -241,7 +241,7 @@ def _print_table(plan, verbose: bool = False, verification: Any = None) -> None:
         for t in plan.toolchain:
             how = " (these build natively instead)" if t.resolved_by == "native" else ""
             state = "" if t.status == "missing" else " [unknown there: --available-build decides]"
-            line(console, f"  {t.name}{state}: needed by {', '.join(t.needed_by)}{how}")
+            para(console, f"  {t.name}{state}: needed by {', '.join(t.needed_by)}{how}")
     if plan.gaps:
         console.print(f"[bold]gaps[/bold] ({len(plan.gaps)}: specs no branch satisfies; newarch why NAME):")
         for text in _gap_lines(plan):
@@ -249,7 +249,7 @@ def _print_table(plan, verbose: bool = False, verification: Any = None) -> None:
     if plan.unknown:
         console.print("[bold]unknown[/bold] (nobody provides them for this platform):")
         for u in plan.unknown:
-            line(console, f"  {u.name} ({u.kind}): needed by {', '.join(u.needed_by)} — {u.reason}")
+            para(console, f"  {u.name} ({u.kind}): needed by {', '.join(u.needed_by)} — {u.reason}")
     for i, c in enumerate(plan.cycles):
         breaks = ", ".join(f"{a} -> {b}" for a, b in c.suggested_breaks)
         console.print(
@@ -264,7 +264,7 @@ def _print_table(plan, verbose: bool = False, verification: Any = None) -> None:
     )
     if tp == -1:
         console.print(
-            f"[bold]tipping point[/bold]: native builds are possible from the start — "
+            f"[bold]tipping point[/bold]: native builds are possible from the start: "
             f"{plan.tipping_point.get('reason', '')} ({tools})"
         )
     elif tp is None:

@@ -173,7 +173,7 @@ def _cycle(plan: Plan, members: list[str]) -> Cycle:
         list(members),
         sorted(edges, key=lambda e: (e.src_feedstock, e.dst_feedstock, e.output, e.dep_output)),
         breaks,
-        reason + " — drop order: run < run_exports < build < host",
+        reason + "; drop order: run < run_exports < build < host",
     )
 
 
