@@ -112,7 +112,7 @@ def _available(items: list[str], pairs: list[PlatformPair]) -> frozenset[str]:
 
 def run_crawl(a: CrawlArgs, err: Any) -> None:
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from newarch.report.console import progress_bar
 
     from newarch.render.pinning import load_pinning
     from newarch.report.migrate import read_targets_file
@@ -147,15 +147,7 @@ def run_crawl(a: CrawlArgs, err: Any) -> None:
         fetch_jobs=a.fetch_jobs,
     )
     try:
-        with Progress(
-            TextColumn("crawling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("frontier {task.fields[frontier]}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with progress_bar(err, "crawling", "frontier {task.fields[frontier]}") as bar:
             task = bar.add_task("", total=len(targets), frontier=len(targets))
 
             def progress(done: int, frontier: int, reached: int) -> None:

@@ -91,7 +91,7 @@ def snapshot(
     """
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from newarch.report.console import progress_bar
 
     from newarch.model import PlatformPair
     from newarch.render.pinning import SHARED_DATA_CANDIDATES, default_pinning_path, load_pinning
@@ -171,15 +171,7 @@ def snapshot(
         limits=limits,
         branches="" if branches == "none" else branches,
     )
-    with Progress(
-        TextColumn("rendering"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-    ) as bar:
+    with progress_bar(err, "rendering", "{task.description}") as bar:
         task = bar.add_task("", total=len(paths) + len(na_files))
         snap = build_snapshot(req, lambda p: bar.update(task, advance=1, description=Path(p).name))
     summary = summarize(snap)

@@ -95,7 +95,7 @@ def _compute(
     err: Console,
     bot_status: Path | None = None,
 ) -> StatusReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from newarch.report.console import progress_bar
 
     from newarch.sources.availability import load_availability
     from newarch.status.states import compute_status, load_prs, plan_for_status
@@ -114,16 +114,7 @@ def _compute(
             bot = load_bot_status(bot_status)
     with err.status("planning", spinner="dots"):
         plan = plan_for_status(snap, resolve_targets(targets, targets_file), platform, build, mode, ignore)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("status"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-    ) as bar:
+    with progress_bar(err, "status", "{task.description}", spinner=True) as bar:
         task = bar.add_task("", total=len(plan.feedstocks))
         return compute_status(
             snap,

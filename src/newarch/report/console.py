@@ -74,3 +74,14 @@ def para(console: Console, text: str, hang: int = 4) -> None:
         break_on_hyphens=False,
     )
     console.print(Text(wrapped), soft_wrap=True)
+
+
+def progress_bar(console: Console, label: str, *extra: str, spinner: bool = False) -> Any:
+    """A transient progress bar on ``console``: ``label``, bar, done/total, elapsed, then ``extra``
+    columns (format strings over the task, e.g. ``"{task.description}"``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns: list[Any] = [SpinnerColumn()] if spinner else []
+    columns += [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    columns += [TextColumn(e) for e in extra]
+    return Progress(*columns, console=console, transient=True)
