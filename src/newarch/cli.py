@@ -11,20 +11,35 @@ import click
 from newarch import __version__
 from newarch.errors import NewarchError
 
-# One module per command group; each defines ``register(group)``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "newarch.commands.snapshot_cmd",
-    "newarch.commands.lint_cmd",
-    "newarch.commands.render_cmd",
-    "newarch.commands.plan_cmd",
-    "newarch.commands.verify_cmd",
-    "newarch.commands.status_cmd",
-    "newarch.commands.migrate_cmd",
-    "newarch.commands.compare_cmd",
-)
+# Each command's module (it defines ``register(group)``, which adds all of that module's commands).
+# A command's module is imported when the command runs or ``--help`` lists the commands, so that
+# ``newarch plan`` does not import the renderers, the crawl or the HTML report.
+COMMANDS: dict[str, str] = {
+    "snapshot": "newarch.commands.snapshot_cmd",
+    "outputs-map": "newarch.commands.snapshot_cmd",
+    "lint": "newarch.commands.lint_cmd",
+    "render": "newarch.commands.render_cmd",
+    "plan": "newarch.commands.plan_cmd",
+    "why": "newarch.commands.plan_cmd",
+    "why-not": "newarch.commands.plan_cmd",
+    "verify": "newarch.commands.verify_cmd",
+    "status": "newarch.commands.status_cmd",
+    "report": "newarch.commands.status_cmd",
+    "migrate": "newarch.commands.migrate_cmd",
+    "compare-bot": "newarch.commands.compare_cmd",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name]).register(self)
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -39,7 +54,3 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="newarch")
 def main() -> None:
     """Plan and track bringing a conda-forge-style channel up on a new platform."""
-
-
-for _mod in COMMAND_MODULES:
-    importlib.import_module(_mod).register(main)
