@@ -6,6 +6,8 @@ import itertools
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newarch.plan.graph import Edge
 from newarch.plan.planner import SCHEMA, PlanOptions, make_plan
@@ -568,3 +570,39 @@ def test_noarch_output_kept_with_skip_true_everywhere_is_taken_as_published():
     unlisted.output_index.pop("m2-bash")
     plan = plan_of(unlisted, "conda")
     assert {u.name: u.kind for u in plan.unknown}["m2-bash"] == "skipped"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 12).flatmap(
+        lambda n: st.tuples(st.just(n), st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))))
+    )
+)
+def test_strongly_connected_components_match_mutual_reachability(graph):
+    """Two nodes share a component exactly when each reaches the other (computed here by closure)."""
+    from newarch.plan.order import strongly_connected
+
+    n, edges = graph
+    succ = {u: sorted(v for a, v in edges if a == u) for u in range(n)}
+    reach = {u: {u} for u in range(n)}
+    changed = True
+    while changed:
+        changed = False
+        for a, b in edges:
+            new = reach[b] - reach[a]
+            if new:
+                reach[a] |= new
+                changed = True
+    comps = strongly_connected(list(range(n)), lambda u: succ[u])
+    assert sorted(x for c in comps for x in c) == list(range(n))  # a partition
+    for c in comps:
+        for u in range(n):
+            assert (u in c) == (u in reach[c[0]] and c[0] in reach[u])
+
+
+def test_strongly_connected_on_a_long_chain_does_not_recurse():
+    from newarch.plan.order import strongly_connected
+
+    n = 20_000  # deeper than Python's recursion limit
+    comps = strongly_connected(list(range(n)), lambda u: [u + 1] if u + 1 < n else [0])
+    assert len(comps) == 1 and len(comps[0]) == n

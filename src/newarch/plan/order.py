@@ -3,6 +3,9 @@ the critical path, how many jobs each unblocks, and the shortest why-chain of ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from graphlib import CycleError, TopologicalSorter
+
 from newarch.plan.graph import Edge
 from newarch.plan.model import Cycle, Plan
 
@@ -59,6 +62,48 @@ def _trim_to_cycles(succ: list[list[int]], pred: list[list[int]], alive: set[int
     return alive
 
 
+def strongly_connected(nodes: list[int], succ: Callable[[int], list[int]]) -> list[list[int]]:
+    """The strongly connected components of a graph (Tarjan's algorithm, iterative: a long dependency
+    chain must not hit Python's recursion limit). ``succ(u)``: the nodes ``u`` has an edge to."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    comps: list[list[int]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(succ(root)))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            u, it = work[-1]
+            v = next(it, None)
+            if v is not None:
+                if v not in index:
+                    index[v] = low[v] = len(index)
+                    stack.append(v)
+                    on_stack.add(v)
+                    work.append((v, iter(succ(v))))
+                elif v in on_stack:
+                    low[u] = min(low[u], index[v])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[u])
+            if low[u] == index[u]:
+                comp: list[int] = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == u:
+                        break
+                comps.append(comp)
+    return comps
+
+
 def order(plan: Plan) -> None:
     names = sorted(plan.feedstocks)
     ix = {n: i for i, n in enumerate(names)}
@@ -73,16 +118,11 @@ def order(plan: Plan) -> None:
     comp = list(range(len(names)))
     if len(order) < len(names):
         # cycles: strongly connected components of what a topological sort cannot place
-        import networkx as nx
-
         core = _trim_to_cycles(succ, pred, set(range(len(names))) - set(order))
-        g: nx.DiGraph[int] = nx.DiGraph()
-        g.add_nodes_from(sorted(core))
-        g.add_edges_from((d, i) for i in sorted(core) for d in pred[i] if d in core)
         cyc_sets = sorted(
             sorted(names[i] for i in c)
-            for c in nx.strongly_connected_components(g)
-            if len(c) > 1 or any(g.has_edge(i, i) for i in c)
+            for c in strongly_connected(sorted(core), lambda u: [v for v in succ[u] if v in core])
+            if len(c) > 1 or c[0] in succ[c[0]]
         )
         for members in cyc_sets:
             plan.cycles.append(_cycle(plan, members))
@@ -141,8 +181,6 @@ def _cycle(plan: Plan, members: list[str]) -> Cycle:
     < run_exports (can be ignored for a bootstrap build) < build (avoidable by cross-compiling) < host
     (needs a bootstrap variant of the recipe). Ties: fewer underlying edges, then names.
     """
-    import networkx as nx
-
     mset = set(members)
     edges: list[Edge] = []
     cost: dict[tuple[str, str], tuple[int, int, str, str]] = {}
@@ -152,19 +190,19 @@ def _cycle(plan: Plan, members: list[str]) -> Cycle:
                 edges.extend(es)
                 worst = max(SECTION_WEAKNESS.get(e.section, 3) for e in es)
                 cost[(a, b)] = (worst, len(es), a, b)
-    sub: nx.DiGraph[str] = nx.DiGraph()
-    sub.add_nodes_from(members)
-    sub.add_edges_from((b, a) for a, b in cost)  # dependency -> dependent, as in the plan graph
+    needed: dict[str, set[str]] = {m: set() for m in members}  # a -> the members a needs
+    for a, b in cost:
+        needed[a].add(b)
     breaks: list[tuple[str, str]] = []
     while True:
         try:
-            cyc = nx.find_cycle(sub)
-        except nx.NetworkXNoCycle:
+            TopologicalSorter({a: sorted(bs) for a, bs in needed.items()}).prepare()
             break
-        # (b, a) in sub means a needs b
-        a, b = min(((v, u) for u, v, *_ in cyc), key=lambda ab: cost[ab])
+        except CycleError as exc:
+            cyc: list[str] = exc.args[1]  # [n0, n1, ..., n0]: each one needs the one before it
+        a, b = min(zip(cyc[1:], cyc, strict=False), key=lambda ab: cost[ab])
         breaks.append((a, b))
-        sub.remove_edge(b, a)
+        needed[a].discard(b)
     names = {0: "run", 1: "run_exports", 2: "build", 3: "host"}
     reason = "; ".join(
         f"{a} -> {b}: hardest edge is {names[cost[(a, b)][0]]} ({cost[(a, b)][1]} edge(s))" for a, b in breaks
