@@ -154,3 +154,46 @@ def test_render_fits_80_columns_without_a_forced_width():
     assert res.exit_code == 0, res.output
     assert max(len(ln) for ln in res.output.splitlines()) <= 80
     assert "cross-python_win-arm64" in res.output  # the folded table still shows every requirement
+
+
+def test_every_command_is_mapped_to_the_module_that_registers_it():
+    """``newarch.cli.COMMANDS`` (commands load lazily) names exactly what each module registers."""
+    import importlib
+
+    import click
+
+    from newarch.cli import COMMANDS
+
+    for module in set(COMMANDS.values()):
+        group = click.Group()
+        importlib.import_module(module).register(group)
+        assert sorted(group.commands) == sorted(n for n, m in COMMANDS.items() if m == module)
+    r = CliRunner().invoke(main, ["--help"])
+    assert r.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in r.output
+
+
+def test_plan_does_not_import_the_renderers_the_report_or_networkx():
+    """``newarch plan`` loads only its own command: no recipe renderer, HTML template engine or graph
+    library (they cost more than the plan itself on a cold start)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from newarch.cli import main\n"
+        "try:\n"
+        "    main(['plan', '--format', 'json'])  # the bundled snapshot: its plan has a cycle to explain\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "from newarch.commands import plan_cmd\n"
+        "plan_cmd.register  # the command module itself is loaded\n"
+        "import newarch.plan.planner, newarch.report.console\n"
+        "bad = [m for m in ('newarch.render', 'newarch.report.html', 'jinja2', 'networkx', 'ruamel.yaml',"
+        " 'rattler_build', 'newarch.commands.snapshot_cmd') if m in sys.modules]\n"
+        "print('loaded:', ','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.rsplit("loaded:", 1)[0])["cycles"]
+    assert out.splitlines()[-1] == "loaded: "

@@ -31,3 +31,43 @@ def test_plan_reads_only_what_its_walk_reaches_and_matches_the_in_memory_plan(tm
     assert len(loaded) < len(store.feedstocks)
     # (the JSON form explains every pruned feedstock, so it reads them all)
     assert got.to_json()["feedstocks"] == want.to_json()["feedstocks"]
+
+
+def test_plan_reads_only_the_platform_pairs_it_needs(tmp_path):
+    """Each render's outputs are read on first use: a win-arm64 plan reads the win-arm64 and win-64
+    renders, and of the other pairs only a render that builds a needed name as noarch (the noarch
+    fallback), never the rest."""
+    from dataclasses import replace
+
+    from newarch.model import PlatformPair, RenderResult
+    from newarch.store.read import StoreRender
+
+    others = [PlatformPair("linux-64", "linux-64"), PlatformPair("osx-arm64", "osx-64")]
+    mem = _with_unrelated(3)
+    for fs in mem.feedstocks.values():
+        base = next(iter(fs.renders.values()))
+        for p in others:
+            # zlib: compiled on win-arm64, a noarch variant elsewhere (the planner's noarch fallback)
+            outs = [replace(o, noarch="generic") if o.name == "zlib" else o for o in base.outputs]
+            fs.renders[p.key] = RenderResult(p, sorted(outs, key=Output.sort_key))
+        for r in fs.renders.values():
+            r.outputs.sort(key=Output.sort_key)
+    mem.pairs = sorted({*mem.pairs, *others})
+    path = tmp_path / "s.sqlite"
+    mem.save(path)
+    store = snapmod.load(path)
+    options = PlanOptions(["mamba"], "win-arm64", "win-64")
+    got, want = make_plan(store, options), make_plan(mem, options)
+    read: dict[str, set[str]] = {}
+    for name in store.feedstocks._cache:  # type: ignore[attr-defined]
+        for key, r in store.feedstocks[name].renders.items():
+            assert isinstance(r, StoreRender)
+            if r._store is None:  # its outputs were read
+                read.setdefault(key, set()).add(name)
+    assert set(read) <= {"win-arm64:win-64", "win-64:win-64", "linux-64:linux-64"}
+    assert "win-arm64:win-64" in read
+    assert read["linux-64:linux-64"] == {"zlib"}
+    # (the JSON form explains every pruned feedstock: that part reads every render)
+    assert got.to_json()["feedstocks"] == want.to_json()["feedstocks"]
+    # reading a render later gives the same outputs as the in-memory snapshot
+    assert store.feedstocks["zlib"].renders["osx-arm64:osx-64"] == mem.feedstocks["zlib"].renders["osx-arm64:osx-64"]

@@ -216,6 +216,10 @@ class RenderResult:
     def ok(self) -> bool:
         return not self.error
 
+    def noarch_names(self, skipped: bool = False) -> frozenset[str]:
+        """Names of the noarch outputs this render builds (with ``skipped``: or lists, skipped)."""
+        return frozenset(o.name for o in self.outputs if o.noarch and (skipped or not o.skip))
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "target": self.pair.target,

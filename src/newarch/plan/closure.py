@@ -90,12 +90,11 @@ class Closure:
             st = YES
         elif self.opt.available_build is not None:
             st = YES if name in self.opt.available_build else MISSING
-        elif any(o.noarch for o in idx.anywhere(name)) or any(
-            o.noarch and o.name == name
+        elif idx.has_noarch(name) or any(
+            name in r.noarch_names(skipped=True)
             for f in self.snap.output_index.get(name, ())
             if f in self.snap.feedstocks
             for r in self.snap.feedstocks[f].renders.values()
-            for o in r.outputs
         ):
             st = YES  # a noarch package installs on every subdir
         else:

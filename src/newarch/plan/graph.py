@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newarch.model import Output, PlatformPair, dep_name
+from newarch.model import Feedstock, Output, PlatformPair, dep_name
 from newarch.store.snapshot import Snapshot
 
 # Kinds of a Resolution.
@@ -110,38 +110,33 @@ class PairIndex:
 
     # -- lazy reads ---------------------------------------------------------------------------
     def _load(self, name: str) -> None:
-        """Read what the producers of ``name`` render of it (main for the pair; any branch for the
-        build platform and for ``anywhere``)."""
+        """Read what the producers of ``name`` render of it for the pair (main) and for the build
+        platform as target (any branch): two renders of each, whatever else the snapshot holds."""
         produced: dict[str, list[Output]] = {}
         skipped: list[str] = []
         on_build: list[Output] = []
-        anywhere: list[Output] = []
         key, build = self.pair.key, self.pair.build
-        feedstocks = self.snapshot.feedstocks
-        for fname in self.snapshot.producers(name):
-            fs = feedstocks.get(fname)
-            if fs is None:
-                continue
-            for main, renders in ((True, fs.renders), *((False, b.renders) for b in fs.branches.values())):
-                for rkey, render in renders.items():
-                    for o in render.outputs:
-                        if o.name != name:
-                            continue
-                        if main and rkey == key:
-                            if o.skip:
-                                if fname not in skipped:
-                                    skipped.append(fname)
-                            else:
-                                produced.setdefault(fname, []).append(o)
-                        if o.skip:
-                            continue
-                        anywhere.append(o)
-                        if render.pair.target == build:
-                            on_build.append(o)
+        for fname, fs in self._producers(name):
+            mine = fs.renders.get(key)
+            for o in mine.outputs if mine is not None else ():
+                if o.name != name:
+                    continue
+                if o.skip:
+                    if fname not in skipped:
+                        skipped.append(fname)
+                else:
+                    produced.setdefault(fname, []).append(o)
+            for renders in (fs.renders, *(b.renders for b in fs.branches.values())):
+                for render in renders.values():
+                    if render.pair.target == build:
+                        on_build.extend(o for o in render.outputs if o.name == name and not o.skip)
         self._produced[name] = produced
         self._skipped[name] = skipped
         self._on_build[name] = on_build
-        self._anywhere[name] = anywhere
+
+    def _producers(self, name: str) -> list[tuple[str, Feedstock]]:
+        feedstocks = self.snapshot.feedstocks
+        return [(f, fs) for f in self.snapshot.producers(name) if (fs := feedstocks.get(f)) is not None]
 
     def producing(self, name: str) -> dict[str, list[Output]]:
         """feedstock -> its non-skipped outputs ``name`` in main's render for the pair."""
@@ -290,7 +285,7 @@ class PairIndex:
             return (), ""
         other_os = _OTHER_OS.get(self.pair.target.split("-")[0], ())
         for key in sorted(fs.renders):
-            if key == self.pair.key:
+            if key == self.pair.key or name not in fs.renders[key].noarch_names():
                 continue
             outs = tuple(
                 o
@@ -358,10 +353,28 @@ class PairIndex:
         return hit
 
     def anywhere(self, name: str) -> list[Output]:
-        """Non-skipped outputs ``name`` in any render of any branch of the snapshot."""
-        if name not in self._anywhere:
-            self._load(name)
-        return self._anywhere[name]
+        """Non-skipped outputs ``name`` in any render of any branch of the snapshot (reads every render
+        of its producers: only for what the pair and the build platform do not answer)."""
+        hit = self._anywhere.get(name)
+        if hit is None:
+            hit = self._anywhere[name] = [
+                o
+                for _, fs in self._producers(name)
+                for renders in (fs.renders, *(b.renders for b in fs.branches.values()))
+                for render in renders.values()
+                for o in render.outputs
+                if o.name == name and not o.skip
+            ]
+        return hit
+
+    def has_noarch(self, name: str) -> bool:
+        """Does any render of any producer build ``name`` as noarch (without reading the outputs)?"""
+        return any(
+            name in render.noarch_names()
+            for _, fs in self._producers(name)
+            for renders in (fs.renders, *(b.renders for b in fs.branches.values()))
+            for render in renders.values()
+        )
 
 
 def _unconditional(skip_reason: str) -> bool:

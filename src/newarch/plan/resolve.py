@@ -213,6 +213,8 @@ class Resolver:
             if not noarch:  # a noarch build made for another pair of the same branch
                 other_os = _OTHER_OS.get(self.pair.target.split("-")[0], ())
                 for k in sorted(branch.renders):
+                    if name not in branch.renders[k].noarch_names():
+                        continue
                     noarch = tuple(
                         o
                         for o in branch.renders[k].outputs

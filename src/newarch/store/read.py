@@ -200,6 +200,8 @@ class StoreFeedstocks(Mapping[str, Feedstock]):
         return self._ids
 
     def __len__(self) -> int:
+        if self._ids is None:  # a count does not read 25,000 names a plan never looks at
+            return int(self._store.rows("SELECT count(*) FROM feedstock")[0][0])
         return len(self.ids)
 
     def __iter__(self) -> Iterator[str]:
@@ -220,6 +222,55 @@ class StoreFeedstocks(Mapping[str, Feedstock]):
         return fs
 
 
+_OUTPUTS = RenderResult.__dict__["outputs"]  # the slot behind RenderResult.outputs
+
+
+class StoreRender(RenderResult):
+    """A render read from a store: its outputs are read on first use of ``outputs``, so that a plan
+    pays only for the platform pairs it looks at. ``noarch_names`` is known without reading them."""
+
+    __slots__ = ("_store", "_rid", "noarch_set", "noarch_skipped")
+
+    def __init__(self, store: Store, rid: int, pair: PlatformPair, error: str, notes: list[str]) -> None:
+        self._store: Store | None = store
+        self._rid = rid
+        self.noarch_set: set[str] = set()  # noarch outputs built
+        self.noarch_skipped: set[str] = set()  # noarch outputs listed but skipped
+        RenderResult.__init__(self, pair, [], error, notes, [])
+
+    @property
+    def outputs(self) -> list[Output]:
+        store = self._store
+        if store is not None:
+            self._store = None
+            _OUTPUTS.__set__(self, store.outputs(self._rid))
+        return _OUTPUTS.__get__(self)  # type: ignore[no-any-return]
+
+    @outputs.setter
+    def outputs(self, value: list[Output]) -> None:
+        if value or self._store is None:  # RenderResult.__init__ sets [] before anything is read
+            self._store = None
+        _OUTPUTS.__set__(self, value)
+
+    def __eq__(self, other: object) -> bool:  # equal to the RenderResult it was written from
+        if not isinstance(other, RenderResult):
+            return NotImplemented
+        return (self.pair, self.outputs, self.error, self.notes, self.findings) == (
+            other.pair,
+            other.outputs,
+            other.error,
+            other.notes,
+            other.findings,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like RenderResult
+
+    def noarch_names(self, skipped: bool = False) -> frozenset[str]:
+        if self._store is None:
+            return RenderResult.noarch_names(self, skipped)
+        return frozenset(self.noarch_set | self.noarch_skipped if skipped else self.noarch_set)
+
+
 class Store:
     """One open store: the connection, its pairs and the queries that build model objects."""
 
@@ -227,6 +278,7 @@ class Store:
         self.db = db
         self.origin = origin
         self.variants: dict[int, dict[str, str]] = {}
+        self.shared: dict[tuple[str, str, str, int], Requirement] = {}
         self.pair_keys: dict[int, str] = dict(self.rows("SELECT id, key FROM pair"))
         by_key = {k: i for i, k in self.pair_keys.items()}
         if pairs is None:
@@ -281,15 +333,17 @@ class Store:
         )
 
     def _renders(self, branches: dict[int, Branch], fname: str) -> None:
+        """The renders of ``branches`` as :class:`StoreRender`: their rows, findings and noarch output
+        names now, their outputs on first use (a plan reads one or two pairs of most feedstocks)."""
         lo, hi = min(branches), max(branches)
-        renders: dict[int, RenderResult] = {}
+        renders: dict[int, StoreRender] = {}
         for rid, bid, pid, error, notes in self.rows(
             "SELECT id, branch_id, pair_id, error, notes FROM render WHERE branch_id BETWEEN ? AND ?"
             + _pair_filter("pair_id", self.wanted)
             + " ORDER BY id",
             (lo, hi),
         ):
-            res = RenderResult(PlatformPair.parse(self.pair_keys[pid]), error=error, notes=json.loads(notes))
+            res = StoreRender(self, rid, PlatformPair.parse(self.pair_keys[pid]), error, json.loads(notes))
             renders[rid] = res
             branches[bid].renders[res.pair.key] = res
         if not renders:
@@ -302,15 +356,22 @@ class Store:
         ):
             if rid in renders:
                 renders[rid].findings.append(Finding(rule, sev, fname, file, line, msg, fix))
-        outputs: dict[int, Output] = {}
-        for oid, rid, name, version, noarch, bnum, skip, reason, vid, ire, iref in self.rows(
-            "SELECT id, render_id, name, version, noarch, build_number, skip, skip_reason, variant_id,"
-            " ignore_run_exports, ignore_run_exports_from FROM output WHERE render_id BETWEEN ? AND ? ORDER BY id",
+        for rid, name, skip in self.rows(
+            "SELECT render_id, name, skip FROM output WHERE render_id BETWEEN ? AND ? AND noarch != ''",
             (rlo, rhi),
         ):
-            if rid not in renders:
-                continue
-            out = Output(
+            if rid in renders:
+                (renders[rid].noarch_skipped if skip else renders[rid].noarch_set).add(name)
+
+    def outputs(self, render_id: int) -> list[Output]:
+        """The outputs of one render, with their requirements, run_exports and dropped entries."""
+        outputs: dict[int, Output] = {}
+        for oid, name, version, noarch, bnum, skip, reason, vid, ire, iref in self.rows(
+            "SELECT id, name, version, noarch, build_number, skip, skip_reason, variant_id,"
+            " ignore_run_exports, ignore_run_exports_from FROM output WHERE render_id = ? ORDER BY id",
+            (render_id,),
+        ):
+            outputs[oid] = Output(
                 name=name,
                 version=version,
                 noarch=noarch,
@@ -321,19 +382,17 @@ class Store:
                 ignore_run_exports=tuple(ire.split("\n")) if ire else (),
                 ignore_run_exports_from=tuple(iref.split("\n")) if iref else (),
             )
-            outputs[oid] = out
-            renders[rid].outputs.append(out)
         if not outputs:
-            return
+            return []
         olo, ohi = min(outputs), max(outputs)
         # rows come grouped by output and section: build each section's tuple in one go; equal
         # requirements (the same line in every variant and pair) share one frozen object
-        shared: dict[tuple[str, str, str, int], Requirement] = {}
+        shared = self.shared
         cur: list[Requirement] = []
         cur_oid, cur_section = -1, ""
         for oid, section, name, spec, cond, line in self.rows(
             "SELECT output_id, section, name, spec, condition, line FROM requirement"
-            " WHERE output_id BETWEEN ? AND ?" + _pair_filter("pair_id", self.wanted) + " ORDER BY output_id, seq",
+            " WHERE output_id BETWEEN ? AND ? ORDER BY output_id, seq",
             (olo, ohi),
         ):
             if oid != cur_oid or section != cur_section:
@@ -369,6 +428,7 @@ class Store:
         for oid, lst in drops.items():
             if oid in outputs:
                 outputs[oid].dropped = tuple(lst)
+        return list(outputs.values())
 
     def variant(self, vid: int) -> dict[str, str]:
         """The variant values of id ``vid`` (decoded once per store; each output gets its own copy)."""
