@@ -232,8 +232,17 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_all(mirrors: Path, pin_path: Path, quick: bool, snapshot: bool, emit: Callable[[str], None]) -> None:
+def run_all(
+    mirrors: Path,
+    pin_path: Path,
+    quick: bool,
+    snapshot: bool,
+    emit: Callable[[str], None],
+    only: list[str] | None = None,
+) -> None:
     srcs = _sources(mirrors)
+    if only:
+        srcs = [s for s in srcs if s.name in only]
     if quick:
         srcs = srcs[:30]
     pairs = [PlatformPair.parse(p) for p in PAIRS_DEFAULT]
@@ -268,6 +277,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-snapshot", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated feedstock names (sections 1 and 2 only)")
     args = ap.parse_args()
     mirrors = os.environ.get("NEWARCH_MIRRORS")
     if not mirrors:
@@ -278,7 +288,8 @@ def main() -> int:
         print("no pinning: set NEWARCH_PINNING to conda-forge's conda_build_config.yaml", file=sys.stderr)
         return 2
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    run_all(Path(mirrors), pin, args.quick, not args.skip_snapshot, lambda s: print(s, flush=True))
+    only = [n for n in args.only.split(",") if n] or None
+    run_all(Path(mirrors), pin, args.quick, not args.skip_snapshot and not only, lambda s: print(s, flush=True), only)
     return 0
 
 
