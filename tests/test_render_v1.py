@@ -734,3 +734,23 @@ def test_boolean_variant_values_keep_their_meaning():
     assert len(noarch) == 1 and noarch[0].variant["use_noarch"] == "true"
     assert [(r.spec, r.condition) for r in noarch[0].reqs("host")] == [("python 3.12.*", "use_noarch"), ("pip", "")]
     assert len([o for o in linux if not o.noarch]) == 2  # one per python of the pinning
+
+
+def test_recipe_yaml_written_once_per_text_and_never_stale():
+    """Renders in a row of one recipe keep the work dir's recipe.yaml (a snapshot renders every pair in a
+    row); another recipe in between rewrites it, and each render reads its own recipe."""
+    from newarch.render.v1_recipe import work_dir
+
+    conda = source({"recipe.yaml": CONDA_LIKE}, "conda")
+    mamba = mamba_src()
+    first = render(conda, WIN_ARM64)
+    recipe_yaml = work_dir() / "recipe.yaml"
+    os.utime(recipe_yaml, ns=(1_000_000_000, 1_000_000_000))
+    assert render(conda, WIN_ARM64) == first
+    assert recipe_yaml.stat().st_mtime_ns == 1_000_000_000  # not written again
+    other = render(mamba, WIN_ARM64)
+    assert recipe_yaml.stat().st_mtime_ns != 1_000_000_000
+    assert {o.name for o in other.outputs} != {o.name for o in first.outputs}
+    assert render(conda, WIN_ARM64) == first
+    recipe_yaml.unlink()  # removed behind its back: written again
+    assert render(conda, WIN_ARM64) == first and recipe_yaml.is_file()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from newarch.model import RenderResult, Requirement, dep_name
 
@@ -91,8 +92,13 @@ def _interleave(parts: list[str]) -> list[str]:
     return out
 
 
-def scan(text: str) -> list[Ask]:
+@lru_cache(maxsize=16)  # a snapshot renders one recipe text for every pair in a row
+def scan(text: str) -> tuple[Ask, ...]:
     """Every requirement-shaped list item of a recipe, with its output block and section."""
+    return tuple(_scan(text))
+
+
+def _scan(text: str) -> list[Ask]:
     asks: list[Ask] = []
     stack: list[_Level] = []
     for number, raw in enumerate(text.splitlines(), 1):

@@ -61,6 +61,7 @@ from newarch.render.v1_recipe import (
     env_names,
     locate,
     work_dir,
+    stage0_from_yaml,
 )
 from newarch.render.v1_variants import (
     cap_variants,
@@ -97,9 +98,7 @@ def _index_of(d: dict[str, Any], outputs: list[dict[str, Any]], patterns: list[r
 def _from_dict(d: dict[str, Any], root: Path) -> Any:
     """``Stage0Recipe.from_dict`` without its pretty-printed copy: JSON is YAML, and ``json.dumps`` with
     no indent runs in C (``from_dict`` writes ``recipe.yaml`` with ``indent=2``, in pure Python)."""
-    from rattler_build import Stage0Recipe
-
-    return Stage0Recipe.from_yaml(json.dumps(d), recipe_dir=root)
+    return stage0_from_yaml(json.dumps(d), root)
 
 
 def render_counts() -> dict[str, int]:

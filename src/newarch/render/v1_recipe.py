@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -260,13 +261,35 @@ def _write_recipe_dir(src: RecipeSource, root: Path) -> None:
         _LOCAL.files = written
 
 
+_REUSE: list[Any] = []  # the Stage0Recipe subclass below, made on first use (rattler_build loads lazily)
+
+
+def stage0_from_yaml(text: str, root: Path) -> Any:
+    """``Stage0Recipe.from_yaml(text, recipe_dir=root)``, without rewriting ``recipe.yaml`` when it
+    already holds ``text`` (a snapshot renders one recipe for every pair in a row; the write costs
+    about as much as a small recipe's parse)."""
+    if not _REUSE:
+        from rattler_build import Stage0Recipe
+
+        class _Reuse(Stage0Recipe):  # only its classmethods are used: never instantiated
+            @classmethod
+            def _write_recipe(cls, content: str, recipe_dir: Path | str | None) -> Path:
+                last = getattr(_LOCAL, "recipe_yaml", None)
+                if recipe_dir is not None and last == (Path(recipe_dir) / "recipe.yaml", content) and last[0].is_file():
+                    return last[0]
+                path: Path = super()._write_recipe(content, recipe_dir)
+                _LOCAL.recipe_yaml = (path, content)
+                return path
+
+        _REUSE.append(_Reuse)
+    return _REUSE[0].from_yaml(text, recipe_dir=root)
+
+
 def _parse(text: str, root: Path, display: str, notes: list[str]):
     """Parse recipe text into a Stage0Recipe, relaxing strict-validation rejections."""
-    from rattler_build import Stage0Recipe
-
     for _ in range(MAX_RELAXATIONS + 1):
         try:
-            return Stage0Recipe.from_yaml(text, recipe_dir=root), text
+            return stage0_from_yaml(text, root), text
         except Exception as exc:  # rattler-build raises its own exception types
             raw = _first_line(exc)
             message = clean_message(raw)
