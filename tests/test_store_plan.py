@@ -71,3 +71,58 @@ def test_plan_reads_only_the_platform_pairs_it_needs(tmp_path):
     assert got.to_json()["feedstocks"] == want.to_json()["feedstocks"]
     # reading a render later gives the same outputs as the in-memory snapshot
     assert store.feedstocks["zlib"].renders["osx-arm64:osx-64"] == mem.feedstocks["zlib"].renders["osx-arm64:osx-64"]
+
+
+def test_explanations_on_a_store_match_memory_and_why_not_reads_little(tmp_path):
+    """Prune reasons and why-not answered from the store's indexes say what the in-memory snapshot
+    says; a why-not reads only the feedstocks it is about, not the whole snapshot."""
+    from newarch.plan.explain import why_not
+
+    mem = _with_unrelated(12)
+    from newarch.model import Requirement
+
+    mem.feedstocks["unrelated03"].renders[next(iter(mem.feedstocks["unrelated03"].renders))].outputs[0].skip = True
+    consumer = next(iter(mem.feedstocks["unrelated02"].renders.values())).outputs[0]
+    consumer.requirements["host"] = (*consumer.reqs("host"), Requirement("unrelated01", "unrelated01", "", 7))
+    skipped = next(iter(mem.feedstocks["unrelated05"].renders.values())).outputs[0]  # a skipped output consumes nothing
+    skipped.skip = True
+    skipped.requirements["host"] = (Requirement("unrelated01", "unrelated01", "", 9),)
+    # an output only a release branch has is not one of the feedstock's names (explanations read main)
+    from dataclasses import replace
+
+    from newarch.model import Branch, RenderResult
+
+    fs4 = mem.feedstocks["unrelated04"]
+    main4 = next(iter(fs4.renders.values()))
+    fs4.branches["1.x"] = Branch(
+        "1.x",
+        version="1.0",
+        renders={main4.pair.key: RenderResult(main4.pair, [replace(main4.outputs[0], name="branch-only")])},
+    )
+    for fs in mem.feedstocks.values():
+        for r in fs.renders.values():
+            r.outputs.sort(key=Output.sort_key)
+    path = tmp_path / "s.sqlite"
+    mem.save(path)
+    options = PlanOptions(["mamba"], "win-arm64", "win-64")
+    store = snapmod.load(path)
+    got = make_plan(store, options)
+    want = make_plan(mem, options)
+    for name in [
+        "unrelated00",
+        "unrelated03",
+        "python",
+        "libzlib",
+        "m2-perl",
+        "nothing-like-it",
+        "zlib",
+        "branch-only",
+    ]:
+        assert why_not(store, got, name).to_json() == why_not(mem, want, name).to_json()
+    loaded = set(store.feedstocks._cache)  # type: ignore[attr-defined]
+    assert not any(n.startswith("unrelated") for n in loaded - {"unrelated00", "unrelated03", "unrelated04"})
+    why = {p.name: (p.code, p.reason) for p in want.pruned}
+    assert why["unrelated03"][0] == "skipped" and why["unrelated01"][0] == "unreachable"
+    assert "its consumers in the win-arm64<-win-64 render (unrelated02)" in why["unrelated01"][1]
+    assert why_not(mem, want, "branch-only").code == "absent"
+    assert [p.to_json() for p in got.pruned] == [p.to_json() for p in want.pruned]

@@ -206,30 +206,45 @@ _PRIORITY = {
 class _Explainer:
     """Maps built once per plan so explaining every pruned feedstock stays linear."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, every: bool = False) -> None:
+        """``every``: about to explain every feedstock (read what explanations need of the whole
+        snapshot at once); otherwise each answer reads only the feedstocks it is about."""
         self.plan = plan
         snap = plan.snapshot
         self.key = plan.pair.key
-        # feedstock -> every output name it has anywhere (renders of any pair, output index)
-        self.names: dict[str, set[str]] = {}
-        for fname, fs in snap.feedstocks.items():
-            s = self.names.setdefault(fname, set())
-            for r in fs.renders.values():
-                s.update(o.name for o in r.outputs)
+        # output name -> feedstocks the output index lists for it (in the snapshot)
+        self.indexed: dict[str, set[str]] = {}
+        self.index_names: dict[str, set[str]] = {}  # feedstock -> output names the index gives it
         for oname, fss in snap.output_index.items():
             for f in fss:
-                if f in self.names:
-                    self.names[f].add(oname)
-        self.owner: dict[str, set[str]] = {}
-        for f, ns in self.names.items():
-            for n in ns:
-                self.owner.setdefault(n, set()).add(f)
-        self._consumers: dict[str, set[str]] | None = None
+                if f in snap.feedstocks:
+                    self.indexed.setdefault(oname, set()).add(f)
+                    self.index_names.setdefault(f, set()).add(oname)
+        self._names: dict[str, set[str]] = snap.main_output_names() if every else {}
+        self._consumers: dict[str, set[str]] | None = snap.consumers(plan.pair) if every else None
+        self._all_skipped: dict[str, list[str]] | None = snap.all_skipped(plan.pair) if every else None
         self._py_refs: dict[str, list[tuple[str, Output, str, Any]]] | None = None
         self._skipped_refs: dict[str, list[tuple[str, Output, str, Any, str]]] | None = None
         self._dropped: dict[str, list[tuple[str, Output, Any]]] | None = None
         self._skipped: dict[tuple[str, str], str] | None = None
         self._built: dict[str, str] | None = None
+
+    def names(self, fname: str) -> set[str]:
+        """Every output name ``fname`` has anywhere: its ``main`` renders of any pair, the output index."""
+        hit = self._names.get(fname)
+        if hit is None:
+            hit = self._names[fname] = self.plan.snapshot.main_output_names([fname]).get(fname, set())
+        return hit | self.index_names.get(fname, set())
+
+    def owners(self, name: str) -> set[str]:
+        """Feedstocks that have output ``name`` anywhere (see :meth:`names`)."""
+        return self.plan.snapshot.main_owners(name) | self.indexed.get(name, set())
+
+    def skips_all(self, fname: str) -> list[str] | None:
+        """The skip reasons when ``fname``'s render for the pair skips every output (None otherwise)."""
+        if self._all_skipped is not None:
+            return self._all_skipped.get(fname)
+        return self.plan.snapshot.all_skipped(self.plan.pair, [fname]).get(fname)
 
     def provider_in_plan(self, name: str) -> str:
         """The planned feedstock that builds output ``name`` ("" if none)."""
@@ -373,7 +388,7 @@ class _Explainer:
         pair = plan.pair
         fname = name
         if name not in snap.feedstocks:
-            owners = self.owner.get(name) or set()
+            owners = self.owners(name)
             r = plan.index.resolve(name)
             if r.feedstock and r.feedstock in snap.feedstocks:
                 fname = r.feedstock
@@ -391,7 +406,7 @@ class _Explainer:
                 more,
                 fname,
             )
-        names = self.names.get(fname, set()) | {fname}
+        names = self.names(fname) | {fname}
         found = self._gap_or_tool(names, fname)
         if found is not None:
             return found
@@ -489,10 +504,9 @@ class _Explainer:
                         f"[{x.condition}], false for {pair}" + (f" (line {x.line})" if x.line else ""),
                     )
                 )
-        render = snap.feedstocks[fname].renders.get(plan.pair.key)
         if not findings:
-            if render is not None and render.outputs and all(o.skip for o in render.outputs):
-                reasons = sorted({o.skip_reason for o in render.outputs if o.skip_reason})
+            reasons = self.skips_all(fname)
+            if reasons is not None:
                 return WhyNot(
                     "skipped",
                     f"{fname} skips every output for {pair.target}"
@@ -518,17 +532,10 @@ class _Explainer:
 
     def consumers_here(self, names: set[str]) -> list[str]:
         """Feedstocks whose render for the pair asks for one of ``names`` (none of them is planned)."""
-        if self._consumers is None:
-            c: dict[str, set[str]] = {}
-            for fname, outs in self.plan.index.all_outputs().items():
-                for o in outs:
-                    for reqs in o.requirements.values():
-                        for r in reqs:
-                            c.setdefault(r.name, set()).add(fname)
-            self._consumers = c
+        c = self._consumers if self._consumers is not None else self.plan.snapshot.consumers(self.plan.pair, names)
         found: set[str] = set()
         for n in names:
-            found |= self._consumers.get(n, set())
+            found |= c.get(n, set())
         planned = {j.feedstock for j in self.plan.feedstocks.values()}
         return sorted(found - names - planned)
 
@@ -549,7 +556,7 @@ def why_not(snapshot: Any, plan: Plan, name: str) -> WhyNot:
 
 def prune_reasons(plan: Plan) -> list[Pruned]:
     """A reason for every feedstock of the snapshot that is not in the plan."""
-    ex = _Explainer(plan)
+    ex = _Explainer(plan, every=True)
     out: list[Pruned] = []
     planned = {j.feedstock for j in plan.feedstocks.values()}
     for f in sorted(plan.snapshot.feedstocks):

@@ -164,16 +164,6 @@ class PairIndex:
             self._fouts[feedstock] = None if render is None else [o for o in render.outputs if not o.skip]
         return self._fouts[feedstock]
 
-    def all_outputs(self) -> dict[str, list[Output]]:
-        """feedstock -> outputs_of(feedstock) for every feedstock with a render for the pair: a full
-        scan, for explanations that are about the whole snapshot (why-not, prune reasons)."""
-        out: dict[str, list[Output]] = {}
-        for fname in self.snapshot.feedstocks:
-            outs = self.outputs_of(fname)
-            if outs is not None:
-                out[fname] = outs
-        return out
-
     # -- resolution -------------------------------------------------------------------------
     def resolve(self, name: str) -> Resolution:
         r = self._cache.get(name)

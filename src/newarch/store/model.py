@@ -3,7 +3,7 @@ file is read into :class:`newarch.store.read.StoreSnapshot`, the same interface 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,44 @@ class Snapshot:
         return {
             o.name for f in self.feedstocks.values() for b in f.builds() for r in b.renders.values() for o in r.outputs
         }
+
+    # -- what explanations read (a store answers these from its indexes, without reading feedstocks) --
+    def main_output_names(self, feedstocks: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """feedstock -> the output names its ``main`` renders (any pair, skipped or not); every
+        feedstock when ``feedstocks`` is None."""
+        wanted = self.feedstocks if feedstocks is None else [f for f in feedstocks if f in self.feedstocks]
+        return {f: {o.name for r in self.feedstocks[f].renders.values() for o in r.outputs} for f in wanted}
+
+    def main_owners(self, name: str) -> set[str]:
+        """Feedstocks whose ``main`` renders (any pair) have an output ``name``."""
+        return {f for f, names in self.main_output_names().items() if name in names}
+
+    def consumers(self, pair: PlatformPair, names: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """requirement name -> feedstocks whose ``main`` render for ``pair`` has a non-skipped output
+        asking for it (only ``names`` when given)."""
+        wanted = None if names is None else set(names)
+        out: dict[str, set[str]] = {}
+        for f, fs in self.feedstocks.items():
+            r = fs.renders.get(pair.key)
+            for o in r.outputs if r else ():
+                if o.skip:
+                    continue
+                for reqs in o.requirements.values():
+                    for q in reqs:
+                        if wanted is None or q.name in wanted:
+                            out.setdefault(q.name, set()).add(f)
+        return out
+
+    def all_skipped(self, pair: PlatformPair, feedstocks: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """feedstock -> its skip reasons (sorted, distinct, non-empty), for the feedstocks whose ``main``
+        render for ``pair`` has outputs and skips them all."""
+        wanted = self.feedstocks if feedstocks is None else [f for f in feedstocks if f in self.feedstocks]
+        out: dict[str, list[str]] = {}
+        for f in wanted:
+            r = self.feedstocks[f].renders.get(pair.key)
+            if r is not None and r.outputs and all(o.skip for o in r.outputs):
+                out[f] = sorted({o.skip_reason for o in r.outputs if o.skip_reason})
+        return out
 
     def save(self, path: str | Path) -> None:
         """Write the store atomically: a partial file never replaces a good one."""

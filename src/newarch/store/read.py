@@ -185,6 +185,12 @@ def _pair_filter(column: str, ids: tuple[int, ...] | None) -> str:
     return "" if ids is None else f" AND {column} IN ({','.join(str(i) for i in ids) or 'NULL'})"
 
 
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``items`` in pieces small enough for SQLite's limit on bound parameters."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 class StoreFeedstocks(Mapping[str, Feedstock]):
     """Read-only ``name -> Feedstock`` over the store; each feedstock is read once, on first lookup."""
 
@@ -449,6 +455,35 @@ class Store:
     def output_names(self) -> set[str]:
         return {r[0] for r in self.rows("SELECT DISTINCT name FROM output")}
 
+    def pair_id(self, pair: PlatformPair) -> int | None:
+        pid = next((i for i, k in self.pair_keys.items() if k == pair.key), None)
+        return None if pid is None or (self.wanted is not None and pid not in self.wanted) else pid
+
+    def main_rows(
+        self,
+        select: str,
+        where: str,
+        feedstocks: Iterable[str] | None,
+        args: tuple[Any, ...] = (),
+        join: str = "",
+    ) -> list[tuple[Any, ...]]:
+        """Rows of the outputs of ``main`` renders (joined as ``o``, with ``f`` the feedstock and ``join``
+        added), restricted to ``feedstocks`` when given and to the store's loaded pairs."""
+        sql = (
+            f"SELECT {select} FROM output o JOIN render r ON r.id = o.render_id"
+            " JOIN branch b ON b.id = r.branch_id AND b.seq = 0 JOIN feedstock f ON f.id = b.feedstock_id "
+            + join
+            + " WHERE 1"
+            + (f" AND {where}" if where else "")
+            + _pair_filter("o.pair_id", self.wanted)
+        )
+        if feedstocks is None:
+            return self.rows(sql, args)
+        out: list[tuple[Any, ...]] = []
+        for chunk in _chunks(sorted(set(feedstocks))):
+            out += self.rows(sql + f" AND f.name IN ({','.join('?' * len(chunk))})", args + tuple(chunk))
+        return out
+
 
 class StoreSnapshot(Snapshot):
     """A :class:`Snapshot` whose feedstocks are read from a store on demand."""
@@ -464,6 +499,47 @@ class StoreSnapshot(Snapshot):
 
     def output_names(self) -> set[str]:
         return self.store.output_names()
+
+    def main_output_names(self, feedstocks: Iterable[str] | None = None) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for f, name in self.store.main_rows("DISTINCT f.name, o.name", "", feedstocks):
+            out.setdefault(f, set()).add(name)
+        wanted = self.feedstocks if feedstocks is None else [f for f in feedstocks if f in self.feedstocks]
+        return {f: out.get(f, set()) for f in wanted}
+
+    def main_owners(self, name: str) -> set[str]:
+        return {f for (f,) in self.store.main_rows("DISTINCT f.name", "o.name = ?", None, (name,))}
+
+    def consumers(self, pair: PlatformPair, names: Iterable[str] | None = None) -> dict[str, set[str]]:
+        pid = self.store.pair_id(pair)
+        if pid is None:
+            return {}
+        out: dict[str, set[str]] = {}
+        for chunk in [None] if names is None else _chunks(sorted(set(names))):
+            where = "o.skip = 0 AND o.pair_id = ? AND q.pair_id = ?"
+            args: tuple[Any, ...] = (pid, pid)
+            if chunk is not None:
+                where += f" AND q.name IN ({','.join('?' * len(chunk))})"
+                args += tuple(chunk)
+            for q, f in self.store.main_rows(
+                "DISTINCT q.name, f.name", where, None, args, "JOIN requirement q ON q.output_id = o.id"
+            ):
+                out.setdefault(q, set()).add(f)
+        return out
+
+    def all_skipped(self, pair: PlatformPair, feedstocks: Iterable[str] | None = None) -> dict[str, list[str]]:
+        pid = self.store.pair_id(pair)
+        if pid is None:
+            return {}
+        seen: dict[str, tuple[bool, set[str]]] = {}
+        for f, skip, reason in self.store.main_rows(
+            "f.name, o.skip, o.skip_reason", "o.pair_id = ?", feedstocks, (pid,)
+        ):
+            every, reasons = seen.get(f, (True, set()))
+            if reason:
+                reasons.add(reason)
+            seen[f] = (every and bool(skip), reasons)
+        return {f: sorted(reasons) for f, (every, reasons) in sorted(seen.items()) if every}
 
 
 def load_store(path: Path, origin: str, pairs: Iterable[PlatformPair | str] | None = None) -> StoreSnapshot:
