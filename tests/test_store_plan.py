@@ -126,3 +126,45 @@ def test_explanations_on_a_store_match_memory_and_why_not_reads_little(tmp_path)
     assert "its consumers in the win-arm64<-win-64 render (unrelated02)" in why["unrelated01"][1]
     assert why_not(mem, want, "branch-only").code == "absent"
     assert [p.to_json() for p in got.pruned] == [p.to_json() for p in want.pruned]
+
+
+def test_verify_on_a_store_reads_only_the_names_its_solves_meet(tmp_path):
+    """The virtual channel reads the noarch builds and the emulated subdir's packages of a name when a
+    solve first asks for it: unrelated feedstocks (noarch ones included) stay unread, and the answer
+    is the in-memory one."""
+    from snapbuilder import PAIR, WIN64, SnapBuilder
+
+    from newarch.verify.channel import PlannedBuild
+    from newarch.verify.checks import verify
+
+    b = SnapBuilder()
+    b.fs("app", out("app", version="1.0", host=["tool"], run=["libfoo >=1", "helper"]))
+    b.fs("libfoo", out("libfoo", version="1.0"))
+    b.fs("helper", out("helper", version="2.0", noarch="generic"))
+    b.fs("tool", out("tool", version="3.0"), pair=WIN64)  # only on win-64: app's host env lacks it
+    for i in range(6):  # feedstocks nothing needs: noarch, and packages of the emulated win-64
+        b.fs(f"lonely{i}", out(f"lonely{i}", noarch="generic"))
+        b.fs(f"winonly{i}", out(f"winonly{i}"), pair=WIN64)
+    mem = b.snapshot()
+    path = tmp_path / "s.sqlite"
+    mem.save(path)
+    store = snapmod.load(path)
+
+    def run(snap):
+        builds = [
+            PlannedBuild(n, "main", list(snap.feedstocks[n].renders[PAIR.key].outputs), "cross", 0, "v0")
+            for n in ("app", "libfoo")
+        ]
+        return verify(snap, PAIR, [("app", "app")], builds)
+
+    got, want = run(store), run(mem)
+    loaded = set(store.feedstocks._cache)  # type: ignore[attr-defined]
+    assert {"app", "libfoo", "helper"} <= loaded
+    assert not any(n.startswith(("lonely", "winonly")) for n in loaded)
+    assert [t.result.solvable for t in got.targets] == [True]
+    assert [(e.build, e.env, e.result.solvable) for e in got.envs] == [("app", "host", False)]
+    assert got.to_json()["targets"] == want.to_json()["targets"]
+    assert got.to_json()["envs"] == want.to_json()["envs"]
+    # the records the solves read: the planned builds, helper, and win-64's app, libfoo and tool (the
+    # emulated subdir is a source of the solves); none of the 12 unrelated feedstocks'
+    assert got.records == want.records == {"win-arm64": 2, "noarch": 1, "win-64": 3}

@@ -71,7 +71,7 @@ def print_verification(v: Any) -> None:
     console = Console(width=max(Console().width, 120))
     recs = ", ".join(f"{k} {n}" for k, n in sorted(v.records.items()))
     console.print(
-        f"[bold]Verify[/bold] {v.pair}: virtual channel of {recs} records; "
+        f"[bold]Verify[/bold] {v.pair}: virtual channel records the solves read: {recs}; "
         f"python variants: {escape(', '.join(v.pythons) or 'none')}"
     )
     t = Table(show_header=True, header_style="bold")

@@ -254,13 +254,19 @@ def _stored_findings(snapshot: Snapshot, name: str, pair: PlatformPair) -> list[
     return findings
 
 
-def _noarch_somewhere(snapshot: Snapshot) -> set[str]:
-    return {o.name for fs in snapshot.feedstocks.values() for r in fs.renders.values() for o in r.outputs if o.noarch}
+def _noarch_somewhere(snapshot: Snapshot, name: str) -> bool:
+    """Does a ``main`` render of any pair list ``name`` as noarch (skipped or not)? Asks only the
+    feedstocks that produce the name."""
+    return any(
+        name in r.noarch_names(skipped=True)
+        for f in snapshot.producers(name)
+        if (fs := snapshot.feedstocks.get(f)) is not None
+        for r in fs.renders.values()
+    )
 
 
 def unresolved_deps(snapshot: Snapshot, plan: Plan, available: set[str]) -> dict[str, list[str]]:
     """feedstock -> ``"name (kind)"`` of needed deps that nothing can provide (see the module docstring)."""
-    noarch = _noarch_somewhere(snapshot)
     out: dict[str, list[str]] = {}
     planned = {pf.feedstock or pf.name for pf in plan.feedstocks.values()}
     jobs: dict[str, list[str]] = {}
@@ -269,7 +275,7 @@ def unresolved_deps(snapshot: Snapshot, plan: Plan, available: set[str]) -> dict
     for u in plan.unknown:
         if u.kind not in BLOCKING_UNKNOWN or u.name in available:
             continue
-        if u.kind == "skipped" and u.name in noarch:
+        if u.kind == "skipped" and _noarch_somewhere(snapshot, u.name):
             continue
         if u.kind == "unrendered" and plan.index.resolve(u.name).feedstock in planned:
             continue

@@ -164,58 +164,88 @@ class Origin:
 
 
 @dataclass(slots=True)
+class _Records:
+    """The records of a virtual channel, shared by the channel and its views (:meth:`VirtualChannel.without`).
+
+    ``provider(name)`` adds the records of a package name that are not known up front (the noarch
+    builds and the existing packages of the whole snapshot); it is called once per name, on the first
+    lookup, so a solve reads the snapshot only for the names it meets."""
+
+    records: dict[str, list[rattler.RepoDataRecord]] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)  # "subdir/file name" -> origin
+    by_name: dict[tuple[str, str], list[rattler.RepoDataRecord]] = field(default_factory=dict)
+    subdirs: dict[str, set[str]] = field(default_factory=dict)  # name -> subdirs holding it
+    provider: Callable[[str], None] | None = None
+    loaded: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
 class VirtualChannel:
     """Records per subdir, with where each comes from. ``sparse`` are ``--available`` repodata files."""
 
-    records: dict[str, list[rattler.RepoDataRecord]] = field(default_factory=dict)
-    origins: dict[str, Origin] = field(default_factory=dict)  # file name -> origin
+    store: _Records = field(default_factory=_Records)
     sparse: dict[str, list[rattler.SparseRepoData]] = field(default_factory=dict)
     channels: list[str] = field(default_factory=list)
     gaps: dict[str, str] = field(default_factory=dict)  # name -> the plan's gap for it (first one)
-    _names: dict[str, list[str]] | None = None
-    _by_name: dict[tuple[str, str], list[rattler.RepoDataRecord]] | None = None
+    excluded: str = ""  # a view without this planned build's records (PlannedBuild.key)
 
     def add(self, record: rattler.PackageRecord, origin: Origin) -> bool:
         """Add a record (once per subdir/name/version/build); False when already there."""
+        st = self.store
         subdir = str(record.subdir)
         fn = f"{record.name.normalized}-{record.version}-{record.build}.conda"
         key = f"{subdir}/{fn}"
-        if key in self.origins:
+        if key in st.origins:
             return False
-        self.origins[key] = origin
+        st.origins[key] = origin
         rec = rattler.RepoDataRecord(record, fn, f"{CHANNEL_URL}/{key}", CHANNEL_URL)
-        self.records.setdefault(subdir, []).append(rec)
-        self._names = self._by_name = None
+        name = record.name.normalized
+        st.records.setdefault(subdir, []).append(rec)
+        st.by_name.setdefault((subdir, name), []).append(rec)
+        st.subdirs.setdefault(name, set()).add(subdir)
         return True
 
+    def set_provider(self, provider: Callable[[str], None]) -> None:
+        self.store.provider = provider
+
     def origin_of(self, record: rattler.RepoDataRecord) -> Origin | None:
-        return self.origins.get(f"{record.subdir}/{record.file_name}")
+        return self.store.origins.get(f"{record.subdir}/{record.file_name}")
+
+    def _visible(self, rec: rattler.RepoDataRecord) -> bool:
+        return not self.excluded or (o := self.origin_of(rec)) is None or o.build != self.excluded
 
     def without(self, build_key: str) -> VirtualChannel:
-        """The same channel with one planned build's records removed."""
-        keep = {
-            sub: [r for r in recs if (o := self.origin_of(r)) is None or o.build != build_key]
-            for sub, recs in self.records.items()
-        }
-        return VirtualChannel(keep, self.origins, self.sparse, self.channels, self.gaps)
+        """The same channel without one planned build's records (a view: records found later are shared)."""
+        return VirtualChannel(self.store, self.sparse, self.channels, self.gaps, build_key)
 
-    def _index(self) -> dict[tuple[str, str], list[rattler.RepoDataRecord]]:
-        if self._by_name is None:
-            by: dict[tuple[str, str], list[rattler.RepoDataRecord]] = {}
-            for sub, recs in self.records.items():
-                for r in recs:
-                    by.setdefault((sub, r.name.normalized), []).append(r)
-            self._by_name = by
-        return self._by_name
+    def _ensure(self, name: str) -> None:
+        st = self.store
+        if st.provider is not None and name not in st.loaded:
+            st.loaded.add(name)
+            st.provider(name)
+
+    def named(self, subdir: str, name: str) -> list[rattler.RepoDataRecord]:
+        """The records of package ``name`` for ``subdir`` (exactly that subdir)."""
+        self._ensure(name)
+        return [r for r in self.store.by_name.get((subdir, name), ()) if self._visible(r)]
+
+    def named_anywhere(self, name: str) -> list[rattler.RepoDataRecord]:
+        """The records of package ``name`` in every subdir."""
+        self._ensure(name)
+        return [r for sub in sorted(self.store.subdirs.get(name, ())) for r in self.named(sub, name)]
+
+    @property
+    def records(self) -> dict[str, list[rattler.RepoDataRecord]]:
+        """The records known so far, per subdir (the planned builds, and what lookups have read)."""
+        return {sub: [r for r in recs if self._visible(r)] for sub, recs in self.store.records.items()}
 
     # rattler.RepoDataSource protocol
     async def fetch_package_records(self, platform: Any, name: Any) -> list[rattler.RepoDataRecord]:
-        return self._index().get((str(platform), name.normalized), [])
+        return self.named(str(platform), name.normalized)
 
     def package_names(self, platform: Any) -> list[str]:
-        if self._names is None:
-            self._names = {sub: sorted({r.name.normalized for r in recs}) for sub, recs in self.records.items()}
-        return self._names.get(str(platform), [])
+        """Names known so far for ``platform`` (rattler's solve asks records by name, not this)."""
+        return sorted({n for n, subs in self.store.subdirs.items() if str(platform) in subs})
 
     def matches_any(self, spec: str, subdir: str) -> bool:
         """Whether some record of ``subdir`` or noarch satisfies ``spec`` on its own."""
@@ -226,13 +256,11 @@ class VirtualChannel:
         name = dep_name(spec)
         if name.startswith("__"):
             return True
-        idx = self._index()
-        return any(ms.matches(r) for sub in (subdir, NOARCH) for r in idx.get((sub, name), ()))
+        return any(ms.matches(r) for sub in (subdir, NOARCH) for r in self.named(sub, name))
 
-    def names_on(self, subdir: str) -> set[str]:
-        """Names installable on ``subdir`` from this channel's own records (its subdir + noarch)."""
-        idx = self._index()
-        return {n for (s, n) in idx if s in (subdir, NOARCH)}
+    def installable(self, subdir: str, name: str) -> bool:
+        """Whether this channel's own records have ``name`` for ``subdir`` (its subdir or noarch)."""
+        return bool(self.named(subdir, name) or self.named(NOARCH, name))
 
     def sources(self, subdirs: Iterable[str]) -> list[Any]:
         wanted = list(subdirs)

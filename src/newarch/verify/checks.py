@@ -245,38 +245,55 @@ def build_channel(
         )
         for name, text in b.gaps.items():
             ch.gaps.setdefault(name, text)
-    # every noarch build the snapshot renders, on any branch (built once elsewhere, installable on every
-    # subdir)
-    for fname in sorted(snapshot.feedstocks):
-        fs = snapshot.feedstocks[fname]
-        for br in fs.builds():
-            for key in sorted(br.renders):
-                add_render(
-                    br.renders[key].outputs,
-                    pair.target,
-                    idx,
-                    False,
-                    Origin("noarch", fname),
-                    lambda o, fname=fname: bool(o.noarch) and (not o.skip or _published_noarch(snapshot, fname, o)),
-                )
-    # what the machine can already run: the emulated subdirs' existing packages (conda-forge builds what
-    # its recipes render for a released subdir), unless --available gives real repodata for them
+    # read on the first lookup of each name (``VirtualChannel.named``), so that a solve reads only the
+    # feedstocks producing the names it meets, not the whole snapshot:
     avail = availability or Availability()
-    for sub in EXECUTES.get(pair.target, ()):
-        if avail.sparse.get(sub) or avail.channels:
-            continue
-        own = PlatformPair(sub, sub)
-        if own not in snapshot.pairs:
-            continue
-        sidx = pair_index(snapshot, own)
-        for fname in sorted(snapshot.feedstocks):
-            for br in snapshot.feedstocks[fname].builds():  # maintained release branches publish there too
-                render = br.renders.get(own.key)
-                if render is None or render.error:
-                    continue
-                add_render(
-                    render.outputs, sub, sidx, True, Origin("existing", fname), lambda o: not o.skip and not o.noarch
-                )
+    existing = [
+        (sub, own, pair_index(snapshot, own))
+        for sub in EXECUTES.get(pair.target, ())
+        if not (avail.sparse.get(sub) or avail.channels)
+        for own in [PlatformPair(sub, sub)]
+        if own in snapshot.pairs
+    ]
+
+    def provide(name: str) -> None:
+        producers = snapshot.producers(name)
+        # every noarch build the snapshot renders, on any branch (built once elsewhere, installable on
+        # every subdir)
+        for fname in producers:
+            for br in snapshot.feedstocks[fname].builds():
+                for key in sorted(br.renders):
+                    render = br.renders[key]
+                    if name not in render.noarch_names(skipped=True):
+                        continue
+                    add_render(
+                        render.outputs,
+                        pair.target,
+                        idx,
+                        False,
+                        Origin("noarch", fname),
+                        lambda o, fname=fname: (
+                            o.name == name and bool(o.noarch) and (not o.skip or _published_noarch(snapshot, fname, o))
+                        ),
+                    )
+        # what the machine can already run: the emulated subdirs' existing packages (conda-forge builds
+        # what its recipes render for a released subdir), unless --available gives real repodata for them
+        for sub, own, sidx in existing:
+            for fname in producers:
+                for br in snapshot.feedstocks[fname].builds():  # maintained release branches publish there too
+                    render = br.renders.get(own.key)
+                    if render is None or render.error:
+                        continue
+                    add_render(
+                        render.outputs,
+                        sub,
+                        sidx,
+                        True,
+                        Origin("existing", fname),
+                        lambda o: o.name == name and not o.skip and not o.noarch,
+                    )
+
+    ch.set_provider(provide)
     ch.sparse = {k: list(v) for k, v in avail.sparse.items()}
     ch.channels = list(avail.channels)
     return ch
@@ -340,8 +357,7 @@ def verify(
     subdirs = [pair.target, NOARCH, *EXECUTES.get(pair.target, ())]
     sources = channel.sources(subdirs)
     pythons = list(pythons) or python_variants(snapshot, pair, builds)
-    counts = {sub: len(recs) for sub, recs in channel.records.items()}
-    v = Verification(pair, pythons, counts, builds=len(builds))
+    v = Verification(pair, pythons, {}, builds=len(builds))
     gw = gateway or rattler.Gateway()
 
     t_reqs = [
@@ -377,6 +393,7 @@ def verify(
     v.builders = _builders(channel, pair, builds, sources, gw, v, availability)
     if minimal:
         v.unneeded = _minimality(channel, builds, results, requests, subdirs, gw, v)
+    v.records = {sub: len(recs) for sub, recs in channel.records.items()}  # what the solves read
     return v
 
 
@@ -429,7 +446,7 @@ def _builders(
     # on an emulated subdir the tool only has to exist (it does on a released subdir: conda-forge ships
     # it there); on the target it has to install from what the plan builds
     exists = {
-        (tool, sub): tool in channel.names_on(sub) or tool in (availability.names.get(sub, ()) if availability else ())
+        (tool, sub): channel.installable(sub, tool) or tool in (availability.names.get(sub, ()) if availability else ())
         for tool in tools
         for sub in emulated
     }
@@ -488,10 +505,6 @@ def _minimality(
             continue
         for key in {o.build for rec in r.solution if (o := channel.origin_of(rec)) and o.kind == "planned"}:
             users.setdefault(key, []).append(i)
-    depends_by_name: dict[str, list[list[str]]] = {}
-    for recs in channel.records.values():
-        for rec in recs:
-            depends_by_name.setdefault(rec.name.normalized, []).append(list(rec.depends))
     blocked: dict[str, str] = {}  # package name -> a failing request that asks for it
     for r, req in zip(results, requests, strict=True):
         if r.solvable:
@@ -502,7 +515,7 @@ def _minimality(
             if n in blocked:
                 continue
             blocked[n] = " ".join(req.specs)[:80]
-            todo += [d.split()[0] for rec in depends_by_name.get(n, ()) for d in rec]
+            todo += [d.split()[0] for rec in channel.named_anywhere(n) for d in rec.depends]
     out: dict[str, Unneeded] = {}
     pending: dict[str, tuple[PlannedBuild, VirtualChannel, list[int]]] = {}
     for b in builds:

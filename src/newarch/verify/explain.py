@@ -18,26 +18,7 @@ from newarch.verify.channel import NOARCH, VirtualChannel
 
 
 def _records(channel: VirtualChannel, subdir: str, name: str) -> list[rattler.RepoDataRecord]:
-    idx = channel._index()
-    return [*idx.get((subdir, name), []), *idx.get((NOARCH, name), [])]
-
-
-_PRODUCERS: dict[int, tuple[Any, dict[str, list[str]]]] = {}
-
-
-def _producers(snapshot: Any) -> dict[str, list[str]]:
-    """name -> feedstocks rendering an output of that name (any pair, skipped or not), built once."""
-    hit = _PRODUCERS.get(id(snapshot))
-    if hit is None or hit[0] is not snapshot:
-        found: dict[str, set[str]] = {}
-        for f in snapshot.feedstocks.values():
-            for b in f.builds():
-                for r in b.renders.values():
-                    for o in r.outputs:
-                        found.setdefault(o.name, set()).add(f.name)
-        _PRODUCERS.clear()
-        hit = _PRODUCERS[id(snapshot)] = (snapshot, {k: sorted(v) for k, v in found.items()})
-    return hit[1]
+    return [*channel.named(subdir, name), *channel.named(NOARCH, name)]
 
 
 def _snapshot_builds(snapshot: Any, pair: PlatformPair, producers: list[str], name: str) -> dict[str, str]:
@@ -92,7 +73,7 @@ def explain(channel: VirtualChannel, snapshot: Any, pair: PlatformPair, subdir: 
                 "recipe): check with --available"
             )
         return "other-version", text
-    producers = _producers(snapshot).get(name, [])
+    producers = snapshot.producers(name)  # any pair, any branch, skipped or not
     if name in channel.gaps:
         built = _snapshot_builds(snapshot, pair, producers, name)
         have = ", ".join(f"{name} {v} ({where})" for where, v in built.items()) or "nothing"
