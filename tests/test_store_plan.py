@@ -168,3 +168,14 @@ def test_verify_on_a_store_reads_only_the_names_its_solves_meet(tmp_path):
     # the records the solves read: the planned builds, helper, and win-64's app, libfoo and tool (the
     # emulated subdir is a source of the solves); none of the 12 unrelated feedstocks'
     assert got.records == want.records == {"win-arm64": 2, "noarch": 1, "win-64": 3}
+
+
+def test_configured_feedstocks_from_the_settings_rows_match_the_model():
+    """``configured`` on a store reads only the feedstock rows' conda-forge.yml settings."""
+    from newarch.store.model import Snapshot
+
+    store = snapmod.load()  # the bundled snapshot: real conda-forge.yml settings
+    for target in ("win-arm64", "osx-arm64", "linux-riscv64"):
+        fast = store.configured(target)
+        assert fast == Snapshot.configured(store, target)  # the in-memory rule over every feedstock
+    assert store.configured("win-arm64")  # some feedstocks of the snapshot build win-arm64 already

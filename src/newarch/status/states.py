@@ -448,7 +448,7 @@ def compute_status(
     installability: dict[str, SolveOutcome] = {}
     if can_solve and availability is not None:
         installability = solve_targets(availability, plan.targets, pair.target)
-    configured = sorted(n for n, fs in snapshot.feedstocks.items() if fs.settings.configured(pair.target))
+    configured = snapshot.configured(pair.target)
     return StatusReport(
         plan,
         statuses,

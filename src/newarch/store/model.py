@@ -54,6 +54,10 @@ class Snapshot:
             o.name for f in self.feedstocks.values() for b in f.builds() for r in b.renders.values() for o in r.outputs
         }
 
+    def configured(self, target: str) -> list[str]:
+        """Feedstocks whose conda-forge.yml builds for ``target`` (sorted)."""
+        return sorted(n for n, fs in self.feedstocks.items() if fs.settings.configured(target))
+
     # -- what explanations read (a store answers these from its indexes, without reading feedstocks) --
     def main_output_names(self, feedstocks: Iterable[str] | None = None) -> dict[str, set[str]]:
         """feedstock -> the output names its ``main`` renders (any pair, skipped or not); every

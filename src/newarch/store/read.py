@@ -507,6 +507,14 @@ class StoreSnapshot(Snapshot):
         wanted = self.feedstocks if feedstocks is None else [f for f in feedstocks if f in self.feedstocks]
         return {f: out.get(f, set()) for f in wanted}
 
+    def configured(self, target: str) -> list[str]:
+        """From the feedstock rows' conda-forge.yml settings alone (no branch or render is read)."""
+        return sorted(
+            n
+            for n, settings in self.store.rows("SELECT name, settings FROM feedstock")
+            if PlatformSettings.from_dict(json.loads(settings)).configured(target)
+        )
+
     def main_owners(self, name: str) -> set[str]:
         return {f for (f,) in self.store.main_rows("DISTINCT f.name", "o.name = ?", None, (name,))}
 
