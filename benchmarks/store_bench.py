@@ -182,6 +182,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--results", type=Path, default=None)
+    ap.add_argument(
+        "--commands",
+        action="store_true",
+        help="also time the other commands that read a snapshot (plan --format json, why-not, verify, status, "
+        "report) on each store, one fresh process each",
+    )
     ns = ap.parse_args()
     sys.path.insert(0, str(SRC))
     from newarch.store import read as readmod
@@ -272,6 +278,23 @@ def main() -> None:
             nxt = rest.find("\n## ")
             old = head + (rest[nxt + 1 :] if nxt >= 0 else "")
         ns.results.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+    if ns.commands:
+        commands = [
+            ("plan --format json", ["plan", "--format", "json"]),
+            ("why-not synth000123", ["why-not", "synth000123"]),
+            ("verify", ["verify"]),
+            ("status", ["status"]),
+            ("report", ["report", "--out", str(work / "report")]),
+        ]
+        rows = ["", "| command | " + " | ".join(f"{n:,} feedstocks: wall s / peak RSS MiB" for n in sizes) + " |"]
+        rows.append("|---|" + "---:|" * len(sizes))
+        for label, args in commands:
+            cells = []
+            for n in sizes:
+                w, _, r = measure([*py, "-m", "newarch", *args, "--snapshot", str(stores[n][0])], env)
+                cells.append(f"{w:.2f} / {r:.0f}")
+            rows.append(f"| `{label}` | " + " | ".join(cells) + " |")
+        print("\n".join(rows))
     if not ns.workdir:
         shutil.rmtree(work, ignore_errors=True)
 
