@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -177,6 +178,7 @@ class _Records:
     subdirs: dict[str, set[str]] = field(default_factory=dict)  # name -> subdirs holding it
     provider: Callable[[str], None] | None = None
     loaded: set[str] = field(default_factory=set)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # a name is read whole before it is seen
 
 
 @dataclass(slots=True)
@@ -220,9 +222,12 @@ class VirtualChannel:
 
     def _ensure(self, name: str) -> None:
         st = self.store
-        if st.provider is not None and name not in st.loaded:
-            st.loaded.add(name)
-            st.provider(name)
+        if st.provider is None or name in st.loaded:
+            return
+        with st.lock:
+            if name not in st.loaded:
+                st.provider(name)
+                st.loaded.add(name)
 
     def named(self, subdir: str, name: str) -> list[rattler.RepoDataRecord]:
         """The records of package ``name`` for ``subdir`` (exactly that subdir)."""
