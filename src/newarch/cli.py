@@ -28,7 +28,6 @@ COMMANDS: dict[str, str] = {
     "migrate": "newarch.commands.migrate_cmd",
     "compare-bot": "newarch.commands.compare_cmd",
 }
-COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 class _Group(click.Group):
