@@ -651,3 +651,73 @@ def test_unknown_selector_name_drops_its_line_like_conda_build(pair: PlatformPai
     assert "nasm" not in names(out, "build")
     assert ("yasm" in names(out, "build")) == pair.target.startswith("win-")
     assert names(out, "run") == {"zlib"}
+
+
+BLOCK_YAML_CASES = [
+    # recipe-shaped: top-level keys, an outputs list, comments and blank lines between items
+    "package:\n  name: a\n  version: 1.0\n\n# a comment\nbuild:\n  number: 0\noutputs:\n  - name: a\n"
+    "    requirements:\n      run:\n        - b 1.*\n\n  # between items\n  - name: b\n    script: |\n"
+    "      echo 1\n      echo 2\n",
+    # items at the key's own indentation, nested lists inside an item
+    "outputs:\n- name: x\n  test:\n    commands:\n      - x --help\n- name: y\n",
+    # a key read as something else than a string, duplicate keys (the last wins), numbers kept as text
+    "null: 1\ntrue: 2\nbuild: {number: 1}\nbuild:\n  number: 2\nabout:\n  license: 3.10\n",
+    # unsafe to split: anchors and aliases, tags, a document marker
+    "a: &x\n  k: 1\nb: *x\n",
+    "a: !!str 1\n",
+    "---\na: 1\n",
+    # not a mapping at the top
+    "- a\n- b\n",
+    # a flow collection continued at column 0
+    "a: [1,\n2]\n",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "split"), list(zip(BLOCK_YAML_CASES, [True, True, True, False, False, False, False, True], strict=True))
+)
+def test_yaml_parsed_block_by_block_equals_the_whole_parse(text, split):
+    import yaml
+
+    from newarch.render.v0_lines import _Loader, load_yaml_blocks
+
+    ok, data = load_yaml_blocks(text)
+    assert ok == split
+    whole = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    if ok:
+        assert data == whole and list(data) == list(whole)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True),
+        st.recursive(
+            st.one_of(st.text("ab 1.*:#-", max_size=6), st.integers(0, 99), st.booleans(), st.none()),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.from_regex(r"[a-z]{1,5}", fullmatch=True), inner, max_size=3)
+            ),
+            max_leaves=12,
+        ),
+        max_size=5,
+    ),
+    st.lists(
+        st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.text("ab 1.*", max_size=5), max_size=3),
+        max_size=4,
+    ),
+)
+def test_yaml_block_parse_matches_on_generated_recipes(top, outputs):
+    import yaml
+
+    from newarch.render.v0_lines import _Loader, load_yaml_blocks
+
+    doc = dict(top)
+    if outputs:
+        doc["outputs"] = outputs
+    text = yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
+    ok, data = load_yaml_blocks(text)
+    whole = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    assert ok or not doc or "!" in text or "&" in text or "*" in text  # plain block YAML is split
+    if ok:
+        assert data == whole and list(data or {}) == list(whole or {})

@@ -40,6 +40,7 @@ from newarch.render.v0_lines import (
     apply_switches,
     line_mapper,
     load_yaml,
+    load_yaml_blocks,
     select,
     select_source,
     template_text,
@@ -235,10 +236,12 @@ def _load_cached(text: str, file: str) -> Any:
     key = (text, file)
     if key in _YAML_CACHE:
         return _YAML_CACHE[key]
-    try:
-        value = load_yaml(text, file)
-    except RenderError:
-        return None
+    ok, value = load_yaml_blocks(text)
+    if not ok:
+        try:
+            value = load_yaml(text, file)
+        except RenderError:
+            return None
     if len(_YAML_CACHE) > 256:
         _YAML_CACHE.clear()
     _YAML_CACHE[key] = value

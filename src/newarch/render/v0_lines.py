@@ -66,6 +66,78 @@ def load_yaml(text: str, file: str, line_of: Any = None, loader: type = _Loader)
     return data
 
 
+# A recipe's variants differ in a few values: most of their top-level keys and output blocks are the
+# same text, so the YAML is parsed block by block, each block once per process. Only plain block YAML
+# is split (no anchors, aliases, tags, directives or document markers, which can tie blocks together);
+# anything else, and any block that does not parse on its own, goes through the whole-text parse.
+_SPLIT_UNSAFE = re.compile(r"(?:^|[\s\[{,])[&*!][^\s=]|^(?:---|\.\.\.|%)", re.M)
+_TOP_KEY = re.compile(r"[A-Za-z0-9_][\w.\-]*[ \t]*:(?:[ \t]|$)")
+_ITEM = re.compile(r"( *)-(?: |$)")
+
+
+@lru_cache(maxsize=4096)
+def _load_block(block: str) -> Any:
+    return yaml.load(block, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+
+
+def load_yaml_blocks(text: str) -> tuple[bool, Any]:
+    """``(True, data)`` equal to ``yaml.load(text)``, parsed per top-level key and per ``outputs`` item
+    with each block cached; ``(False, None)`` when the text is not plain enough to split or a block
+    does not parse alone (the caller parses the whole text, for its errors)."""
+    if _SPLIT_UNSAFE.search(text) or "\t" in text:
+        return False, None
+    blocks: list[list[str]] = []
+    for line in text.splitlines(keepends=True):
+        if _TOP_KEY.match(line) or not blocks:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    out: dict[Any, Any] = {}
+    try:
+        for block in blocks:
+            if not _TOP_KEY.match(block[0]):
+                if any(ln.strip() and not ln.lstrip().startswith("#") for ln in block):
+                    return False, None  # content before the first key
+                continue
+            key, _, rest = block[0].partition(":")
+            if key.strip() == "outputs" and not rest.strip() and len(block) > 1:
+                value = _load_items(block[1:])
+                if value is None:
+                    return False, None
+                out["outputs"] = value
+                continue
+            data = _load_block("".join(block))
+            if not isinstance(data, dict) or len(data) != 1:
+                return False, None
+            for k, v in data.items():
+                out[k] = v
+    except yaml.YAMLError:
+        return False, None
+    return True, out or None
+
+
+def _load_items(lines: list[str]) -> list[Any] | None:
+    """The items of a block sequence (``outputs:``'s lines), each parsed and cached on its own."""
+    items: list[list[str]] = []
+    indent: str | None = None
+    for line in lines:
+        m = _ITEM.match(line)
+        if m and (indent is None or m.group(1) == indent):
+            indent = m.group(1)
+            items.append([line])
+        elif items:
+            items[-1].append(line)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            return None  # not a block sequence
+    out: list[Any] = []
+    for item in items:
+        data = _load_block("".join(item))
+        if not isinstance(data, list) or len(data) != 1:
+            return None
+        out.append(data[0])
+    return out
+
+
 # ----------------------------------------------------------------------------- selectors on lines
 
 
