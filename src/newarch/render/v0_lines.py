@@ -142,23 +142,24 @@ def _load_items(lines: list[str]) -> list[Any] | None:
 
 
 @lru_cache(maxsize=512)
+@lru_cache(maxsize=64)  # the recipe text: split for every variant's template and selection
 def split_selectors(text: str) -> tuple[tuple[str | None, str], ...]:
     """conda-build's ``_split_line_selector``: (selector or None, line without it) per line."""
-    out: list[tuple[str | None, str]] = []
-    for line in text.splitlines():
-        line = line.rstrip()
-        if not line or line.lstrip().startswith("#"):
-            out.append((None, ""))
-            continue
-        quote = line[-1] if line[-1] in ("'", '"') else ""
-        if "[" in line and "]" in line:
-            # conda-build's metadata.sel_pat, scanned in linear time (selector_scan.py)
-            m = split_line(line)
-            if m is not None:
-                out.append((m[1], (m[0] + quote).rstrip()))
-                continue
-        out.append((None, line))
-    return tuple(out)
+    return tuple(_split_selector(line) for line in text.splitlines())
+
+
+@lru_cache(maxsize=16384)  # rendered variants repeat most of their lines
+def _split_selector(line: str) -> tuple[str | None, str]:
+    line = line.rstrip()
+    if not line or line.lstrip().startswith("#"):
+        return None, ""
+    quote = line[-1] if line[-1] in ("'", '"') else ""
+    if "[" in line and "]" in line:
+        # conda-build's metadata.sel_pat, scanned in linear time (selector_scan.py)
+        m = split_line(line)
+        if m is not None:
+            return m[1], (m[0] + quote).rstrip()
+    return None, line
 
 
 # ----------------------------------------------------------------------------- structure scanner
