@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newarch.model import Feedstock, Output, PlatformPair, dep_name
+from newarch.model import Feedstock, Output, PlatformPair, RenderResult, dep_name
 from newarch.store.snapshot import Snapshot
 
 # Kinds of a Resolution.
@@ -126,10 +126,9 @@ class PairIndex:
                         skipped.append(fname)
                 else:
                     produced.setdefault(fname, []).append(o)
-            for renders in (fs.renders, *(b.renders for b in fs.branches.values())):
-                for render in renders.values():
-                    if render.pair.target == build:
-                        on_build.extend(o for o in render.outputs if o.name == name and not o.skip)
+            for render in _every_render(fs):
+                if render.pair.target == build:
+                    on_build.extend(o for o in render.outputs if o.name == name and not o.skip)
         self._produced[name] = produced
         self._skipped[name] = skipped
         self._on_build[name] = on_build
@@ -350,8 +349,7 @@ class PairIndex:
             hit = self._anywhere[name] = [
                 o
                 for _, fs in self._producers(name)
-                for renders in (fs.renders, *(b.renders for b in fs.branches.values()))
-                for render in renders.values()
+                for render in _every_render(fs)
                 for o in render.outputs
                 if o.name == name and not o.skip
             ]
@@ -359,12 +357,12 @@ class PairIndex:
 
     def has_noarch(self, name: str) -> bool:
         """Does any render of any producer build ``name`` as noarch (without reading the outputs)?"""
-        return any(
-            name in render.noarch_names()
-            for _, fs in self._producers(name)
-            for renders in (fs.renders, *(b.renders for b in fs.branches.values()))
-            for render in renders.values()
-        )
+        return any(name in render.noarch_names() for _, fs in self._producers(name) for render in _every_render(fs))
+
+
+def _every_render(fs: Feedstock) -> list[RenderResult]:
+    """The renders of ``main`` and then of each release branch (in the snapshot's branch order)."""
+    return [r for renders in (fs.renders, *(b.renders for b in fs.branches.values())) for r in renders.values()]
 
 
 def _unconditional(skip_reason: str) -> bool:
