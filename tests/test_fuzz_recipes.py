@@ -378,12 +378,12 @@ def test_random_selectors_direct(no_exec, expr):
         except NewarchError as exc:
             assert exc.file == "fuzz/recipe/meta.yaml" and exc.line == 12, repr(exc)
             return
-    # plain values, or the evaluator's own safe stand-ins (its ``os``/``environ`` objects, bound methods
-    # of them): never a real Python module, function or class
+    # plain values, or the evaluator's own safe stand-ins (the namespace's ``os``/``environ`` objects,
+    # bound methods of them): never a real Python module, function or class
     assert (
         value is None
         or isinstance(value, (bool, int, float, str, tuple, list))
-        or type(value).__module__ == selectors.__name__
+        or type(value).__module__ in (selectors.__name__, selector_namespace.__name__)
     ), type(value)
 
 
