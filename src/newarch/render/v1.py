@@ -16,13 +16,18 @@ Steps (see ``render_v1``):
    matrix (``PROBE_COMBINATIONS``): each ``build.skip`` condition becomes a probe (``if: <skip>
    then: newarch-skip-probe-N`` in ``run_constraints``), so the output is reported with the
    condition that skipped it. A ``${{ expr }}`` skip item becomes ``if: expr``;
-5. convert, recover ``if:`` conditions (``v1_conditions``) and deduplicate.
+5. place each rendered variant on its stage0 output (``v1_pins.output_index``), convert, recover
+   ``if:`` conditions (``v1_conditions``), deduplicate and sort (a total order).
+
+An edited copy of the recipe (a skip probe, a recipe cut to some outputs) is written back as YAML
+that keeps the style of each ``context`` value (``v1_recipe.recipe_yaml``): rattler-build types a
+plain ``${{ expr }}`` by its value and a quoted one as text.
 
 ``render_counts`` tells how many variants the last render of this thread asked rattler-build for
 (``rendered``: the plain render; ``probed``: the skip-recovery render).
 
 Parsing, relaxing and the environment are in ``v1_recipe``; skip probes and conversion in
-``v1_outputs``; the variant matrix in ``v1_variants``.
+``v1_outputs``; the variant matrix in ``v1_variants``; pins between outputs in ``v1_pins``.
 """
 
 from __future__ import annotations
@@ -46,7 +51,6 @@ from newarch.render.v1_outputs import (
     probe_marks,
     probe_recipe,
     stage0_outputs_by_name,
-    with_pinned,
 )
 from newarch.render.v1_recipe import (
     MAX_RELAXATIONS,
@@ -61,8 +65,10 @@ from newarch.render.v1_recipe import (
     env_names,
     locate,
     work_dir,
+    recipe_yaml,
     stage0_from_yaml,
 )
+from newarch.render.v1_pins import closure, output_index, pins
 from newarch.render.v1_variants import (
     cap_variants,
     has_exact_pins,
@@ -80,25 +86,11 @@ _CONFIGS: dict[str, Any] = {}  # pair key -> rattler-build RenderConfig (read-on
 # --------------------------------------------------------------------------- entry point
 
 
-def _index_of(d: dict[str, Any], outputs: list[dict[str, Any]], patterns: list[re.Pattern[str]]) -> int | None:
-    """Which stage0 package output a rendered variant comes from (by name, then by ``noarch``)."""
-    if len(outputs) == 1:
-        return 0
-    name = str((d.get("package") or {}).get("name", ""))
-    matches = [i for i, p in enumerate(patterns) if p.fullmatch(name)]
-    exact = [i for i in matches if _output_name(outputs[i]) == name]
-    matches = exact or matches
-    if len(matches) > 1:
-        noarch = str((d.get("build") or {}).get("noarch") or "")
-        same = [i for i in matches if str((outputs[i].get("build") or {}).get("noarch") or "") == noarch]
-        matches = same or matches
-    return matches[0] if matches else None
-
-
-def _from_dict(d: dict[str, Any], root: Path) -> Any:
-    """``Stage0Recipe.from_dict`` without its pretty-printed copy: JSON is YAML, and ``json.dumps`` with
-    no indent runs in C (``from_dict`` writes ``recipe.yaml`` with ``indent=2``, in pure Python)."""
-    return stage0_from_yaml(json.dumps(d), root)
+def _from_dict(d: dict[str, Any], root: Path, text: str) -> Any:
+    """``Stage0Recipe.from_dict`` for an edited copy of recipe ``text``: JSON flow values (``json.dumps``
+    runs in C; ``from_dict`` pretty-prints in pure Python), and the context styles of ``text``, which
+    ``from_dict`` would lose (``recipe_yaml``)."""
+    return stage0_from_yaml(recipe_yaml(d, text), root)
 
 
 def render_counts() -> dict[str, int]:
@@ -183,6 +175,7 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     root = work_dir()
     _write_recipe_dir(src, root)
     conds: dict[int, list[str]] = {}
+    platforms = {"target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
     stand_ins: dict[str, str] = {}
     for _ in range(MAX_RELAXATIONS + 1):
         stage0_recipe, text = _parse(text, root, display, result.notes)
@@ -195,13 +188,13 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         try:
             if single_skip:
                 probe_dict, conds = probe_recipe(stage0, {0})
-                recipe = _from_dict(probe_dict, root)
+                recipe = _from_dict(probe_dict, root, text)
             else:
                 recipe = stage0_recipe
-            platforms = {"target_platform": pair.target, "build_platform": pair.build, "host_platform": pair.target}
             keys = rattler_keys(restricted, text, stage0, platforms) if has_exact_pins(text) else None
             split = (keys, max(1, len(package_outputs(stage0)))) if keys is not None else None
             rendered = _render(recipe, restricted, config, env, names, split)
+            dicts = [rv.recipe.to_dict() for rv in rendered]
             break
         except Exception as exc:  # rattler-build raises its own exception types
             message = clean_message(_first_line(exc))
@@ -229,19 +222,20 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
     outputs = package_outputs(stage0)
     patterns = [_name_regex(_output_name(o)) for o in outputs]
     placed: list[tuple[Any, dict[str, Any], int | None, bool]] = []
-    for rv in rendered:
-        d = rv.recipe.to_dict()
+    for rv, d in zip(rendered, dicts, strict=True):
         placed.append(
-            (rv, d, 0, bool(probe_marks(d)[1])) if single_skip else (rv, d, _index_of(d, outputs, patterns), False)
+            (rv, d, 0, bool(probe_marks(d)[1]))
+            if single_skip
+            else (rv, d, output_index(d, rv.variant, outputs, patterns, platforms), False)
         )
     gone = set() if single_skip else set(range(len(outputs))) - {i for _, _, i, _ in placed}
 
     if gone:
-        probe_dict, conds = probe_recipe(stage0, with_pinned(stage0, gone))
+        probe_dict, conds = probe_recipe(stage0, closure(pins(stage0, restricted, platforms), gone))
         small, _ = cap_variants(restricted, PROBE_COMBINATIONS)
         try:
             split = (keys, len(package_outputs(probe_dict))) if keys is not None else None
-            probed = _render(_from_dict(probe_dict, root), small, config, env, names, split)
+            probed = _render(_from_dict(probe_dict, root, text), small, config, env, names, split)
         except Exception as exc:  # rattler-build raises its own exception types
             result.notes.append(f"skipped outputs not recovered: {clean_message(_first_line(exc))}")
             probed = []
@@ -254,7 +248,7 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
 
     siblings = {str((d.get("package") or {}).get("name", "")) for _, d, _, _ in placed}
     s0_by_name = stage0_outputs_by_name(stage0, siblings)
-    seen: set[str] = set()
+    seen: dict[str, Output] = {}
     converted: set[str] = set()
     for rv, d, index, skipped in placed:
         # what convert() reads: identical inputs (an output that ignores a split key) convert once
@@ -281,9 +275,8 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
         )
         for name in stand_ins:  # rattler-build counts a read context name as a variant key
             out.variant.pop(name, None)
-        key = json.dumps(out.to_dict(), sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            result.outputs.append(out)
-    result.outputs.sort(key=Output.sort_key)
+        seen.setdefault(json.dumps(out.to_dict(), sort_keys=True), out)
+    # in a total order: outputs of one name and variant (pinning different builds) come in the order
+    # of their content, not in the order rattler-build was asked for the combinations
+    result.outputs = [seen[k] for k in sorted(seen, key=lambda k: (seen[k].sort_key(), k))]
     return result

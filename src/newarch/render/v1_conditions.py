@@ -20,7 +20,9 @@ _TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 # ${{ "winreg" if win }}  /  ${{ 'x' if cond else 'y' }}
 _INLINE_IF = re.compile(r"""^\s*\$\{\{\s*(?P<q>["'])(?P<lit>[^"']*)(?P=q)\s+if\s+(?P<cond>.+?)\s*\}\}\s*$""", re.S)
 _INLINE_IF_ANY = re.compile(r"""^\s*\$\{\{\s*(?P<expr>.+?)\s+if\s+(?P<cond>.+?)\s*\}\}\s*$""", re.S)
-_PIN = re.compile(r"""^\s*(pin_subpackage|pin_compatible)\(\s*["']([^"']+)["']""")
+# a pin's name: string literals and names joined by ~ (``"gcc_" ~ cross_target_platform``)
+PIN_ITEM = r"""(?:"[^"]*"|'[^']*'|[A-Za-z_]\w*)"""
+_PIN = re.compile(rf"^\s*(pin_subpackage|pin_compatible)\(\s*({PIN_ITEM}(?:\s*~\s*{PIN_ITEM})*)\s*[,)]")
 _TOOLCHAIN = re.compile(r"""^\s*(compiler|stdlib)\(\s*["']([^"']+)["']\s*\)\s*$""")
 _IDENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 _PLACEHOLDER = "\x00"
@@ -73,7 +75,13 @@ def _name_pattern(template: str, target: str, values: dict[str, str]) -> tuple[r
         expr = inner.group(1)
         pin = _PIN.match(expr)
         if pin:
-            return re.compile(re.escape(pin.group(2))), False, pin.group(2)
+            pin_regex: list[str] = []
+            pin_shown: list[str] = []
+            for item in re.findall(PIN_ITEM, pin.group(2)):
+                known = item[1:-1] if item[0] in "\"'" else values.get(item)
+                pin_regex.append(".+" if known is None else re.escape(known))
+                pin_shown.append("${{ " + item + " }}" if known is None else known)
+            return re.compile("".join(pin_regex)), False, "".join(pin_shown)
         tool = _TOOLCHAIN.match(expr)
         if tool:
             kind, lang = tool.groups()

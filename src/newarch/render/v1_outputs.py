@@ -78,28 +78,6 @@ def _output_name(o: dict[str, Any]) -> str:
     return str(pkg.get("name", "")).strip() if isinstance(pkg, dict) else ""
 
 
-_PINNED = re.compile(r"""pin_subpackage\(\s*\\?["']([^"'\\]+)""")
-
-
-def with_pinned(stage0: dict[str, Any], indexes: set[int]) -> set[int]:
-    """``indexes`` and the package outputs they pin (``pin_subpackage``), transitively.
-
-    rattler-build fails a render that pins an output it does not render (``MissingOutput``).
-    """
-    outs = package_outputs(stage0)
-    patterns = [_name_regex(_output_name(o)) for o in outs]
-    keep = set(indexes)
-    todo = list(indexes)
-    while todo:
-        i = todo.pop()
-        for name in _PINNED.findall(json.dumps(outs[i].get("requirements") or {})):
-            for j, pattern in enumerate(patterns):
-                if j not in keep and pattern.fullmatch(name):
-                    keep.add(j)
-                    todo.append(j)
-    return keep
-
-
 def _probed(o: dict[str, Any], index: int, extra: list[str]) -> tuple[dict[str, Any], list[str]]:
     """A shallow copy of output ``o`` with its skips replaced by probes (see ``probe_recipe``)."""
     conds = extra + _skip_conditions((o.get("build") or {}).get("skip") if isinstance(o.get("build"), dict) else None)

@@ -11,6 +11,7 @@ time get stand-ins (:func:`build_time_names`); error messages get their line (:f
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -283,6 +284,52 @@ def stage0_from_yaml(text: str, root: Path) -> Any:
 
         _REUSE.append(_Reuse)
     return _REUSE[0].from_yaml(text, recipe_dir=root)
+
+
+_CONTEXT_BLOCK = re.compile(r"^context:[ \t]*(?:#.*)?\n((?:[ \t]+.*\n|[ \t]*\n|#.*\n)*)", re.M)
+_CONTEXT_ITEM = re.compile(r"""^[ \t]+(["']?)([^"'\s:#][^"':]*?)\1[ \t]*:(?:[ \t]+(.*))?$""")
+
+
+@lru_cache(maxsize=256)
+def forced_strings(text: str) -> frozenset[str]:
+    """The ``context`` keys of recipe ``text`` whose value is quoted or a block scalar.
+
+    rattler-build evaluates a plain ``${{ expr }}`` context value to the expression's type (``false``,
+    ``15``) and a quoted or block one to text (``"false"``, truthy in a condition): the style is part
+    of the recipe's meaning, and ``Stage0Recipe.to_dict`` drops it. A key not found reads as forced.
+    """
+    m = _CONTEXT_BLOCK.search(text if text.endswith("\n") else text + "\n")
+    if m is None:
+        return frozenset()
+    forced: set[str] = set()
+    plain: set[str] = set()
+    lines = m.group(1).splitlines()
+    for n, line in enumerate(lines):
+        item = _CONTEXT_ITEM.match(line)
+        if item is None or line[: len(line) - len(line.lstrip())] != lines[0][: len(lines[0]) - len(lines[0].lstrip())]:
+            continue
+        value = (item.group(3) or "").strip()
+        if not value:  # the value starts on a later line
+            value = next((x.strip() for x in lines[n + 1 :] if x.strip() and not x.lstrip().startswith("#")), "")
+        (forced if value[:1] in ("'", '"', "|", ">") else plain).add(item.group(2))
+    return frozenset(forced - plain)
+
+
+def recipe_yaml(d: dict[str, Any], text: str) -> str:
+    """Recipe ``d`` (a ``Stage0Recipe.to_dict``, possibly edited) as YAML that rattler-build reads as
+    recipe ``text`` would be read: JSON flow values, except that ``context`` template values keep the
+    plain or quoted style they have in ``text`` (``forced_strings``)."""
+    forced = forced_strings(text)
+    lines: list[str] = []
+    for key, value in d.items():
+        if key != "context" or not isinstance(value, dict) or not value:
+            lines.append(f"{json.dumps(key)}: {json.dumps(value)}")
+            continue
+        lines.append("context:")
+        for name, v in value.items():
+            plain = isinstance(v, str) and "${{" in v and name not in forced and "\n" not in v
+            lines.append(f"  {json.dumps(name)}: {v if plain else json.dumps(v)}")
+    return "\n".join(lines) + "\n"
 
 
 def _parse(text: str, root: Path, display: str, notes: list[str]):
