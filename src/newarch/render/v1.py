@@ -10,7 +10,10 @@ Steps (see ``render_v1``):
    spec), relax that one line in the temporary copy, retry, and note what was relaxed;
 3. render once as rattler-build does (skips active) with ``PlatformConfig(target, build,
    host=target)``; ``env.get``/``env.exists`` read the real process environment and there is no
-   API to pass one, so only the variables the recipe names are set (or unset) around the call;
+   API to pass one, so only the variables the recipe names are set (or unset) around the call.
+   A recipe that pins an output exactly is rendered one combination per call when its matrix is
+   large (``v1_variants.split_variants``), and then *learned* (``v1_learn``): the other values of
+   one axis are rendered only for the outputs whose variant shows they read it;
 4. *skip recovery*: rattler-build silently drops skipped outputs. Only the package outputs that
    rendered no variant at all are probed again, with the outputs they pin, on a reduced variant
    matrix (``PROBE_COMBINATIONS``): each ``build.skip`` condition becomes a probe (``if: <skip>
@@ -68,7 +71,8 @@ from newarch.render.v1_recipe import (
     recipe_yaml,
     stage0_from_yaml,
 )
-from newarch.render.v1_pins import closure, output_index, pins
+from newarch.render.v1_learn import render_learned
+from newarch.render.v1_pins import closure, output_index, pins, sub_recipe
 from newarch.render.v1_variants import (
     cap_variants,
     has_exact_pins,
@@ -132,6 +136,43 @@ def _render(
         return recipe.render(variant_config(variants), config)
 
 
+def _render_learned(
+    stage0: dict[str, Any],
+    recipe: Any,
+    text: str,
+    variants: Variants,
+    keys: set[str],
+    platforms: dict[str, str],
+    root: Path,
+    config: Any,
+    env: dict[str, str],
+    names: set[str] | None,
+) -> list[tuple[Any, dict[str, Any]]] | None:
+    """``v1_learn.render_learned`` for this render; ``None`` (and no calls counted) when it does not apply."""
+    outputs = package_outputs(stage0)
+    patterns = [_name_regex(_output_name(o)) for o in outputs]
+    counts = dict(_LOCAL.__dict__.setdefault("counts", {"rendered": 0, "probed": 0, "calls": 0}))
+
+    def recipe_of(indexes: set[int] | None) -> Any:
+        return recipe if indexes is None else _from_dict(sub_recipe(stage0, indexes), root, text)
+
+    def render_one(r: Any, part: Variants) -> list:
+        return _render(r, part, config, env, names)
+
+    learned = render_learned(
+        stage0,
+        variants,
+        keys,
+        platforms,
+        recipe_of,
+        render_one,
+        lambda rv, d: output_index(d, rv.variant, outputs, patterns, platforms),
+    )
+    if learned is None:
+        _LOCAL.counts = counts
+    return learned
+
+
 def _error_line(exc: Exception, recipe: Any, probed: bool, text: str, message: str) -> int | None:
     """The recipe line of a render error (a probe copy is JSON: its lines mean nothing)."""
     m = None if probed else re.search(r"\bline: (\d+)", str(exc))
@@ -193,8 +234,14 @@ def render_v1(src: RecipeSource, pair: PlatformPair, pinning: Variants, env: dic
                 recipe = stage0_recipe
             keys = rattler_keys(restricted, text, stage0, platforms) if has_exact_pins(text) else None
             split = (keys, max(1, len(package_outputs(stage0)))) if keys is not None else None
-            rendered = _render(recipe, restricted, config, env, names, split)
-            dicts = [rv.recipe.to_dict() for rv in rendered]
+            learned = None
+            if keys is not None and not single_skip:
+                learned = _render_learned(stage0, recipe, text, restricted, keys, platforms, root, config, env, names)
+            if learned is None:
+                rendered = _render(recipe, restricted, config, env, names, split)
+                dicts = [rv.recipe.to_dict() for rv in rendered]
+            else:
+                rendered, dicts = [rv for rv, _ in learned], [d for _, d in learned]
             break
         except Exception as exc:  # rattler-build raises its own exception types
             message = clean_message(_first_line(exc))

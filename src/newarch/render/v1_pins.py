@@ -1,7 +1,7 @@
 """Which outputs of a v1 recipe pin which (``pin_subpackage``), and which output a rendered variant is.
 
 rattler-build fails a render that pins an output it does not render (``MissingOutput``), so a recipe
-cut to some outputs (a skip probe) keeps the outputs they pin. Pin arguments are
+cut to some outputs (a skip probe, a learned render) keeps the outputs they pin. Pin arguments are
 often expressions (``pin_subpackage("gcc_" ~ cross_target_platform, exact=True)``): they are spelled
 out over the variant values and matched against the outputs' name templates spelled the same way. A
 name that cannot be spelled out may pin any output.
@@ -98,6 +98,22 @@ def closure(direct: list[set[int]], indexes: set[int]) -> set[int]:
                 keep.add(j)
                 todo.append(j)
     return keep
+
+
+def sub_recipe(stage0: dict[str, Any], indexes: set[int]) -> dict[str, Any]:
+    """``stage0`` with only the package outputs ``indexes`` (staging outputs stay; shares unchanged parts)."""
+    d = dict(stage0)
+    outputs: list[Any] = []
+    index = 0
+    for o in stage0.get("outputs") or []:
+        if not (isinstance(o, dict) and "package" in o):
+            outputs.append(o)
+            continue
+        if index in indexes:
+            outputs.append(o)
+        index += 1
+    d["outputs"] = outputs
+    return d
 
 
 def output_index(

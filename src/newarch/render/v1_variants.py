@@ -249,16 +249,26 @@ def split_variants(v: Variants, keys: set[str], above: int = SPLIT_ABOVE) -> lis
     ``v`` whole. Outputs that do not use a split key come out identical from several parts; newarch
     keeps one.
     """
+    multi = combined_axes(v, keys)
+    if multi is None or math.prod(len(v.values[a[0]]) for a in multi) <= above:
+        return [v]
+    return one_per_combination(v, multi)
+
+
+def combined_axes(v: Variants, keys: set[str]) -> list[list[str]] | None:
+    """The axes of ``v`` (``_axes``) with more than one value that hold a key of ``keys``."""
     axes = _axes(v)
     if axes is None:
-        return [v]
-    multi = [a for a in axes if len(v.values[a[0]]) > 1 and keys.intersection(a)]
-    if math.prod(len(v.values[a[0]]) for a in multi) <= above:
-        return [v]
+        return None
+    return [a for a in axes if len(v.values[a[0]]) > 1 and keys.intersection(a)]
+
+
+def one_per_combination(v: Variants, axes: list[list[str]]) -> list[Variants]:
+    """``v`` cut into one part per combination of the rows of ``axes`` (in ``itertools.product`` order)."""
     parts: list[Variants] = []
-    for rows in itertools.product(*(range(len(v.values[a[0]])) for a in multi)):
+    for rows in itertools.product(*(range(len(v.values[a[0]])) for a in axes)):
         values = dict(v.values)
-        for axis, row in zip(multi, rows, strict=True):
+        for axis, row in zip(axes, rows, strict=True):
             for k in axis:
                 values[k] = [v.values[k][row]]
         parts.append(Variants(values, [list(g) for g in v.zip_keys]))
