@@ -23,6 +23,7 @@ from newarch.render import default_env, render_source
 from newarch.render.pinning import Variants
 from newarch.render.v1_learn import learning_axis
 from newarch.sources.recipes import RecipeSource
+from test_render_v1_pins import _source
 from test_render_v1_split import LINUX_64, OSX_ARM64, WIN_ARM64, ctng_source, pinning
 
 PLATFORMS = {"target_platform": "linux-64", "build_platform": "linux-64", "host_platform": "linux-64"}
@@ -54,33 +55,33 @@ def test_learned_render_of_a_ctng_like_recipe(pair, monkeypatch):
     assert learned[3]["rendered"] < split[3]["rendered"]
 
 
-def test_learned_render_re_renders_an_output_that_pins_one_reading_the_axis(monkeypatch):
-    # "tools" reads nothing of flavor itself, but pins "lib" exactly, whose variant names flavor
-    recipe = """\
-schema_version: 1
-recipe:
-  name: pinchain
-  version: "1.0"
-outputs:
-  - package:
-      name: lib
-    requirements:
-      run:
-        - dep-${{ flavor }}
-        - zlib ${{ zlib }}.*
-  - package:
-      name: tools
-    requirements:
-      run:
-        - ${{ pin_subpackage("lib", exact=True) }}
-        - zlib ${{ zlib }}.*
-about:
-  license: MIT
-"""
-    variants = "flavor:\n  - a\n  - b\n  - c\nzlib:\n  - '1.2'\n  - '1.3'\n  - '1.4'\n"
+def learned_as_whole(recipe: str, variants: str, monkeypatch: pytest.MonkeyPatch):
+    """The learned render of ``recipe`` on linux-64, checked equal to the whole render."""
     src = _source(recipe, variants)
     learned = render(src, LINUX_64, "learned", monkeypatch)
     assert learned[:3] == render(src, LINUX_64, "whole", monkeypatch)[:3]
+    return learned
+
+
+def lib_and_tools(lib_build: str) -> str:
+    """A recipe of "lib" (reads flavor and zlib; ``lib_build``: its ``build:`` lines) and "tools"
+    (reads zlib and pins lib exactly)."""
+    return (
+        "schema_version: 1\nrecipe:\n  name: libtools\n  version: '1.0'\noutputs:\n"
+        "  - package:\n      name: lib\n"
+        + lib_build
+        + "    requirements:\n      run:\n        - dep-${{ flavor }}\n        - zlib ${{ zlib }}.*\n"
+        "  - package:\n      name: tools\n    requirements:\n      run:\n"
+        '        - ${{ pin_subpackage("lib", exact=True) }}\n        - zlib ${{ zlib }}.*\n'
+        "about:\n  license: MIT\n"
+    )
+
+
+def test_learned_render_re_renders_an_output_that_pins_one_reading_the_axis(monkeypatch):
+    # "tools" reads nothing of flavor itself, but pins "lib" exactly, whose variant names flavor
+    recipe = lib_and_tools("")
+    variants = "flavor:\n  - a\n  - b\n  - c\nzlib:\n  - '1.2'\n  - '1.3'\n  - '1.4'\n"
+    learned = learned_as_whole(recipe, variants, monkeypatch)
     tools = [o for o in learned[0] if o["name"] == "tools"]
     # one tools build per lib build it pins: 3 flavors x 3 zlib
     assert len({r["spec"] for o in tools for r in o["requirements"]["run"] if r["name"] == "lib"}) == 9
@@ -111,9 +112,7 @@ about:
 """
     # flavor has the most rows: it is the axis learned, and "extra" is skipped at its first row
     variants = "flavor:\n  - a\n  - b\n  - c\nzlib:\n  - '1.2'\n  - '1.3'\n"
-    src = _source(recipe, variants)
-    learned = render(src, LINUX_64, "learned", monkeypatch)
-    assert learned[:3] == render(src, LINUX_64, "whole", monkeypatch)[:3]
+    learned = learned_as_whole(recipe, variants, monkeypatch)
     extra = [o for o in learned[0] if o["name"] == "extra" and not o.get("skip")]
     assert sorted((o["variant"]["flavor"], o["variant"]["zlib"]) for o in extra) == [
         ("b", "1.2"),
@@ -125,35 +124,9 @@ about:
 
 def test_learned_render_re_renders_an_output_that_ignores_the_axis_it_reads(monkeypatch):
     # ignore_keys takes flavor out of lib's variant, not out of its requirements
-    recipe = """\
-schema_version: 1
-recipe:
-  name: ignoring
-  version: "1.0"
-outputs:
-  - package:
-      name: lib
-    build:
-      variant:
-        ignore_keys:
-          - flavor
-    requirements:
-      run:
-        - dep-${{ flavor }}
-        - zlib ${{ zlib }}.*
-  - package:
-      name: tools
-    requirements:
-      run:
-        - ${{ pin_subpackage("lib", exact=True) }}
-        - zlib ${{ zlib }}.*
-about:
-  license: MIT
-"""
+    recipe = lib_and_tools("    build:\n      variant:\n        ignore_keys:\n          - flavor\n")
     variants = "flavor:\n  - a\n  - b\n  - c\nzlib:\n  - '1.2'\n  - '1.3'\n"
-    src = _source(recipe, variants)
-    learned = render(src, LINUX_64, "learned", monkeypatch)
-    assert learned[:3] == render(src, LINUX_64, "whole", monkeypatch)[:3]
+    learned = learned_as_whole(recipe, variants, monkeypatch)
     deps = {r["name"] for o in learned[0] if o["name"] == "lib" for r in o["requirements"]["run"]}
     assert {"dep-a", "dep-b", "dep-c"} <= deps
 
@@ -231,12 +204,3 @@ def test_learning_axis_is_never_a_key_the_context_or_top_level_build_names():
     assert learning_axis({"context": {"x": "${{ a }}"}}, axes, v) == ["b"]
     assert learning_axis({}, axes, v) == ["a"]  # the most rows; python never
     assert learning_axis({"build": {"skip": ["a or b"]}}, axes, v) is None
-
-
-def _source(recipe: str, variants: str) -> RecipeSource:
-    return RecipeSource(
-        name="t",
-        origin="<test>",
-        kind="directory",
-        files={"recipe.yaml": recipe.encode(), "conda_build_config.yaml": variants.encode()},
-    )
