@@ -71,6 +71,21 @@ def render_learned(
     ``render_one(recipe, part)``: rattler-build's render of one combination; ``index_of(rv, d)``:
     which package output a rendered variant is.
     """
+    try:
+        return _learned(stage0, v, combined, known, recipe_of, render_one, index_of)
+    except Exception:  # rattler-build raises its own exception types; the caller renders as before
+        return None
+
+
+def _learned(
+    stage0: dict[str, Any],
+    v: Variants,
+    combined: set[str],
+    known: dict[str, str],
+    recipe_of: Callable[[set[int] | None], Any],
+    render_one: Callable[[Any, Variants], list],
+    index_of: Callable[[Any, dict[str, Any]], int | None],
+) -> list[tuple[Any, dict[str, Any]]] | None:
     outs = package_outputs(stage0)
     axes = combined_axes(v, combined)
     if len(outs) < 2 or not isinstance(stage0.get("outputs"), list) or not axes:
@@ -86,7 +101,7 @@ def render_learned(
     skips_read = {
         i
         for i, o in enumerate(outs)
-        if _tokens("\n".join(_skip_conditions((o.get("build") or {}).get("skip")))) & set(axis)
+        if isinstance(o.get("build"), dict) and _tokens("\n".join(_skip_conditions(o["build"].get("skip")))) & set(axis)
     }
     direct = pins(stage0, v, known)
     pinned_by = [{i for i in range(len(outs)) if j in direct[i]} for j in range(len(outs))]
@@ -99,38 +114,35 @@ def render_learned(
 
     recipes: dict[frozenset[int], Any] = {}
     done: list[tuple[Any, dict[str, Any]]] = []
-    try:
-        for part in one_per_combination(v, others) if others else [v]:
-            first = render_one(recipe_of(None), cut(part, 0))
-            if len(first) > len(outs):
-                return None  # more than one combination in a part: rattler-build combined another key
-            needs = set(skips_read)
-            for rv in first:
-                d = rv.recipe.to_dict()
-                i = index_of(rv, d)
-                if i is None:
-                    return None
-                done.append((rv, d))
-                if _reads(rv, d, axis_keys):
+    for part in one_per_combination(v, others) if others else [v]:
+        first = render_one(recipe_of(None), cut(part, 0))
+        if len(first) > len(outs):
+            return None  # more than one combination in a part: rattler-build combined another key
+        needs = set(skips_read)
+        for rv in first:
+            d = rv.recipe.to_dict()
+            i = index_of(rv, d)
+            if i is None:
+                return None
+            done.append((rv, d))
+            if _reads(rv, d, axis_keys):
+                needs.add(i)
+        todo = list(needs)
+        while todo:  # an output pinning one that changes with the axis changes with it
+            for i in pinned_by[todo.pop()]:
+                if i not in needs:
                     needs.add(i)
-            todo = list(needs)
-            while todo:  # an output pinning one that changes with the axis changes with it
-                for i in pinned_by[todo.pop()]:
-                    if i not in needs:
-                        needs.add(i)
-                        todo.append(i)
-            if not needs:
-                continue
-            keep = frozenset(closure(direct, needs))
-            if keep not in recipes:
-                recipes[keep] = recipe_of(set(keep))
-            for row in range(1, rows):
-                got = render_one(recipes[keep], cut(part, row))
-                if len(got) > len(keep):
-                    return None
-                done.extend((rv, rv.recipe.to_dict()) for rv in got)
-    except Exception:  # rattler-build raises its own exception types; the caller renders as before
-        return None
+                    todo.append(i)
+        if not needs:
+            continue
+        keep = frozenset(closure(direct, needs))
+        if keep not in recipes:
+            recipes[keep] = recipe_of(set(keep))
+        for row in range(1, rows):
+            got = render_one(recipes[keep], cut(part, row))
+            if len(got) > len(keep):
+                return None
+            done.extend((rv, rv.recipe.to_dict()) for rv in got)
     return done
 
 
