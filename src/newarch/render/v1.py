@@ -159,15 +159,18 @@ def _render_learned(
     def render_one(r: Any, part: Variants) -> list:
         return _render(r, part, config, env, names)
 
-    learned = render_learned(
-        stage0,
-        variants,
-        keys,
-        platforms,
-        recipe_of,
-        render_one,
-        lambda rv, d: output_index(d, rv.variant, outputs, patterns, platforms),
-    )
+    try:
+        learned = render_learned(
+            stage0,
+            variants,
+            keys,
+            platforms,
+            recipe_of,
+            render_one,
+            lambda rv, d: output_index(d, rv.variant, outputs, patterns, platforms),
+        )
+    except Exception:  # rattler-build raises its own exception types; the whole render decides
+        learned = None
     if learned is None:
         _LOCAL.counts = counts
     return learned

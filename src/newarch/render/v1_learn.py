@@ -23,8 +23,8 @@ is the same for every value of it, so an output whose variant at the first row d
 axis comes out identical (requirements, variant, hash, build string) at every row; and an output
 skipped at the first row by conditions that do not name the axis, in a recipe whose context does not
 name it, is skipped at every row. The ``python`` key is never learned: rattler-build leaves it out
-of a ``noarch: python`` variant even when the evaluation read it. Any failure returns ``None`` and the
-caller renders as before, so errors stay rattler-build's own.
+of a ``noarch: python`` variant even when the evaluation read it. On any failure (``None``, or an
+exception) the caller renders as before, so errors stay rattler-build's own.
 """
 
 from __future__ import annotations
@@ -65,27 +65,13 @@ def render_learned(
     render_one: Callable[[Any, Variants], list],
     index_of: Callable[[Any, dict[str, Any]], int | None],
 ) -> list[tuple[Any, dict[str, Any]]] | None:
-    """Every rendered variant with its ``to_dict``, or ``None`` when learning does not apply or fails.
+    """Every rendered variant with its ``to_dict``, or ``None`` when learning does not apply or its
+    result cannot be trusted. rattler-build's own exceptions propagate: the caller then renders as before.
 
     ``recipe_of(indexes)``: the recipe with those package outputs (``None``: all of them);
     ``render_one(recipe, part)``: rattler-build's render of one combination; ``index_of(rv, d)``:
     which package output a rendered variant is.
     """
-    try:
-        return _learned(stage0, v, combined, known, recipe_of, render_one, index_of)
-    except Exception:  # rattler-build raises its own exception types; the caller renders as before
-        return None
-
-
-def _learned(
-    stage0: dict[str, Any],
-    v: Variants,
-    combined: set[str],
-    known: dict[str, str],
-    recipe_of: Callable[[set[int] | None], Any],
-    render_one: Callable[[Any, Variants], list],
-    index_of: Callable[[Any, dict[str, Any]], int | None],
-) -> list[tuple[Any, dict[str, Any]]] | None:
     outs = package_outputs(stage0)
     axes = combined_axes(v, combined)
     if len(outs) < 2 or not isinstance(stage0.get("outputs"), list) or not axes:
